@@ -1,0 +1,21 @@
+# Multi-stage image: wheels are built in the first stage, the runtime stage has no
+# compiler and runs as a non-root user against DATABASE_URL.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 QCR_DATA_DIR=/srv/var
+RUN useradd --system --uid 10001 --home-dir /srv qcr
+WORKDIR /srv
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY --chown=qcr:qcr migrations ./migrations
+COPY --chown=qcr:qcr app ./app
+RUN mkdir -p /srv/var && chown qcr:qcr /srv/var
+USER qcr
+EXPOSE 8000
+# DATABASE_URL (and QCR_MIGRATION_DATABASE_URL for the owner role) must be set.
+CMD ["python", "-m", "app", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

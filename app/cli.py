@@ -1,0 +1,164 @@
+"""`qcr` — serve, migrate, manage keys, load demo data, publish lists, verify audit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import SYSTEM, Role
+from app.core.database import Database, make_engine, prepare
+from app.core.settings import get_settings
+
+T = TypeVar("T")
+
+
+def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = Database(make_engine(urls_service, get_settings(), pool_size=2))
+        try:
+            async with database.sessionmaker() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    prepare(settings, migrate=not args.no_migrate)
+    uvicorn.run(
+        "app.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        proxy_headers=False,  # X-Forwarded-For is read by the app, from trusted proxies only
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    prepare(get_settings(), migrate=True)
+    print("database schema at head")
+    return 0
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    from app.auth import service
+    from app.organizations import codes
+
+    role = Role(args.role)
+    uscc = None
+    if args.uscc:
+        try:
+            uscc = codes.parse_uscc(args.uscc)
+        except codes.InvalidCode as exc:
+            print(f"--uscc: {exc}", file=sys.stderr)
+            return 2
+    if role is Role.enterprise and not uscc:
+        print("--uscc is required for an enterprise key", file=sys.stderr)
+        return 2
+    urls = prepare(get_settings(), migrate=True)
+    created = _in_session(
+        urls.service,
+        lambda s: service.create_key(s, SYSTEM, name=args.name, role=role, uscc=uscc),
+    )
+    print(f"created {role.value} key {created.key.id} ({created.key.prefix}…); the secret:")
+    print(created.secret)
+    return 0
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> int:
+    from app.auth import service
+    from app.core.errors import NotFound
+
+    urls = prepare(get_settings(), migrate=True)
+    try:
+        key = _in_session(urls.service, lambda s: service.revoke_key(s, SYSTEM, args.key_id))
+    except NotFound as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    print(f"revoked {key.id}")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from app import demo
+
+    urls = prepare(get_settings(), migrate=True)
+    summary = _in_session(urls.service, lambda s: demo.load(s, organizations=args.organizations))
+    print(summary)
+    return 0
+
+
+def cmd_audit_verify(_: argparse.Namespace) -> int:
+    from app.audit import service
+
+    urls = prepare(get_settings(), migrate=False)
+    checked, broken = _in_session(urls.service, service.verify)
+    if broken is not None:
+        print(f"audit chain broken at entry {broken.seq}: {broken.reason}")
+        print(f"{checked} entries verified before it")
+        return 1
+    print(f"audit chain intact: {checked} entries verified")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qcr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate (unless --no-migrate) and serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="upgrade the schema to head").set_defaults(func=cmd_migrate)
+
+    apikey = sub.add_parser("apikey", help="API keys").add_subparsers(dest="action", required=True)
+    create = apikey.add_parser("create", help="create a key; the secret is the last line")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--role", required=True, choices=["admin", "regulator", "partner", "enterprise"]
+    )
+    create.add_argument("--uscc")
+    create.set_defaults(func=cmd_apikey_create)
+    revoke = apikey.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id", type=uuid.UUID)
+    revoke.set_defaults(func=cmd_apikey_revoke)
+
+    demo = sub.add_parser("demo-data", help="load a realistic demo data set")
+    demo.add_argument("--organizations", type=int, default=300)
+    demo.set_defaults(func=cmd_demo_data)
+
+    audit = sub.add_parser("audit", help="audit chain").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="recompute the chain; exit 1 on a break").set_defaults(
+        func=cmd_audit_verify
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

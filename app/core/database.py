@@ -1,0 +1,157 @@
+"""Engines, sessions and the declarative base.
+
+Two connection strings matter: the *owner* URL runs migrations (the schema belongs
+to that role) and the *service* URL is what requests use. The service role may
+only INSERT and SELECT audit rows and owns no table (SPEC §7). With no
+DATABASE_URL both point at the embedded server: owner `postgres`, service `qcr_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from app.core import embedded
+from app.core.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    owner: str
+    service: str
+
+
+EMBEDDED_DATABASE = "qcr"
+SERVICE_ROLE = "qcr_service"  # created by the first migration too
+BOOTSTRAP_LOCK_ID = 0x51C4_0003
+
+
+def resolve_urls(settings: Settings, database: str = EMBEDDED_DATABASE) -> DatabaseUrls:
+    """Where to connect: DATABASE_URL if set, else the embedded server (started here)."""
+    if settings.database_url:
+        owner = settings.migration_database_url or settings.database_url
+        return DatabaseUrls(owner=owner, service=settings.database_url)
+    socket_dir = embedded.start(settings.data_dir)
+    return DatabaseUrls(
+        owner=embedded.url(socket_dir, database),
+        service=embedded.url(socket_dir, database, embedded.SERVICE_LOGIN),
+    )
+
+
+def make_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size or settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={
+            "timeout": 5,
+            "server_settings": {
+                "application_name": "qcr",
+                "statement_timeout": str(settings.statement_timeout_ms),
+                "lock_timeout": "5000",
+                "idle_in_transaction_session_timeout": "60000",
+                "TimeZone": "UTC",
+            },
+        },
+    )
+
+
+async def ensure_database(owner_url: str) -> None:
+    """Create the database and the service login (a member of qcr_service) if missing."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(owner_url)
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            # Roles are cluster-wide: serialise concurrent bootstraps (test workers).
+            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": BOOTSTRAP_LOCK_ID})
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+            for role, options in ((SERVICE_ROLE, "NOLOGIN"), (embedded.SERVICE_LOGIN, "LOGIN")):
+                # Role names are constants of this module, not input.
+                exists = await conn.scalar(
+                    text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+                )
+                if not exists:
+                    await conn.execute(text(f"CREATE ROLE {role} {options}"))
+            await conn.execute(text(f"GRANT {SERVICE_ROLE} TO {embedded.SERVICE_LOGIN}"))
+    finally:
+        await admin.dispose()
+
+
+def prepare(
+    settings: Settings, *, migrate: bool, database: str = EMBEDDED_DATABASE
+) -> DatabaseUrls:
+    """Resolve the URLs; on the embedded server create the database and logins;
+    then (if asked) migrate to head as the owner, under the advisory lock."""
+    from app.core import migrations
+
+    urls = resolve_urls(settings, database)
+    if not settings.database_url:
+        asyncio.run(ensure_database(urls.owner))
+    if migrate:
+        migrations.upgrade(urls.owner)
+    return urls
+
+
+class Database:
+    """The engine and session factory of one running app."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; rolled back on any exception (the route commits)."""
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+DbSession = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def db_now(session: AsyncSession) -> dt.datetime:
+    """The transaction's timestamp: one clock for every row a request writes."""
+    value: Any = await session.scalar(text("SELECT now()"))
+    assert isinstance(value, dt.datetime)
+    return value

@@ -1,0 +1,203 @@
+"""One error hierarchy, rendered as RFC 9457 problem details.
+
+Services raise `RegistryError` subclasses; FastAPI's own validation errors and
+Starlette's 404/405 go through the same renderer, so every error a client sees is
+`application/problem+json` with `type`, `title`, `status`, `detail` and, for
+validation, `errors` naming each field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://qcr.example.org/problems/"
+
+
+class RegistryError(Exception):
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class Unauthorized(RegistryError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(RegistryError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(RegistryError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(RegistryError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(RegistryError):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+class PayloadTooLarge(RegistryError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class Unprocessable(RegistryError):
+    status, title, slug = 422, "Unprocessable content", "validation"
+
+
+class PreconditionRequired(RegistryError):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class TooManyRequests(RegistryError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+
+class Unavailable(RegistryError):
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+
+def invalid(field: str, message: str) -> Unprocessable:
+    """A 422 naming one field."""
+    return Unprocessable(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    errors: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = problem(status, title, detail, slug=slug, errors=errors)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    """`("body", "violations", 0, "grade")` → `violations[0].grade`."""
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += ("." if name else "") + str(part)
+    return name or str(loc[0] if loc else "body")
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    # pydantic prefixes messages from our validators with "Value error, "
+    return message.removeprefix("Value error, ")
+
+
+async def _registry_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RegistryError)
+    return problem_response(
+        exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": field_name(tuple(e.get("loc", ()))), "message": _validation_message(e)}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem_response(422, "Unprocessable content", detail, slug="validation", errors=errors)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
+    title = titles.get(exc.status_code, "Error")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(
+        exc.status_code,
+        title,
+        detail,
+        slug=title.lower().replace(" ", "-"),
+        headers=dict(exc.headers or {}),
+    )
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, OSError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = getattr(exc, "orig", None)
+        name = type(getattr(orig, "__cause__", None) or orig).__name__
+        return any(k in name for k in ("Connection", "CannotConnect", "AdminShutdown", "Timeout"))
+    return False
+
+
+async def _database_error(_: Request, exc: Exception) -> Response:
+    # Connection refused, server shutting down, pool exhausted: a 503 the client
+    # can retry, never a 500. The driver's message may contain data; it is not echoed.
+    if not _is_unavailable(exc):
+        return problem_response(
+            500, "Internal error", "an unexpected database error occurred", slug="internal"
+        )
+    return problem_response(
+        503,
+        "Service unavailable",
+        "the database is unavailable; retry shortly",
+        slug="unavailable",
+        headers={"Retry-After": "2"},
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RegistryError, _registry_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for kind in (DBAPIError, OSError, TimeoutError):
+        app.add_exception_handler(kind, _database_error)

@@ -1,0 +1,107 @@
+"""The route class that commits, and OpenAPI descriptions of problem responses."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class AutoCommitRoute(APIRoute):
+    """Commit the request's session when the endpoint returns, before the response
+    is built: a failed commit becomes an error response, and nothing reaches the
+    client that the database did not keep (STYLE 4; polar's AutoCommitAPIRoute)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _committing(endpoint), **kwargs)
+
+
+def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    if not inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    async def wrapped(*args: Any, **kwargs: Any) -> Any:
+        result = await endpoint(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, AsyncSession) and value.in_transaction():
+                await value.commit()
+        return result
+
+    return wrapped
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    428: "Precondition required",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+_EXAMPLES = {
+    401: "an API key is required",
+    403: "the partner role may not do this",
+    404: "no organization with code 91110000600037341L",
+    409: "a request with this Idempotency-Key is in progress",
+    412: "the record has changed: If-Match does not match the current ETag",
+    413: "the body exceeds 5 MiB",
+    422: "code: check character mismatch: expected 'L', got 'X'",
+    428: "If-Match is required to change a versioned record",
+    429: "rate limit exceeded; retry after the time in Retry-After",
+    503: "the database is unavailable; retry shortly",
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem responses an operation can return."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in (*statuses, 503):
+        example: dict[str, Any] = {
+            "type": "https://qcr.example.org/problems/" + _TITLES[status].lower().replace(" ", "-"),
+            "title": _TITLES[status],
+            "status": status,
+            "detail": _EXAMPLES.get(status, _TITLES[status]),
+        }
+        if status == 422:
+            example["errors"] = [{"field": "code", "message": "check character mismatch"}]
+        entry: dict[str, Any] = {
+            "description": _TITLES[status],
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA, "example": example}},
+        }
+        if status in (429, 503):
+            entry["headers"] = {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}
+            }
+        out[status] = entry
+    return out

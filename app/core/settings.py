@@ -1,0 +1,65 @@
+"""Settings read from the environment (SPEC §1)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    # The owner role that runs migrations; defaults to DATABASE_URL.
+    migration_database_url: str | None = Field(default=None, alias="QCR_MIGRATION_DATABASE_URL")
+    data_dir: Path = Field(default=Path("./var"), alias="QCR_DATA_DIR")
+    public_base_url: str = Field(default="http://localhost:8000", alias="QCR_PUBLIC_BASE_URL")
+    code_secret: str | None = Field(default=None, alias="QCR_CODE_SECRET")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    timezone: str = Field(default="Asia/Shanghai", alias="QCR_TIMEZONE")
+    trusted_proxies: str = Field(default="", alias="QCR_TRUSTED_PROXIES")
+    environment: str = Field(default="development", alias="QCR_ENV")
+    log_json: bool = Field(default=True, alias="QCR_LOG_JSON")
+    statement_timeout_ms: int = Field(default=15_000, alias="QCR_STATEMENT_TIMEOUT_MS")
+    pool_size: int = Field(default=10, alias="QCR_POOL_SIZE")
+
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str | None) -> str | None:
+        """Accept the usual `postgres://` spellings and use the asyncpg driver."""
+        if not value:
+            return None
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail fast at start-up
+        return value
+
+    @field_validator("code_secret")
+    @classmethod
+    def _real_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("QCR_CODE_SECRET must be at least 16 characters")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,61 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.audit.router import router as audit_router
+from app.core import errors, health
+from app.core.database import Database, make_engine, resolve_urls
+from app.core.logging import configure as configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.settings import Settings, get_settings
+from app.organizations.router import router as organizations_router
+
+DESCRIPTION = """
+质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the
+Unified Social Credit Code: grades, violations, inspections and recalls; credit
+grades and A-level status; red and black lists; one item one code.
+
+Errors are RFC 9457 `application/problem+json`. Authenticate with
+`Authorization: Bearer <api key>`; public operations need no key.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app; tests pass their own Database, the server makes one in lifespan."""
+    settings = settings or get_settings()
+    configure_logging(json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if database is not None:
+            app.state.database = database
+            yield
+            return
+        urls = await asyncio.to_thread(resolve_urls, settings)
+        app.state.database = Database(make_engine(urls.service, settings))
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title="Quality Credit Registry",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.database = database
+    errors.install(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(organizations_router)
+    app.include_router(audit_router)
+    return app

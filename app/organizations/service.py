@@ -1,0 +1,130 @@
+"""Organizations: create or update by USCC, find by either code, search by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, Text, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit_service
+from app.auth.principal import Principal
+from app.core.database import db_now
+from app.core.errors import NotFound, PreconditionFailed
+from app.organizations import codes
+from app.organizations.models import Organization
+from app.organizations.schemas import OrganizationWrite
+
+AUDITED_FIELDS = (
+    "name",
+    "address",
+    "region_code",
+    "industry_code",
+    "legal_representative",
+    "status",
+)
+
+
+def snapshot(org: Organization) -> dict[str, Any]:
+    return {"uscc": org.uscc, "version": org.version} | {f: getattr(org, f) for f in AUDITED_FIELDS}
+
+
+async def find(session: AsyncSession, code: str, *, for_update: bool = False) -> Organization:
+    """The organization holding a normalised USCC or organization code, else 404."""
+    column = Organization.uscc if len(code) == 18 else Organization.org_code
+    statement = select(Organization).where(column == code)
+    if for_update:
+        statement = statement.with_for_update()
+    org = await session.scalar(statement)
+    if org is None:
+        raise NotFound(f"no organization with code {code}")
+    return org
+
+
+async def upsert(
+    session: AsyncSession,
+    actor: Principal,
+    uscc: str,
+    data: OrganizationWrite,
+    *,
+    if_match: str | None = None,
+) -> tuple[Organization, bool]:
+    """Create or update; returns the organization and whether it was created."""
+    await audit_service.lock_chain(session)
+    values = data.model_dump()
+    values["region_code"] = values["region_code"] or codes.region_of(uscc)
+    org = await session.scalar(
+        select(Organization).where(Organization.uscc == uscc).with_for_update()
+    )
+    if org is None:
+        org = Organization(uscc=uscc, org_code=codes.org_code_of(uscc), created_by=actor.key_id)
+        for field, value in values.items():
+            setattr(org, field, value)
+        session.add(org)
+        await session.flush()
+        await session.refresh(org)
+        await audit_service.record(
+            session,
+            actor,
+            action="organization.create",
+            entity="organization",
+            entity_id=uscc,
+            after=snapshot(org),
+        )
+        return org, True
+    if if_match is not None and if_match != etag(org):
+        raise PreconditionFailed("the organization has changed: If-Match does not match its ETag")
+    before = snapshot(org)
+    if all(getattr(org, f) == v for f, v in values.items()):
+        return org, False
+    for field, value in values.items():
+        setattr(org, field, value)
+    org.version += 1
+    org.updated_at = await db_now(session)
+    await session.flush()
+    await audit_service.record(
+        session,
+        actor,
+        action="organization.update",
+        entity="organization",
+        entity_id=uscc,
+        before=before,
+        after=snapshot(org),
+    )
+    return org, False
+
+
+def etag(org: Organization) -> str:
+    return f'"org-{org.id}-{org.version}"'
+
+
+def ngrams(query: str) -> list[str]:
+    """The grams of a search string as `qcr_ngrams` indexes them (lower case):
+    pairs of characters, or the character itself for a one-character query."""
+    q = query.lower()
+    if len(q) == 1:
+        return [q]
+    return sorted({q[i : i + 2] for i in range(len(q) - 1)})
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_statement(
+    *, q: str | None, region: str | None, after_uscc: str | None, limit: int
+) -> Select[Organization]:
+    statement = select(Organization).order_by(Organization.uscc).limit(limit)
+    if q:
+        statement = statement.where(
+            func.qcr_ngrams(Organization.name).op("@>")(
+                bindparam("grams", ngrams(q), type_=ARRAY(Text))
+            ),
+            Organization.name.ilike(f"%{_like_escape(q)}%", escape="\\"),
+        )
+    if region:
+        statement = statement.where(Organization.region_code.startswith(region, autoescape=True))
+    if after_uscc:
+        statement = statement.where(Organization.uscc > after_uscc)
+    return statement

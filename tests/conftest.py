@@ -1,0 +1,190 @@
+"""Test plumbing: one database per xdist worker, migrated once; every test runs
+inside an outer transaction that is rolled back (STYLE 14).
+
+By default the tests start the embedded PostgreSQL under `var/test-pg`.
+`QCR_TEST_DATABASE_URL` (a superuser on a trust-auth server, for example
+`postgresql://postgres@127.0.0.1:5432/postgres`) points them at another server.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from app.auth import service as auth_service
+from app.auth.principal import SYSTEM, Role
+from app.core import embedded, migrations
+from app.core.database import Database, ensure_database, get_session, make_engine
+from app.core.settings import Settings, get_settings
+from app.main import create_app
+from app.organizations import codes
+from app.organizations import service as organization_service
+from app.organizations.schemas import OrganizationWrite
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DatabaseUnderTest:
+    owner_url: str
+    service_url: str
+    name: str
+
+
+def _server_url() -> str:
+    """A superuser URL of the server the tests use (its `postgres` database)."""
+    external = os.environ.get("QCR_TEST_DATABASE_URL")
+    if external:
+        url = Settings(DATABASE_URL=external).database_url
+        assert url
+        return url
+    data_dir = Path(os.environ.get("QCR_TEST_DATA_DIR", ROOT / "var" / "test"))
+    return embedded.url(embedded.start(data_dir), "postgres")
+
+
+@pytest.fixture(scope="session")
+def test_settings() -> Settings:
+    get_settings.cache_clear()
+    return Settings(QCR_CODE_SECRET="test-secret-0123456789abcdef", QCR_LOG_JSON=True)
+
+
+@pytest.fixture(scope="session")
+async def test_database(worker_id: str) -> AsyncIterator[DatabaseUnderTest]:
+    server = make_url(_server_url())
+    name = f"qcr_test_{worker_id}"
+    owner = server.set(database=name)
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await ensure_database(owner.render_as_string(hide_password=False))
+    owner_url = owner.render_as_string(hide_password=False)
+    await migrations.upgrade_async(owner_url)
+    service_url = owner.set(username=embedded.SERVICE_LOGIN, password=None).render_as_string(
+        hide_password=False
+    )
+    yield DatabaseUnderTest(owner_url, service_url, name)
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def engine(
+    test_database: DatabaseUnderTest, test_settings: Settings
+) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(test_database.service_url, test_settings, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def owner_engine(test_database: DatabaseUnderTest) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(test_database.owner_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield conn
+        await outer.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """The session every request of the test shares; its commits are savepoints."""
+    session = AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield session
+    await session.close()
+
+
+@pytest.fixture
+def app(engine: AsyncEngine, session: AsyncSession, test_settings: Settings) -> FastAPI:
+    app = create_app(test_settings, database=Database(engine))
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+# ----------------------------------------------------------------------------
+# Factories: plain async functions making valid data.
+
+_ORG_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def random_uscc(region: str = "110105", rng: random.Random | None = None) -> str:
+    rng = rng or random.Random()
+    body = "".join(rng.choice(_ORG_ALPHABET) for _ in range(8))
+    return codes.make_uscc("9", "1", region, body)
+
+
+async def make_organization(
+    session: AsyncSession,
+    *,
+    uscc: str | None = None,
+    name: str | None = None,
+    legal_representative: str | None = "张三",
+    region_code: str | None = None,
+    status: str = "active",
+) -> str:
+    uscc = uscc or random_uscc()
+    data = OrganizationWrite(
+        name=name or f"测试{uuid.uuid4().hex[:6]}有限公司",
+        address="北京市海淀区1号",
+        legal_representative=legal_representative,
+        region_code=region_code,
+        status=status,
+    )
+    await organization_service.upsert(session, SYSTEM, uscc, data)
+    await session.commit()  # releases the savepoint: a failing request won't undo it
+    return uscc
+
+
+async def make_key(session: AsyncSession, role: str, uscc: str | None = None) -> dict[str, str]:
+    """Authorization headers for a new key of the role."""
+    created = await auth_service.create_key(
+        session, SYSTEM, name=f"test {role}", role=Role(role), uscc=uscc
+    )
+    await session.commit()
+    return {"Authorization": f"Bearer {created.secret}"}
+
+
+@pytest.fixture
+async def regulator(session: AsyncSession) -> dict[str, str]:
+    return await make_key(session, "regulator")
+
+
+@pytest.fixture
+async def admin(session: AsyncSession) -> dict[str, str]:
+    return await make_key(session, "admin")
+
+
+@pytest.fixture
+async def partner(session: AsyncSession) -> dict[str, str]:
+    return await make_key(session, "partner")
