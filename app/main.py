@@ -15,6 +15,7 @@ from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
 from app.organizations.router import router as organizations_router
+from app.records import router as records_router
 
 DESCRIPTION = """
 质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the
@@ -57,5 +58,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(organizations_router)
+    app.include_router(records_router.build_router())
     app.include_router(audit_router)
     return app

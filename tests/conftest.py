@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -188,3 +189,38 @@ async def admin(session: AsyncSession) -> dict[str, str]:
 @pytest.fixture
 async def partner(session: AsyncSession) -> dict[str, str]:
     return await make_key(session, "partner")
+
+
+@pytest.fixture
+async def committed_client(
+    engine: AsyncEngine, owner_engine: AsyncEngine, test_settings: Settings
+) -> AsyncIterator[AsyncClient]:
+    """A client whose requests commit for real (for concurrency tests); every
+    table is emptied afterwards by the owner, with the append-only triggers off."""
+    app = create_app(test_settings, database=Database(engine))
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+    async with owner_engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        tables = await conn.scalars(
+            text(
+                "SELECT tablename FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        )
+        names = ", ".join(f'"{t}"' for t in tables)
+        await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+
+
+async def committed_key(engine: AsyncEngine, role: str, uscc: str | None = None) -> dict[str, str]:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        headers = await make_key(session, role, uscc)
+        await session.commit()
+    return headers
+
+
+async def committed_organization(engine: AsyncEngine, **kwargs: Any) -> str:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        uscc = await make_organization(session, **kwargs)
+        await session.commit()
+    return uscc

@@ -32,11 +32,13 @@ class RegistryError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+        self.extra = extra or {}  # RFC 9457 extension members
 
 
 class Unauthorized(RegistryError):
@@ -91,8 +93,9 @@ def problem(
     *,
     slug: str,
     errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    body: dict[str, Any] = (extra or {}) | {
         "type": TYPE_BASE + slug,
         "title": title,
         "status": status,
@@ -111,8 +114,9 @@ def problem_response(
     slug: str,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
-    body = problem(status, title, detail, slug=slug, errors=errors)
+    body = problem(status, title, detail, slug=slug, errors=errors, extra=extra)
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
@@ -139,7 +143,13 @@ def _validation_message(error: dict[str, Any]) -> str:
 async def _registry_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RegistryError)
     return problem_response(
-        exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+        exc.status,
+        exc.title,
+        exc.detail,
+        slug=exc.slug,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=exc.extra,
     )
 
 

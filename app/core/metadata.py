@@ -2,9 +2,20 @@
 
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.changes import models as change_models
+from app.core import idempotency
 from app.core.database import Base
 from app.organizations import models as organization_models
+from app.records import models as record_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "auth_models", "metadata", "organization_models"]
+__all__ = [
+    "audit_models",
+    "auth_models",
+    "change_models",
+    "idempotency",
+    "metadata",
+    "organization_models",
+    "record_models",
+]

@@ -44,3 +44,15 @@ def downgrade(url: str, revision: str = "base") -> None:
 async def upgrade_async(url: str, revision: str = "head") -> None:
     """Alembic's env runs its own event loop; keep it off ours."""
     await asyncio.to_thread(upgrade, url, revision)
+
+
+def append_only_statements(table: str, service_role: str = "qcr_service") -> list[str]:
+    """SQL making a table append-only: triggers refuse UPDATE, DELETE and TRUNCATE
+    for everyone, and the service role loses those privileges too."""
+    return [
+        f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION qcr_refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION qcr_refuse_change()",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {service_role}",
+    ]

@@ -14,7 +14,7 @@ from app.core.database import db_now
 from app.core.errors import NotFound, PreconditionFailed
 from app.organizations import codes
 from app.organizations.models import Organization
-from app.organizations.schemas import OrganizationWrite
+from app.organizations.schemas import OrganizationPublic, OrganizationWrite
 
 AUDITED_FIELDS = (
     "name",
@@ -93,6 +93,11 @@ async def upsert(
         after=snapshot(org),
     )
     return org, False
+
+
+def public_data(org: Organization) -> dict[str, Any]:
+    """The public view's fields: what the change feed may carry."""
+    return OrganizationPublic.model_validate(org).model_dump(mode="json")
 
 
 def etag(org: Organization) -> str:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from app.core.migrations import append_only_statements
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -145,20 +147,8 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX ix_organizations_name_ngrams ON organizations USING gin (qcr_ngrams(name))"
     )
-    append_only("audit_entries")
-
-
-def append_only(table: str) -> None:
-    """Refuse UPDATE, DELETE and TRUNCATE, for everyone and by privilege for the service."""
-    op.execute(
-        f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION qcr_refuse_change()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION qcr_refuse_change()"
-    )
-    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {SERVICE_ROLE}")
+    for statement in append_only_statements("audit_entries"):
+        op.execute(statement)
 
 
 def downgrade() -> None:

@@ -1,0 +1,204 @@
+"""CSV import of violations: `mode=atomic` (all or nothing) or `mode=partial`.
+
+Encodings: UTF-8 with or without BOM, and GB18030 (what Chinese spreadsheets
+export). Rows are reported by file line (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.core.errors import field_name
+from app.organizations import codes
+from app.organizations.models import Organization
+from app.records import service
+from app.records.kinds import VIOLATION
+from app.records.models import Violation
+from app.records.schemas import ViolationCreate
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 5000
+COLUMNS = (
+    "uscc",
+    "case_no",
+    "authority",
+    "decided_on",
+    "category",
+    "severity",
+    "description",
+    "public_summary",
+    "penalty_amount",
+    "rectified_on",
+)
+REQUIRED = ("uscc", "case_no", "authority", "decided_on", "category", "severity", "public_summary")
+
+
+class RowProblem(BaseModel):
+    line: int
+    reasons: list[dict[str, str]]
+
+
+class RowCreated(BaseModel):
+    line: int
+    id: uuid.UUID
+    uscc: str
+    case_no: str
+
+
+class ImportReport(BaseModel):
+    mode: Literal["atomic", "partial"]
+    rows: int
+    imported: int
+    rejected: list[RowProblem]
+    created: list[RowCreated]
+
+
+class ImportRejected(Exception):
+    """An atomic import with rejected rows, or a file that cannot be read at all."""
+
+    def __init__(self, detail: str, report: ImportReport | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.report = report
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM optional), else GB18030."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ImportRejected("the file is neither UTF-8 nor GB18030 text") from None
+
+
+def parse(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportRejected("the file is empty: a header row is required") from None
+    except csv.Error as exc:
+        raise ImportRejected(f"line 1: {exc}") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportRejected(f"the header lacks the columns {', '.join(missing)}")
+    unknown = [c for c in header if c not in COLUMNS]
+    if unknown:
+        raise ImportRejected(f"unknown columns {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}")
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise ImportRejected(f"more than {MAX_ROWS} rows: split the file")
+            rows.append((reader.line_num, dict(zip(header, record, strict=False))))
+    except csv.Error as exc:
+        raise ImportRejected(f"line {reader.line_num}: {exc}") from None
+    return header, rows
+
+
+def _validate_row(
+    row: dict[str, str],
+) -> tuple[str | None, ViolationCreate | None, list[dict[str, str]]]:
+    reasons: list[dict[str, str]] = []
+    code: str | None = None
+    try:
+        code = codes.parse_code(row.get("uscc", "")).value
+    except codes.InvalidCode as exc:
+        reasons.append({"field": "uscc", "message": str(exc)})
+    values: dict[str, Any] = {
+        k: v.strip() for k, v in row.items() if k != "uscc" and v is not None and v.strip() != ""
+    }
+    try:
+        violation = ViolationCreate.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            reasons.append(
+                {
+                    "field": field_name(("body", *error["loc"])) or "row",
+                    "message": str(error["msg"]).removeprefix("Value error, "),
+                }
+            )
+        return code, None, reasons
+    return code, violation, reasons
+
+
+async def run(
+    session: AsyncSession, actor: Principal, data: bytes, mode: Literal["atomic", "partial"]
+) -> ImportReport:
+    _, rows = parse(decode(data))
+    checked = [(line, *_validate_row(row)) for line, row in rows]
+
+    wanted_codes = {code for _, code, _, _ in checked if code}
+    orgs = {}
+    if wanted_codes:
+        found = await session.scalars(
+            select(Organization).where(
+                Organization.uscc.in_(wanted_codes) | Organization.org_code.in_(wanted_codes)
+            )
+        )
+        for org in found:
+            orgs[org.uscc] = org
+            orgs[org.org_code] = org
+    keys = {(v.authority, v.case_no) for _, _, v, _ in checked if v}
+    existing: set[tuple[str, str]] = set()
+    if keys:
+        result = await session.execute(
+            select(Violation.authority, Violation.case_no).where(
+                tuple_(Violation.authority, Violation.case_no).in_(list(keys))
+            )
+        )
+        existing = {(a, c) for a, c in result}
+
+    rejected: list[RowProblem] = []
+    accepted: list[tuple[int, Organization, ViolationCreate]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, code, violation, reasons in checked:
+        if code and code not in orgs:
+            reasons.append({"field": "uscc", "message": f"no organization with code {code}"})
+        if violation is not None:
+            key = (violation.authority, violation.case_no)
+            if key in existing:
+                reasons.append(
+                    {
+                        "field": "case_no",
+                        "message": "duplicate: this authority's case is already recorded",
+                    }
+                )
+            elif key in seen:
+                reasons.append(
+                    {"field": "case_no", "message": f"duplicate of line {seen[key]} in this file"}
+                )
+            else:
+                seen[key] = line
+        if reasons or violation is None or code is None:
+            rejected.append(RowProblem(line=line, reasons=reasons))
+        else:
+            accepted.append((line, orgs[code], violation))
+
+    report = ImportReport(mode=mode, rows=len(rows), imported=0, rejected=rejected, created=[])
+    if mode == "atomic" and rejected:
+        raise ImportRejected(
+            f"{len(rejected)} of {len(rows)} rows were rejected; nothing was imported", report
+        )
+    for line, org, violation in accepted:
+        record = await service.create(session, actor, VIOLATION, org, violation)
+        report.created.append(
+            RowCreated(line=line, id=record.id, uscc=org.uscc, case_no=violation.case_no)
+        )
+    report.imported = len(report.created)
+    return report

@@ -1,0 +1,291 @@
+# No `from __future__ import annotations` here: the route factory below closes over
+# schema classes, and FastAPI must see them as real types.
+"""Record endpoints, made once per kind from its schemas."""
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from app.auth.dependencies import Caller, Regulator
+from app.auth.principal import Principal
+from app.core.clock import today
+from app.core.database import DbSession
+from app.core.errors import NotFound, Unprocessable, invalid
+from app.core.idempotency import Idempotent
+from app.core.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    Limit,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
+from app.core.routing import AutoCommitRoute, responses
+from app.credit import policy
+from app.organizations import service as organization_service
+from app.organizations.types import CodePath
+from app.records import imports, schemas, service
+from app.records.kinds import GRADE, INSPECTION, RECALL, VIOLATION, Kind
+from app.records.models import OrganizationRecord, Violation
+
+STATUS_FILTERS = {
+    GRADE.name: None,
+    VIOLATION.name: "^(open|rectified|revoked|repaired)$",
+    INSPECTION.name: "^(pass|fail)$",
+    RECALL.name: "^(ongoing|completed|terminated)$",
+}
+
+
+def _visible(record: OrganizationRecord, principal: Principal) -> bool:
+    """Violations are public only inside their publication period."""
+    if principal.is_regulator or not isinstance(record, Violation):
+        return True
+    return policy.is_public(_as_policy_violation(record), today())
+
+
+def _as_policy_violation(v: Violation) -> policy.Violation:
+    return policy.Violation(
+        id=v.id,
+        case_no=v.case_no,
+        authority=v.authority,
+        decided_on=v.decided_on,
+        severity=v.severity,
+        rectified_on=v.rectified_on,
+        revoked_on=v.revoked_on,
+        repaired_on=v.repaired_on,
+    )
+
+
+def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: type | None) -> None:
+    label = kind.name.replace("_", " ")
+    collection = f"/v1/organizations/{{code}}/{kind.plural}"
+
+    async def create_record(
+        code: CodePath,
+        body: create_schema,  # type: ignore[valid-type]
+        session: DbSession,
+        principal: Regulator,
+        idempotency: Idempotent,
+    ) -> Response:
+        if (replay := await idempotency.replay()) is not None:
+            return replay
+        org = await organization_service.find(session, code, for_update=True)
+        record = await service.create(session, principal, kind, org, body)
+        location = f"/v1/{kind.plural}/{record.id}" if kind.patchable else None
+        return await idempotency.respond(
+            service.view(kind, record, org.uscc, privileged=True), location=location
+        )
+
+    create_record.__doc__ = f"Record a {label}."
+    router.add_api_route(
+        collection,
+        create_record,
+        methods=["POST"],
+        status_code=201,
+        name=f"create_{kind.name}",
+        operation_id=f"create_{kind.name}",
+        responses={
+            201: {"model": kind.privileged, "description": "Created"},
+            **responses(401, 403, 404, 409, 422),
+        },
+        response_class=Response,
+    )
+
+    status_pattern = STATUS_FILTERS[kind.name]
+
+    async def list_records(
+        code: CodePath,
+        session: DbSession,
+        principal: Caller,
+        date_from: Annotated[dt.date | None, Query(alias="from")] = None,
+        date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+        status: Annotated[str | None, Query(pattern=status_pattern or "^$")] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> Page[kind.privileged | kind.public]:  # type: ignore[name-defined]
+        org = await organization_service.find(session, code)
+        key = decode_cursor(cursor, 2)
+        after = None
+        if key:
+            try:
+                after = (dt.date.fromisoformat(str(key[0])), uuid.UUID(str(key[1])))
+            except ValueError:
+                raise invalid("cursor", "is not a cursor this service issued") from None
+        statement = service.list_statement(
+            kind,
+            org,
+            public_only=not principal.is_regulator,
+            date_from=date_from,
+            date_to=date_to,
+            status=status,
+            after=after,
+            limit=limit + 1,
+        )
+        rows = (await session.scalars(statement)).all()
+        items = [
+            service.view(kind, r, org.uscc, privileged=principal.is_regulator) for r in rows[:limit]
+        ]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor([getattr(last, kind.date_field).isoformat(), str(last.id)])
+        return Page(items=items, next_cursor=next_cursor)
+
+    list_records.__doc__ = (
+        f"An organization's {kind.plural}, newest first; public fields for the public."
+    )
+    router.add_api_route(
+        collection,
+        list_records,
+        methods=["GET"],
+        name=f"list_{kind.plural}",
+        operation_id=f"list_{kind.plural}",
+        responses=responses(401, 404, 422),
+    )
+
+    if patch_schema is None:
+        return
+    item = f"/v1/{kind.plural}/{{id}}"
+
+    async def get_record(
+        id: uuid.UUID, session: DbSession, principal: Caller, response: Response
+    ) -> kind.privileged | kind.public:  # type: ignore[name-defined]
+        record, org = await service.find(session, kind, id)
+        if not _visible(record, principal):
+            raise NotFound(f"no {label} {id}")
+        response.headers["ETag"] = service.etag(record)
+        return service.view(kind, record, org.uscc, privileged=principal.is_regulator)
+
+    get_record.__doc__ = f"One {label}, with its ETag."
+    router.add_api_route(
+        item,
+        get_record,
+        methods=["GET"],
+        name=f"get_{kind.name}",
+        operation_id=f"get_{kind.name}",
+        responses=responses(401, 404, 422),
+    )
+
+    async def patch_record(
+        id: uuid.UUID,
+        body: patch_schema,  # type: ignore[valid-type]
+        session: DbSession,
+        principal: Regulator,
+        response: Response,
+        if_match: Annotated[str | None, Header(max_length=100)] = None,
+    ) -> kind.privileged:  # type: ignore[name-defined]
+        record, org = await service.patch(session, principal, kind, id, body, if_match=if_match)
+        response.headers["ETag"] = service.etag(record)
+        return service.view(kind, record, org.uscc, privileged=True)
+
+    patch_record.__doc__ = f"Change a {label}: creates a new version (If-Match required)."
+    router.add_api_route(
+        item,
+        patch_record,
+        methods=["PATCH"],
+        name=f"patch_{kind.name}",
+        operation_id=f"patch_{kind.name}",
+        responses=responses(401, 403, 404, 412, 422, 428),
+    )
+
+    async def record_history(
+        id: uuid.UUID, session: DbSession, principal: Regulator
+    ) -> list[schemas.VersionOut]:
+        versions = await service.history(session, kind, id)
+        return [schemas.VersionOut.model_validate(v, from_attributes=True) for v in versions]
+
+    record_history.__doc__ = f"Every version of a {label}, with who recorded it and when."
+    router.add_api_route(
+        f"{item}/history",
+        record_history,
+        methods=["GET"],
+        name=f"{kind.name}_history",
+        operation_id=f"{kind.name}_history",
+        responses=responses(401, 403, 404, 422),
+    )
+
+
+async def _csv_bytes(request: Request) -> bytes:
+    """The uploaded file: multipart field `file`, or a `text/csv` body; bounded."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > imports.MAX_BYTES + 64 * 1024:
+        raise invalid("file", f"the file exceeds the bound of {imports.MAX_BYTES} bytes")
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise invalid("file", "the multipart field 'file' is required")
+        data = await upload.read(imports.MAX_BYTES + 1)
+    elif content_type.startswith(("text/csv", "application/csv", "text/plain")):
+        data = b""
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > imports.MAX_BYTES:
+                break
+    else:
+        raise invalid("file", "send the CSV as multipart field 'file' or as a text/csv body")
+    if len(data) > imports.MAX_BYTES:
+        raise invalid("file", f"the file exceeds the bound of {imports.MAX_BYTES} bytes")
+    return data
+
+
+async def import_violations(
+    request: Request,
+    session: DbSession,
+    principal: Regulator,
+    idempotency: Idempotent,
+    mode: Annotated[Literal["atomic", "partial"], Query()] = "atomic",
+) -> Response:
+    """Import violations from CSV; a report names each rejected row by file line."""
+    if (replay := await idempotency.replay()) is not None:
+        return replay
+    data = await _csv_bytes(request)
+    try:
+        report = await imports.run(session, principal, data, mode)
+    except imports.ImportRejected as exc:
+        errors = [
+            {"field": f"line {row.line}: {reason['field']}", "message": reason["message"]}
+            for row in (exc.report.rejected if exc.report else [])
+            for reason in row.reasons
+        ] or [{"field": "file", "message": exc.detail}]
+        extra = {"report": exc.report.model_dump(mode="json")} if exc.report else None
+        raise Unprocessable(exc.detail, errors=errors, extra=extra) from None
+    return await idempotency.respond(report, status_code=200)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(tags=["records"], route_class=AutoCommitRoute)
+    add_kind(router, GRADE, schemas.GradeCreate, None)
+    add_kind(router, VIOLATION, schemas.ViolationCreate, schemas.ViolationPatch)
+    add_kind(router, INSPECTION, schemas.InspectionCreate, schemas.InspectionPatch)
+    add_kind(router, RECALL, schemas.RecallCreate, schemas.RecallPatch)
+    router.add_api_route(
+        "/v1/imports/violations",
+        import_violations,
+        methods=["POST"],
+        tags=["imports"],
+        operation_id="import_violations",
+        response_class=Response,
+        responses={
+            200: {"model": imports.ImportReport, "description": "the import report"},
+            **responses(401, 403, 422),
+        },
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "required": ["file"],
+                        }
+                    },
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            }
+        },
+    )
+    return router

@@ -1,0 +1,291 @@
+"""Record schemas, named by audience: *Create, *Patch, *Public, *Privileged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from app.codes.gtin import InvalidGtin, normalise_gtin
+from app.core.clock import today
+
+Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
+Severity = Literal["minor", "general", "serious"]
+InspectionResult = Literal["pass", "fail"]
+RecallKind = Literal["voluntary", "ordered"]
+RecallStatus = Literal["ongoing", "completed", "terminated"]
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Lot = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+CENT = decimal.Decimal("0.01")
+# Yuan and fen, never a float; always two places so that the stored and the
+# echoed value agree.
+Money = Annotated[
+    decimal.Decimal,
+    Field(ge=0, max_digits=16, decimal_places=2),
+    AfterValidator(lambda d: d.quantize(CENT)),
+]
+
+
+def _not_future(value: dt.date) -> dt.date:
+    if value > today():
+        raise ValueError(f"{value.isoformat()} is in the future (today is {today().isoformat()})")
+    if value.year < 1949:
+        raise ValueError("dates before 1949 are not accepted")
+    return value
+
+
+def _gtin(value: str) -> str:
+    try:
+        return normalise_gtin(value)
+    except InvalidGtin as exc:
+        raise ValueError(str(exc)) from None
+
+
+PastDate = Annotated[dt.date, AfterValidator(_not_future)]
+Gtin = Annotated[str, StringConstraints(max_length=20), AfterValidator(_gtin)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _after(later: dt.date | None, earlier: dt.date | None, message: str) -> None:
+    if later is not None and earlier is not None and later < earlier:
+        raise ValueError(message)
+
+
+# --- grade assessments -------------------------------------------------------
+
+
+class GradeCreate(Strict):
+    grade: Grade
+    assessed_on: PastDate
+    valid_until: dt.date | None = None
+    authority: Line
+    basis: Paragraph | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> Self:
+        _after(self.valid_until, self.assessed_on, "valid_until is before assessed_on")
+        return self
+
+
+class RecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    uscc: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PrivilegedOut(BaseModel):
+    created_by: uuid.UUID | None
+
+
+class GradePublic(RecordOut):
+    grade: Grade
+    assessed_on: dt.date
+    valid_until: dt.date | None
+    authority: str
+    basis: str | None
+
+
+class GradePrivileged(GradePublic, PrivilegedOut):
+    pass
+
+
+# --- violations ---------------------------------------------------------------
+
+
+class ViolationCreate(Strict):
+    case_no: Line
+    authority: Line
+    decided_on: PastDate
+    category: Line
+    severity: Severity
+    description: Paragraph | None = Field(default=None, description="internal: never public")
+    public_summary: Paragraph
+    penalty_amount: Money | None = Field(default=None, description="CNY")
+    rectified_on: PastDate | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> Self:
+        _after(self.rectified_on, self.decided_on, "rectified_on is before decided_on")
+        return self
+
+
+class ViolationPatch(Strict):
+    """Rectify (`rectified_on`), revoke (`revoked_on` + `revoked_reason`) or correct fields."""
+
+    rectified_on: PastDate | None = None
+    revoked_on: PastDate | None = None
+    revoked_reason: Paragraph | None = None
+    decided_on: PastDate | None = None
+    category: Line | None = None
+    severity: Severity | None = None
+    description: Paragraph | None = None
+    public_summary: Paragraph | None = None
+    penalty_amount: Money | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("the patch is empty")
+        if ("revoked_on" in self.model_fields_set) != ("revoked_reason" in self.model_fields_set):
+            raise ValueError("revoked_on and revoked_reason go together")
+        for required in ("decided_on", "category", "severity", "public_summary"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{required} cannot be cleared")
+        return self
+
+
+ViolationStatus = Literal["open", "rectified", "revoked", "repaired"]
+
+
+class ViolationPublic(RecordOut):
+    case_no: str
+    authority: str
+    decided_on: dt.date
+    category: str
+    severity: Severity
+    public_summary: str
+    penalty_amount: decimal.Decimal | None
+    rectified_on: dt.date | None
+    revoked_on: dt.date | None
+    revoked_reason: str | None
+    repaired_on: dt.date | None
+    status: ViolationStatus
+
+
+class ViolationPrivileged(ViolationPublic, PrivilegedOut):
+    description: str | None
+
+
+# --- inspections -----------------------------------------------------------------
+
+
+class InspectionCreate(Strict):
+    report_no: Line
+    authority: Line
+    inspected_on: PastDate
+    product_name: Line
+    gtin: Gtin | None = None
+    lot: Lot | None = None
+    standard: Line
+    result: InspectionResult
+    failed_items: Annotated[list[Line], Field(max_length=100)] = []
+    rectified_on: PastDate | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _after(self.rectified_on, self.inspected_on, "rectified_on is before inspected_on")
+        if self.result == "pass" and (self.rectified_on or self.failed_items):
+            raise ValueError("a passed inspection has no failed_items and no rectified_on")
+        return self
+
+
+class InspectionPatch(Strict):
+    rectified_on: PastDate | None = None
+    product_name: Line | None = None
+    standard: Line | None = None
+    failed_items: Annotated[list[Line], Field(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("the patch is empty")
+        return self
+
+
+class InspectionPublic(RecordOut):
+    report_no: str
+    authority: str
+    inspected_on: dt.date
+    product_name: str
+    gtin: str | None
+    lot: str | None
+    standard: str
+    result: InspectionResult
+    failed_items: list[str]
+    rectified_on: dt.date | None
+
+
+class InspectionPrivileged(InspectionPublic, PrivilegedOut):
+    pass
+
+
+# --- recalls -------------------------------------------------------------------------
+
+
+class RecallCreate(Strict):
+    recall_no: Line
+    product_name: Line
+    gtin: Gtin | None = None
+    lots: Annotated[list[Lot], Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, description="absent: every lot"
+    )
+    initiated_on: PastDate
+    kind: RecallKind
+    hazard_class: Literal[1, 2, 3]
+    units: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    remedy: Paragraph
+    status: RecallStatus = "ongoing"
+
+
+class RecallPatch(Strict):
+    status: RecallStatus | None = None
+    units: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    remedy: Paragraph | None = None
+    lots: Annotated[list[Lot], Field(min_length=1, max_length=1000)] | None = None
+    hazard_class: Literal[1, 2, 3] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("the patch is empty")
+        if "status" in self.model_fields_set and self.status is None:
+            raise ValueError("status cannot be cleared")
+        return self
+
+
+class RecallPublic(RecordOut):
+    recall_no: str
+    product_name: str
+    gtin: str | None
+    lots: list[str] | None
+    initiated_on: dt.date
+    kind: RecallKind
+    hazard_class: int
+    units: int | None
+    remedy: str
+    status: RecallStatus
+
+
+class RecallPrivileged(RecallPublic, PrivilegedOut):
+    pass
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+class VersionOut(BaseModel):
+    version: int
+    change: str
+    recorded_at: dt.datetime
+    recorded_by: uuid.UUID | None
+    recorded_role: str
+    data: dict[str, Any]

@@ -1,0 +1,308 @@
+"""Recording, correcting and reading records; every write is versioned, audited
+and published as a change event in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, case, inspect, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import chain
+from app.audit import service as audit_service
+from app.auth.principal import Principal
+from app.changes import service as changes
+from app.core.clock import today
+from app.core.database import db_now
+from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
+from app.credit import months
+from app.credit.policy import POLICY_V1
+from app.organizations.models import Organization
+from app.records import models
+from app.records.kinds import VIOLATION, Kind
+from app.records.models import OrganizationRecord, RecordVersion
+from app.records.schemas import RecordOut
+
+# Set by the server or a repair decision, never by a client's body.
+_SERVER_FIELDS = {"id", "organization_id", "version", "created_at", "created_by", "updated_at"}
+
+
+def snapshot(record: OrganizationRecord) -> dict[str, Any]:
+    """A record's fields as JSON-safe data (for versions, audit and events)."""
+    mapper = inspect(type(record))
+    data: dict[str, Any] = chain.jsonable(
+        {c.key: getattr(record, c.key) for c in mapper.column_attrs}
+    )
+    return data
+
+
+def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[str, Any]:
+    """What partners may read in the change feed: the public view's fields."""
+    data: dict[str, Any] = chain.jsonable(view(kind, record, uscc, privileged=False).model_dump())
+    return data
+
+
+def violation_status(v: models.Violation) -> str:
+    if v.revoked_on:
+        return "revoked"
+    if v.repaired_on:
+        return "repaired"
+    if v.rectified_on:
+        return "rectified"
+    return "open"
+
+
+def view(kind: Kind, record: OrganizationRecord, uscc: str, *, privileged: bool) -> RecordOut:
+    schema = kind.privileged if privileged else kind.public
+    values = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs}
+    values["uscc"] = uscc
+    if isinstance(record, models.Violation):
+        values["status"] = violation_status(record)
+    return schema.model_validate(values)
+
+
+def etag(record: OrganizationRecord) -> str:
+    return f'"v{record.version}"'
+
+
+async def _write_version(
+    session: AsyncSession, actor: Principal, kind: Kind, record: OrganizationRecord, change: str
+) -> None:
+    session.add(
+        RecordVersion(
+            record_type=kind.name,
+            record_id=record.id,
+            version=record.version,
+            organization_id=record.organization_id,
+            change=change,
+            data=snapshot(record),
+            recorded_at=record.updated_at,
+            recorded_by=actor.key_id,
+            recorded_role=actor.role.value,
+        )
+    )
+    await session.flush()
+
+
+async def _check_unique(session: AsyncSession, kind: Kind, values: dict[str, Any]) -> None:
+    if not kind.natural_key:
+        return
+    columns = [getattr(kind.model, k) for k in kind.natural_key]
+    wanted = tuple(values[k] for k in kind.natural_key)
+    existing = await session.scalar(
+        select(kind.model.id).where(tuple_(*columns) == tuple_(*wanted))
+    )
+    if existing is not None:
+        named = ", ".join(f"{k} {values[k]!r}" for k in kind.natural_key)
+        raise Conflict(f"a {kind.name.replace('_', ' ')} with {named} exists: {existing}")
+
+
+async def create(
+    session: AsyncSession,
+    actor: Principal,
+    kind: Kind,
+    org: Organization,
+    data: BaseModel,
+) -> OrganizationRecord:
+    """Record a new grade assessment, violation, inspection or recall."""
+    await audit_service.lock_chain(session)
+    values = data.model_dump()
+    await _check_unique(session, kind, values)
+    now = await db_now(session)
+    record = kind.model()
+    fields = {"organization_id": org.id, "created_by": actor.key_id, "created_at": now}
+    for key, value in (fields | {"updated_at": now} | values).items():
+        setattr(record, key, value)
+    session.add(record)
+    await session.flush()
+    await _write_version(session, actor, kind, record, "created")
+    after = snapshot(record)
+    await audit_service.record(
+        session,
+        actor,
+        action=f"{kind.name}.create",
+        entity=kind.name,
+        entity_id=str(record.id),
+        after=after,
+    )
+    await changes.emit(
+        session, f"{kind.name}.recorded", org.uscc, public_snapshot(kind, record, org.uscc)
+    )
+    return record
+
+
+async def find(
+    session: AsyncSession, kind: Kind, record_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[OrganizationRecord, Organization]:
+    statement = (
+        select(kind.model, Organization)
+        .join(Organization, Organization.id == kind.model.organization_id)
+        .where(kind.model.id == record_id)
+    )
+    if for_update:
+        statement = statement.with_for_update(of=kind.model)
+    row = (await session.execute(statement)).first()
+    if row is None:
+        raise NotFound(f"no {kind.name.replace('_', ' ')} {record_id}")
+    return row[0], row[1]
+
+
+def _check_dates(kind: Kind, merged: dict[str, Any]) -> None:
+    """Cross-field date rules, checked on the merged record (a 422, not a DB error)."""
+    if kind is VIOLATION:
+        for field in ("rectified_on", "revoked_on"):
+            if merged[field] is not None and merged[field] < merged["decided_on"]:
+                raise invalid(field, "is before decided_on")
+        if merged["repaired_on"] is not None and merged["revoked_on"] is not None:
+            raise invalid("revoked_on", "a repaired violation cannot be revoked")
+    if kind.name == "inspection" and merged["rectified_on"] is not None:
+        if merged["result"] != "fail":
+            raise invalid("rectified_on", "only a failed inspection can be rectified")
+        if merged["rectified_on"] < merged["inspected_on"]:
+            raise invalid("rectified_on", "is before inspected_on")
+
+
+async def patch(
+    session: AsyncSession,
+    actor: Principal,
+    kind: Kind,
+    record_id: uuid.UUID,
+    data: BaseModel,
+    *,
+    if_match: str | None,
+) -> tuple[OrganizationRecord, Organization]:
+    """Create the next version of a record (If-Match required)."""
+    if if_match is None:
+        raise PreconditionRequired("If-Match is required to change a versioned record")
+    await audit_service.lock_chain(session)
+    record, org = await find(session, kind, record_id, for_update=True)
+    if if_match.strip() not in (etag(record), f"W/{etag(record)}"):
+        raise PreconditionFailed(
+            f"the record has changed: If-Match does not match the current ETag {etag(record)}"
+        )
+    changes_ = {
+        k: v for k, v in data.model_dump(exclude_unset=True).items() if k not in _SERVER_FIELDS
+    }
+    before = snapshot(record)
+    merged = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs} | changes_
+    _check_dates(kind, merged)
+    if all(getattr(record, k) == v for k, v in changes_.items()):
+        return record, org  # nothing changes: no new version
+    for key, value in changes_.items():
+        setattr(record, key, value)
+    record.version += 1
+    record.updated_at = await db_now(session)
+    await session.flush()
+    change = _describe(kind, changes_)
+    await _write_version(session, actor, kind, record, change)
+    await audit_service.record(
+        session,
+        actor,
+        action=f"{kind.name}.{change}",
+        entity=kind.name,
+        entity_id=str(record.id),
+        before=before,
+        after=snapshot(record),
+    )
+    await changes.emit(
+        session,
+        f"{kind.name}.updated",
+        org.uscc,
+        public_snapshot(kind, record, org.uscc) | {"change": change},
+    )
+    return record, org
+
+
+def _describe(kind: Kind, changed: dict[str, Any]) -> str:
+    for field, word in (
+        ("revoked_on", "revoked"),
+        ("rectified_on", "rectified"),
+        ("status", "status"),
+    ):
+        if field in changed:
+            return word
+    return "corrected"
+
+
+async def history(session: AsyncSession, kind: Kind, record_id: uuid.UUID) -> list[RecordVersion]:
+    await find(session, kind, record_id)
+    rows = await session.scalars(
+        select(RecordVersion)
+        .where(RecordVersion.record_type == kind.name, RecordVersion.record_id == record_id)
+        .order_by(RecordVersion.version)
+    )
+    return list(rows.all())
+
+
+def public_violation_clause(on: dt.date) -> Any:
+    """Violations inside their publication period (信用信息公示期) on `on`."""
+    policy = POLICY_V1
+    v = models.Violation
+    return and_(
+        v.decided_on <= on,
+        or_(
+            and_(
+                v.severity == "minor",
+                v.decided_on > months.add_months(on, -policy.publication_minor_months),
+            ),
+            and_(
+                v.severity == "general",
+                v.decided_on > months.add_months(on, -policy.publication_general_months),
+            ),
+            and_(
+                v.severity == "serious",
+                v.decided_on > months.add_months(on, -policy.publication_serious_months),
+            ),
+        ),
+    )
+
+
+def violation_status_column() -> Any:
+    v = models.Violation
+    return case(
+        (v.revoked_on.is_not(None), "revoked"),
+        (v.repaired_on.is_not(None), "repaired"),
+        (v.rectified_on.is_not(None), "rectified"),
+        else_="open",
+    )
+
+
+def list_statement(
+    kind: Kind,
+    org: Organization,
+    *,
+    public_only: bool,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    status: str | None,
+    after: tuple[dt.date, uuid.UUID] | None,
+    limit: int,
+) -> Select[Any]:
+    """Newest first by the record's own date, then id; keyset pagination."""
+    model = kind.model
+    date_column = getattr(model, kind.date_field)
+    statement = (
+        select(model)
+        .where(model.organization_id == org.id)
+        .order_by(date_column.desc(), model.id.desc())
+        .limit(limit)
+    )
+    if date_from:
+        statement = statement.where(date_column >= date_from)
+    if date_to:
+        statement = statement.where(date_column <= date_to)
+    if status:
+        if kind is VIOLATION:
+            statement = statement.where(violation_status_column() == status)
+        elif kind.name == "inspection":
+            statement = statement.where(models.Inspection.result == status)
+        elif kind.name == "recall":
+            statement = statement.where(models.Recall.status == status)
+    if public_only and kind is VIOLATION:
+        statement = statement.where(public_violation_clause(today()))
+    if after:
+        statement = statement.where(tuple_(date_column, model.id) < tuple_(*after))
+    return statement

@@ -1,0 +1,305 @@
+"""Recording and reading the four record kinds; validation of every enum and date rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditEntry
+from app.changes.models import ChangeEvent
+from app.records.models import RecordVersion, Violation
+from tests.conftest import make_key, make_organization
+from tests.records.helpers import BODIES, TODAY, days_ago, grade, inspection, recall, violation
+
+TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
+
+
+@pytest.fixture
+async def uscc(session: AsyncSession) -> str:
+    return await make_organization(session)
+
+
+@pytest.mark.parametrize("plural", list(BODIES))
+async def test_create_returns_201_with_the_object(
+    client: AsyncClient, regulator: dict[str, str], uscc: str, plural: str
+) -> None:
+    body = BODIES[plural]()
+    response = await client.post(f"/v1/organizations/{uscc}/{plural}", json=body, headers=regulator)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["uscc"] == uscc
+    assert created["version"] == 1
+    assert created["created_by"]
+    if plural != "grades":
+        assert response.headers["location"] == f"/v1/{plural}/{created['id']}"
+    listed = await client.get(f"/v1/organizations/{uscc}/{plural}", headers=regulator)
+    assert [item["id"] for item in listed.json()["items"]] == [created["id"]]
+
+
+async def test_money_is_decimal_and_gtin_is_stored_as_gtin14(
+    client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    v = await client.post(
+        f"/v1/organizations/{uscc}/violations",
+        json=violation(penalty_amount=0.1 + 0.2 if False else "0.30"),
+        headers=regulator,
+    )
+    assert v.json()["penalty_amount"] == "0.30"
+    i = await client.post(
+        f"/v1/organizations/{uscc}/inspections",
+        json=inspection(gtin="6901234567892"),
+        headers=regulator,
+    )
+    assert i.json()["gtin"] == "06901234567892"
+
+
+INVALID: list[tuple[str, dict[str, Any], str]] = [
+    ("grades", grade(grade="AAAA"), "grade"),
+    ("grades", grade(grade="E"), "grade"),
+    ("grades", grade(assessed_on=TOMORROW), "assessed_on"),
+    (
+        "grades",
+        grade(assessed_on=days_ago(5), valid_until=days_ago(6)),
+        "valid_until is before assessed_on",
+    ),
+    ("grades", grade(assessed_on="2026-02-30"), "assessed_on"),
+    ("grades", grade(authority=""), "authority"),
+    ("violations", violation(severity="grave"), "severity"),
+    ("violations", violation(decided_on=TOMORROW), "decided_on"),
+    (
+        "violations",
+        violation(decided_on=days_ago(3), rectified_on=days_ago(4)),
+        "rectified_on is before decided_on",
+    ),
+    ("violations", violation(rectified_on=TOMORROW), "rectified_on"),
+    ("violations", violation(penalty_amount="-1"), "penalty_amount"),
+    ("violations", violation(penalty_amount="1.234"), "penalty_amount"),
+    ("violations", violation(penalty_amount="1e30"), "penalty_amount"),
+    ("violations", violation(public_summary=""), "public_summary"),
+    ("violations", violation(repaired_on=days_ago(1)), "repaired_on"),
+    ("violations", violation(id="x"), "id"),
+    ("inspections", inspection(result="ok"), "result"),
+    ("inspections", inspection(inspected_on=TOMORROW), "inspected_on"),
+    ("inspections", inspection(gtin="6901234567890"), "gtin"),
+    ("inspections", inspection(result="pass", failed_items=["x"]), "passed inspection"),
+    (
+        "inspections",
+        inspection(inspected_on=days_ago(5), rectified_on=days_ago(6)),
+        "rectified_on is before inspected_on",
+    ),
+    ("inspections", inspection(lot="L" * 21), "lot"),
+    ("recalls", recall(kind="forced"), "kind"),
+    ("recalls", recall(hazard_class=4), "hazard_class"),
+    ("recalls", recall(status="paused"), "status"),
+    ("recalls", recall(initiated_on=TOMORROW), "initiated_on"),
+    ("recalls", recall(units=-1), "units"),
+    ("recalls", recall(lots=[]), "lots"),
+]
+
+
+@pytest.mark.parametrize(("plural", "body", "named"), INVALID)
+async def test_invalid_records_are_422_and_change_nothing(
+    client: AsyncClient,
+    regulator: dict[str, str],
+    uscc: str,
+    session: AsyncSession,
+    plural: str,
+    body: dict[str, Any],
+    named: str,
+) -> None:
+    before = await _counts(session)
+    response = await client.post(f"/v1/organizations/{uscc}/{plural}", json=body, headers=regulator)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert named in problem["detail"] or any(named == e["field"] for e in problem["errors"])
+    assert await _counts(session) == before
+
+
+async def _counts(session: AsyncSession) -> tuple[int, ...]:
+    out = []
+    for model in (Violation, RecordVersion, AuditEntry, ChangeEvent):
+        out.append(await session.scalar(select(func.count()).select_from(model)) or 0)
+    return tuple(out)
+
+
+async def test_duplicate_case_is_409_and_changes_nothing(
+    client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
+) -> None:
+    body = violation()
+    assert (
+        await client.post(f"/v1/organizations/{uscc}/violations", json=body, headers=regulator)
+    ).status_code == 201
+    before = await _counts(session)
+    again = await client.post(
+        f"/v1/organizations/{uscc}/violations", json=body | {"category": "x"}, headers=regulator
+    )
+    assert again.status_code == 409
+    assert await _counts(session) == before
+
+
+async def test_a_write_that_fails_late_leaves_nothing_behind(
+    client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
+) -> None:
+    # Unknown organization: fails after the idempotency row, before the record.
+    before = await _counts(session)
+    response = await client.post(
+        "/v1/organizations/91110000600037341L/violations",
+        json=violation(),
+        headers=regulator | {"Idempotency-Key": "k-late"},
+    )
+    assert response.status_code == 404
+    assert await _counts(session) == before
+    # The key was not consumed by the failure: the same key now succeeds.
+    ok = await client.post(
+        f"/v1/organizations/{uscc}/violations",
+        json=violation(),
+        headers=regulator | {"Idempotency-Key": "k-late2"},
+    )
+    assert ok.status_code == 201
+
+
+async def test_every_write_has_a_version_audit_entry_and_event(
+    client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
+) -> None:
+    before = await _counts(session)
+    created = (
+        await client.post(
+            f"/v1/organizations/{uscc}/violations", json=violation(), headers=regulator
+        )
+    ).json()
+    after = await _counts(session)
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
+    event = await session.scalar(select(ChangeEvent).order_by(ChangeEvent.seq.desc()).limit(1))
+    assert event is not None
+    assert event.type == "violation.recorded"
+    assert event.uscc == uscc
+    assert event.data["id"] == created["id"]
+    assert "description" not in event.data
+
+
+@pytest.mark.parametrize("role", ["partner", "enterprise"])
+async def test_only_regulators_write_records(
+    client: AsyncClient, session: AsyncSession, uscc: str, role: str
+) -> None:
+    headers = await make_key(session, role, uscc if role == "enterprise" else None)
+    for plural, body in BODIES.items():
+        response = await client.post(
+            f"/v1/organizations/{uscc}/{plural}", json=body(), headers=headers
+        )
+        assert response.status_code == 403
+    assert (
+        await client.post(f"/v1/organizations/{uscc}/violations", json=violation())
+    ).status_code == 401
+
+
+async def test_views_by_role(
+    client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
+) -> None:
+    created = (
+        await client.post(
+            f"/v1/organizations/{uscc}/violations", json=violation(), headers=regulator
+        )
+    ).json()
+    assert created["description"] == "内部案情：抽检发现（内部）"
+    viewers = {
+        "anonymous": {},
+        "partner": await make_key(session, "partner"),
+        "enterprise": await make_key(session, "enterprise", uscc),
+    }
+    for who, headers in viewers.items():
+        listed = await client.get(f"/v1/organizations/{uscc}/violations", headers=headers)
+        one = await client.get(f"/v1/violations/{created['id']}", headers=headers)
+        for response in (listed, one):
+            assert response.status_code == 200, who
+            assert "内部案情" not in response.text, who
+            assert "description" not in response.text, who
+            assert "created_by" not in response.text, who
+            assert "12000.50" in response.text, who  # penalties are public
+            assert "生产不合格电热水壶" in response.text, who
+    regulator_view = await client.get(f"/v1/violations/{created['id']}", headers=regulator)
+    assert regulator_view.json()["description"] == "内部案情：抽检发现（内部）"
+
+
+async def test_publication_period_hides_old_violations_from_the_public(
+    client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    from app.credit.months import add_months
+
+    minor_cut = add_months(TODAY, -3)  # public while TODAY - 3 months < decided_on
+    inside = violation(severity="minor", decided_on=(minor_cut + dt.timedelta(days=1)).isoformat())
+    outside = violation(severity="minor", decided_on=minor_cut.isoformat())
+    general_old = violation(
+        severity="general", decided_on=(add_months(TODAY, -36) + dt.timedelta(days=1)).isoformat()
+    )
+    ids = {}
+    for name, body in {"inside": inside, "outside": outside, "general": general_old}.items():
+        ids[name] = (
+            await client.post(f"/v1/organizations/{uscc}/violations", json=body, headers=regulator)
+        ).json()["id"]
+    public = {
+        item["id"]
+        for item in (await client.get(f"/v1/organizations/{uscc}/violations")).json()["items"]
+    }
+    assert public == {ids["inside"], ids["general"]}
+    assert (await client.get(f"/v1/violations/{ids['outside']}")).status_code == 404
+    everything = (
+        await client.get(f"/v1/organizations/{uscc}/violations", headers=regulator)
+    ).json()["items"]
+    assert len(everything) == 3
+
+
+async def test_list_filters_by_date_range_and_status(
+    client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    for days, rectified in ((10, None), (20, days_ago(5)), (30, None)):
+        body = violation(decided_on=days_ago(days))
+        if rectified:
+            body["rectified_on"] = rectified
+        await client.post(f"/v1/organizations/{uscc}/violations", json=body, headers=regulator)
+    url = f"/v1/organizations/{uscc}/violations"
+    ranged = (
+        await client.get(url, params={"from": days_ago(25), "to": days_ago(15)}, headers=regulator)
+    ).json()
+    assert [i["decided_on"] for i in ranged["items"]] == [days_ago(20)]
+    rectified = (await client.get(url, params={"status": "rectified"}, headers=regulator)).json()
+    assert [i["status"] for i in rectified["items"]] == ["rectified"]
+    newest_first = (await client.get(url, headers=regulator)).json()["items"]
+    assert [i["decided_on"] for i in newest_first] == [days_ago(10), days_ago(20), days_ago(30)]
+    assert (await client.get(url, params={"status": "closed"})).status_code == 422
+
+
+async def test_pagination_walks_every_item_once_while_records_are_inserted(
+    client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    url = f"/v1/organizations/{uscc}/inspections"
+    original = set()
+    for n in range(9):
+        r = await client.post(
+            url, json=inspection(inspected_on=days_ago(n % 4 + 1)), headers=regulator
+        )
+        original.add(r.json()["id"])
+    seen: list[str] = []
+    cursor = None
+    inserted = 0
+    while True:
+        params: dict[str, Any] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get(url, params=params, headers=regulator)).json()
+        seen += [i["id"] for i in page["items"]]
+        # Insert newer and older records between pages.
+        await client.post(
+            url, json=inspection(inspected_on=days_ago(inserted % 6)), headers=regulator
+        )
+        inserted += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "an item was returned twice"
+    assert original <= set(seen), "an item that existed from the start was skipped"
