@@ -14,6 +14,7 @@ from app.core.database import Database, make_engine, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
+from app.credit.router import router as credit_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
 
@@ -59,5 +60,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(organizations_router)
     app.include_router(records_router.build_router())
+    app.include_router(credit_router)
     app.include_router(audit_router)
     return app

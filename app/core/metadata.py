@@ -5,6 +5,7 @@ from app.auth import models as auth_models
 from app.changes import models as change_models
 from app.core import idempotency
 from app.core.database import Base
+from app.credit import models as credit_models
 from app.organizations import models as organization_models
 from app.records import models as record_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "change_models",
+    "credit_models",
     "idempotency",
     "metadata",
     "organization_models",

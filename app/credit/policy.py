@@ -237,7 +237,7 @@ def _black_listed(history: History, as_of: date, policy: Policy) -> bool:
 def _expected_exit(history: History, as_of: date, policy: Policy) -> date:
     # Freeze what is known on as_of, then walk its change dates forward: the first
     # one that is not black-listed is the exit. Every S rule has a window, so one is.
-    frozen = _known_on(history, as_of)
+    frozen = history
     following = sorted(d for d in _change_dates(frozen, policy) if d > as_of)
     return next(d for d in following if not _black_listed(frozen, d, policy))
 

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.principal import Principal
+from app.changes import service as changes
 from app.core.database import db_now
 from app.core.errors import NotFound, PreconditionFailed
+from app.credit import service as credit_service
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationPublic, OrganizationWrite
@@ -72,6 +74,8 @@ async def upsert(
             entity_id=uscc,
             after=snapshot(org),
         )
+        await changes.emit(session, "organization.created", uscc, public_data(org))
+        await credit_service.refresh_organization(session, org)
         return org, True
     if if_match is not None and if_match != etag(org):
         raise PreconditionFailed("the organization has changed: If-Match does not match its ETag")
@@ -92,6 +96,8 @@ async def upsert(
         before=before,
         after=snapshot(org),
     )
+    await changes.emit(session, "organization.updated", uscc, public_data(org))
+    await credit_service.refresh_organization(session, org)
     return org, False
 
 

@@ -19,6 +19,7 @@ from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
 from app.credit import months
+from app.credit import service as credit_service
 from app.credit.policy import POLICY_V1
 from app.organizations.models import Organization
 from app.records import models
@@ -131,6 +132,7 @@ async def create(
     await changes.emit(
         session, f"{kind.name}.recorded", org.uscc, public_snapshot(kind, record, org.uscc)
     )
+    await credit_service.refresh_organization(session, org)
     return record
 
 
@@ -186,17 +188,32 @@ async def patch(
     changes_ = {
         k: v for k, v in data.model_dump(exclude_unset=True).items() if k not in _SERVER_FIELDS
     }
+    await apply_changes(session, actor, kind, record, org, changes_)
+    return record, org
+
+
+async def apply_changes(
+    session: AsyncSession,
+    actor: Principal,
+    kind: Kind,
+    record: OrganizationRecord,
+    org: Organization,
+    changes_: dict[str, Any],
+    *,
+    change: str | None = None,
+) -> bool:
+    """Write the next version of a locked record; False when nothing changes."""
     before = snapshot(record)
     merged = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs} | changes_
     _check_dates(kind, merged)
     if all(getattr(record, k) == v for k, v in changes_.items()):
-        return record, org  # nothing changes: no new version
+        return False
     for key, value in changes_.items():
         setattr(record, key, value)
     record.version += 1
     record.updated_at = await db_now(session)
     await session.flush()
-    change = _describe(kind, changes_)
+    change = change or _describe(kind, changes_)
     await _write_version(session, actor, kind, record, change)
     await audit_service.record(
         session,
@@ -213,7 +230,8 @@ async def patch(
         org.uscc,
         public_snapshot(kind, record, org.uscc) | {"change": change},
     )
-    return record, org
+    await credit_service.refresh_organization(session, org)
+    return True
 
 
 def _describe(kind: Kind, changed: dict[str, Any]) -> str:

@@ -174,12 +174,17 @@ async def test_every_write_has_a_version_audit_entry_and_event(
         )
     ).json()
     after = await _counts(session)
-    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
-    event = await session.scalar(select(ChangeEvent).order_by(ChangeEvent.seq.desc()).limit(1))
-    assert event is not None
-    assert event.type == "violation.recorded"
+    # One violation, one version, one audit entry; two events: the record and,
+    # since an open general violation caps the grade at C, the credit change.
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 2]
+    events = (
+        await session.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc()).limit(2))
+    ).all()
+    assert [e.type for e in events] == ["credit.changed", "violation.recorded"]
+    event = events[1]
     assert event.uscc == uscc
     assert event.data["id"] == created["id"]
+    assert events[0].data["grade"] == "C"
     assert "description" not in event.data
 
 

@@ -1,0 +1,173 @@
+"""Building policy `History` objects from the database, for many organizations at
+once (a constant number of queries), now or as known at a past moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditEntry
+from app.credit import policy
+from app.organizations.models import Organization
+from app.records import models
+
+RowMap = Mapping[str, Any]
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def assessment(row: RowMap) -> policy.Assessment:
+    return policy.Assessment(
+        id=_uuid(row["id"]),
+        grade=row["grade"],
+        assessed_on=_date(row["assessed_on"]) or dt.date.min,
+        valid_until=_date(row["valid_until"]),
+        authority=row["authority"],
+    )
+
+
+def violation(row: RowMap) -> policy.Violation:
+    return policy.Violation(
+        id=_uuid(row["id"]),
+        case_no=row["case_no"],
+        authority=row["authority"],
+        decided_on=_date(row["decided_on"]) or dt.date.min,
+        severity=row["severity"],
+        rectified_on=_date(row["rectified_on"]),
+        revoked_on=_date(row["revoked_on"]),
+        repaired_on=_date(row["repaired_on"]),
+        public_summary=row["public_summary"],
+    )
+
+
+def inspection(row: RowMap) -> policy.Inspection:
+    return policy.Inspection(
+        id=_uuid(row["id"]),
+        inspected_on=_date(row["inspected_on"]) or dt.date.min,
+        result=row["result"],
+        rectified_on=_date(row["rectified_on"]),
+        report_no=row["report_no"],
+    )
+
+
+def recall(row: RowMap) -> policy.Recall:
+    return policy.Recall(
+        id=_uuid(row["id"]),
+        initiated_on=_date(row["initiated_on"]) or dt.date.min,
+        kind=row["kind"],
+        recall_no=row["recall_no"],
+        product_name=row["product_name"],
+    )
+
+
+_BUILDERS: dict[str, tuple[type[models.OrganizationRecord], Any, str]] = {
+    "grade_assessment": (models.GradeAssessment, assessment, "assessments"),
+    "violation": (models.Violation, violation, "violations"),
+    "inspection": (models.Inspection, inspection, "inspections"),
+    "recall": (models.Recall, recall, "recalls"),
+}
+
+
+def _assemble(
+    statuses: Mapping[uuid.UUID, str], rows: Iterable[tuple[uuid.UUID, str, RowMap]]
+) -> dict[uuid.UUID, policy.History]:
+    parts: dict[uuid.UUID, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for org_id, record_type, row in rows:
+        _, build, field = _BUILDERS[record_type]
+        parts[org_id][field].append(build(row))
+    return {
+        org_id: policy.History(
+            status=status,
+            assessments=tuple(parts[org_id]["assessments"]),
+            violations=tuple(parts[org_id]["violations"]),
+            inspections=tuple(parts[org_id]["inspections"]),
+            recalls=tuple(parts[org_id]["recalls"]),
+        )
+        for org_id, status in statuses.items()
+    }
+
+
+async def current(
+    session: AsyncSession, statuses: Mapping[uuid.UUID, str]
+) -> dict[uuid.UUID, policy.History]:
+    """Everything known now: four queries, whatever the number of organizations."""
+    ids = list(statuses)
+    rows: list[tuple[uuid.UUID, str, RowMap]] = []
+    if ids:
+        for record_type, (model, _, _) in _BUILDERS.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            result = await session.execute(
+                select(table)
+                .where(table.c.organization_id.in_(ids))
+                .order_by(table.c.created_at, table.c.id)
+            )
+            rows += [(r["organization_id"], record_type, dict(r)) for r in result.mappings()]
+    return _assemble(statuses, rows)
+
+
+async def known_at(
+    session: AsyncSession, organizations: Mapping[uuid.UUID, str], moment: dt.datetime
+) -> dict[uuid.UUID, policy.History]:
+    """Only what the registry had stored by `moment` (SPEC §4, bitemporal): each
+    record's latest version recorded by then, and the organization's status as
+    its audit trail shows it then. `organizations` maps id to USCC; organizations
+    the registry did not know at `moment` are left out."""
+    ids = list(organizations)
+    if not ids:
+        return {}
+    audit = await session.execute(
+        select(AuditEntry.entity_id, AuditEntry.after)
+        .where(
+            AuditEntry.entity == "organization",
+            AuditEntry.entity_id.in_(list(organizations.values())),
+            AuditEntry.at <= moment,
+        )
+        .order_by(AuditEntry.seq)
+    )
+    status_by_uscc: dict[str, str] = {}
+    for uscc, after in audit:
+        if after and "status" in after:
+            status_by_uscc[uscc] = after["status"]
+    statuses = {
+        org_id: status_by_uscc[uscc]
+        for org_id, uscc in organizations.items()
+        if uscc in status_by_uscc
+    }
+    latest = (
+        select(models.RecordVersion)
+        .where(
+            models.RecordVersion.organization_id.in_(list(statuses)),
+            models.RecordVersion.recorded_at <= moment,
+        )
+        .order_by(
+            models.RecordVersion.record_type,
+            models.RecordVersion.record_id,
+            models.RecordVersion.version.desc(),
+        )
+        .distinct(models.RecordVersion.record_type, models.RecordVersion.record_id)
+    )
+    versions = (await session.scalars(latest)).all()
+    versions = sorted(versions, key=lambda v: (v.data.get("created_at") or "", str(v.record_id)))
+    rows = [(v.organization_id, v.record_type, v.data) for v in versions]
+    return _assemble(statuses, rows)
+
+
+async def statuses_of(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    result = await session.execute(
+        select(Organization.id, Organization.status).where(Organization.id.in_(list(ids)))
+    )
+    return {org_id: status for org_id, status in result}

@@ -1,0 +1,165 @@
+"""Credit repair (信用修复, SPEC §4.5): requested by the enterprise for its own
+organization or by a regulator; decided by a regulator; an approval takes effect
+from the decision date as a new version of the violation."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit_service
+from app.auth.principal import Principal
+from app.changes import service as changes
+from app.core.clock import today
+from app.core.database import db_now
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.credit import history, policy
+from app.credit.models import RepairRequest
+from app.organizations.models import Organization
+from app.records import service as records_service
+from app.records.kinds import VIOLATION
+from app.records.models import Violation
+
+
+def _check_eligible(v: Violation) -> None:
+    refusal = policy.repair_eligibility(
+        history.violation({c: getattr(v, c) for c in _VIOLATION_FIELDS}), today()
+    )
+    if refusal is not None:
+        code, message = refusal
+        raise Unprocessable(
+            f"credit repair is not allowed: {message}",
+            errors=[{"field": "violation_id", "message": message}],
+            extra={"reason": code},
+        )
+
+
+_VIOLATION_FIELDS = (
+    "id",
+    "case_no",
+    "authority",
+    "decided_on",
+    "severity",
+    "rectified_on",
+    "revoked_on",
+    "repaired_on",
+    "public_summary",
+)
+
+
+def snapshot(r: RepairRequest) -> dict[str, object]:
+    return {
+        "violation_id": r.violation_id,
+        "status": r.status,
+        "reason": r.reason,
+        "decided_on": r.decided_on,
+        "decision_reason": r.decision_reason,
+    }
+
+
+async def request(
+    session: AsyncSession, actor: Principal, org: Organization, violation_id: uuid.UUID, reason: str
+) -> RepairRequest:
+    """File a repair request for one of the organization's violations."""
+    if not (actor.is_regulator or actor.owns(org.uscc)):
+        raise Forbidden("an enterprise key may request repair only for its own organization")
+    await audit_service.lock_chain(session)
+    violation = await session.get(Violation, violation_id)
+    if violation is None or violation.organization_id != org.id:
+        raise NotFound(f"no violation {violation_id} of {org.uscc}")
+    _check_eligible(violation)
+    pending = await session.scalar(
+        select(RepairRequest.id).where(
+            RepairRequest.violation_id == violation_id, RepairRequest.status == "pending"
+        )
+    )
+    if pending is not None:
+        raise Conflict(f"a repair request for this violation is pending: {pending}")
+    repair = RepairRequest(
+        organization_id=org.id,
+        violation_id=violation_id,
+        reason=reason,
+        status="pending",
+        requested_by=actor.key_id,
+        requested_role=actor.role.value,
+        created_at=await db_now(session),
+    )
+    session.add(repair)
+    await session.flush()
+    await audit_service.record(
+        session,
+        actor,
+        action="repair.request",
+        entity="repair",
+        entity_id=str(repair.id),
+        after=snapshot(repair),
+    )
+    await changes.emit(
+        session,
+        "repair.requested",
+        org.uscc,
+        {"id": repair.id, "violation_id": violation_id, "status": "pending"},
+    )
+    return repair
+
+
+async def find(session: AsyncSession, repair_id: uuid.UUID) -> tuple[RepairRequest, Organization]:
+    row = (
+        await session.execute(
+            select(RepairRequest, Organization)
+            .join(Organization, Organization.id == RepairRequest.organization_id)
+            .where(RepairRequest.id == repair_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no repair request {repair_id}")
+    return row[0], row[1]
+
+
+async def decide(
+    session: AsyncSession, actor: Principal, repair_id: uuid.UUID, decision: str, reason: str
+) -> tuple[RepairRequest, Organization]:
+    """Approve or reject; an approval marks the violation repaired from today."""
+    await audit_service.lock_chain(session)
+    repair, org = await find(session, repair_id)
+    if repair.status != "pending":
+        raise Conflict(f"the request was already {repair.status}")
+    before = snapshot(repair)
+    on = today()
+    if decision == "approved":
+        violation, _ = await records_service.find(
+            session, VIOLATION, repair.violation_id, for_update=True
+        )
+        assert isinstance(violation, Violation)
+        _check_eligible(violation)
+        await records_service.apply_changes(
+            session, actor, VIOLATION, violation, org, {"repaired_on": on}, change="repaired"
+        )
+    repair.status = decision
+    repair.decided_on = on
+    repair.decided_by = actor.key_id
+    repair.decision_reason = reason
+    await session.flush()
+    await audit_service.record(
+        session,
+        actor,
+        action=f"repair.{decision}",
+        entity="repair",
+        entity_id=str(repair.id),
+        before=before,
+        after=snapshot(repair),
+    )
+    await changes.emit(
+        session,
+        f"repair.{decision}",
+        org.uscc,
+        {
+            "id": repair.id,
+            "violation_id": repair.violation_id,
+            "status": decision,
+            "decided_on": on,
+        },
+    )
+    return repair, org

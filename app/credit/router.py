@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+
+from app.auth.dependencies import Caller, EnterpriseOrRegulator, Partner, Regulator
+from app.auth.principal import Principal
+from app.changes.models import ChangeEvent
+from app.core.clock import today
+from app.core.database import DbSession
+from app.core.errors import Forbidden, NotFound, invalid, problem
+from app.core.idempotency import Idempotent
+from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.routing import AutoCommitRoute, responses
+from app.core.settings import get_settings
+from app.credit import history, policy, repairs
+from app.credit import service as credit_service
+from app.credit.models import CreditStatus
+from app.credit.schemas import (
+    BatchRequest,
+    BatchResponse,
+    ChangeOut,
+    CreditOut,
+    RepairCreate,
+    RepairDecision,
+    RepairOut,
+)
+from app.organizations import codes
+from app.organizations import service as organization_service
+from app.organizations.models import Organization
+from app.organizations.types import CodePath
+
+router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
+
+AsOf = Annotated[dt.date | None, Query(description="valid date (default: today)")]
+KnownAt = Annotated[
+    dt.datetime | None,
+    Query(description="recording time: only what the registry had stored by then counts"),
+]
+
+
+def _from_status(s: CreditStatus) -> dict[str, Any]:
+    return {
+        "uscc": s.uscc,
+        "grade": s.grade,
+        "assessed_grade": s.assessed_grade,
+        "a_level": s.a_level,
+        "red_list": s.red_list,
+        "black_list": s.black_list,
+        "reasons": s.reasons,
+        "policy_version": s.policy_version,
+        "as_of": s.as_of,
+        "holds_until": s.holds_until,
+        "listed_since": s.listed_since,
+        "expected_exit": s.expected_exit,
+        "updated_at": s.updated_at,
+    }
+
+
+def _from_evaluated(e: credit_service.Evaluated) -> dict[str, Any]:
+    r = e.result
+    return {
+        "uscc": e.uscc,
+        "grade": r.grade,
+        "assessed_grade": r.assessed_grade,
+        "a_level": r.a_level,
+        "red_list": r.red_list,
+        "black_list": r.black_list,
+        "reasons": e.reasons,
+        "policy_version": r.policy_version,
+        "as_of": r.as_of,
+        "holds_until": r.holds_until,
+        "listed_since": e.listed_since,
+        "expected_exit": r.expected_exit,
+        "updated_at": None,
+    }
+
+
+def _for(principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+    if not principal.is_regulator:
+        fields = fields | {"reasons": credit_service.public_reasons(fields["reasons"], today())}
+    else:
+        fields = fields | {
+            "reasons": [
+                {k: v for k, v in r.items() if k != "published_until"} for r in fields["reasons"]
+            ]
+        }
+    return fields
+
+
+def _check_dates(as_of: dt.date | None, known_at: dt.datetime | None) -> dt.datetime | None:
+    if as_of is not None and as_of > today():
+        raise invalid("as_of", f"is after today ({today().isoformat()}): the future is not known")
+    if known_at is None:
+        return None
+    if known_at.tzinfo is None:
+        known_at = known_at.replace(tzinfo=get_settings().zone)
+    if known_at > dt.datetime.now(dt.UTC):
+        raise invalid("known_at", "is in the future")
+    return known_at
+
+
+@router.get(
+    "/v1/organizations/{code}/credit", response_model=CreditOut, responses=responses(401, 404, 422)
+)
+async def get_credit(
+    code: CodePath,
+    session: DbSession,
+    principal: Caller,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+) -> dict[str, Any]:
+    """The computed grade, A-level, list membership and every reason, now or as of a date."""
+    moment = _check_dates(as_of, known_at)
+    org = await organization_service.find(session, code)
+    if as_of is None and moment is None:
+        return _for(principal, _from_status(await credit_service.current(session, org)))
+    on = as_of or today()
+    if moment is not None:
+        found = await history.known_at(session, {org.id: org.uscc}, moment)
+        if org.id not in found:
+            raise NotFound(f"the registry did not know {org.uscc} at {moment.isoformat()}")
+        hist = found[org.id]
+    else:
+        hist = (await history.current(session, {org.id: org.status}))[org.id]
+    fields = _from_evaluated(credit_service.evaluate(org.id, org.uscc, hist, on))
+    return _for(principal, fields | {"known_at": moment})
+
+
+@router.post("/v1/credit/batch", response_model=BatchResponse, responses=responses(401, 403, 422))
+async def credit_batch(
+    body: BatchRequest, session: DbSession, principal: Partner
+) -> dict[str, Any]:
+    """Credit of up to 1000 codes in request order; a bad code gets its own error."""
+    as_of = body.as_of
+    _check_dates(as_of, None)
+    parsed: list[str | dict[str, Any]] = []
+    for raw in body.codes:
+        try:
+            parsed.append(codes.parse_code(raw).value)
+        except codes.InvalidCode as exc:
+            parsed.append(
+                problem(
+                    422,
+                    "Unprocessable content",
+                    f"code: {exc}",
+                    slug="validation",
+                    errors=[{"field": "code", "message": str(exc)}],
+                )
+            )
+    wanted = [p for p in parsed if isinstance(p, str)]
+    by_code: dict[str, Organization] = {}
+    if wanted:
+        for org in await session.scalars(
+            select(Organization).where(
+                Organization.uscc.in_(wanted) | Organization.org_code.in_(wanted)
+            )
+        ):
+            by_code[org.uscc] = by_code[org.org_code] = org
+    orgs = {o.id: o for o in by_code.values()}
+    fields: dict[uuid.UUID, dict[str, Any]] = {}
+    on = as_of or today()
+    stale = dict(orgs)
+    if as_of is None and orgs:
+        for status in await session.scalars(
+            select(CreditStatus).where(CreditStatus.organization_id.in_(list(orgs)))
+        ):
+            if status.holds_until is None or status.holds_until >= on:
+                fields[status.organization_id] = _from_status(status)
+                stale.pop(status.organization_id)
+    if stale:  # a past as_of, or statuses past their edge: evaluated, not stored
+        histories = await history.current(session, {i: o.status for i, o in stale.items()})
+        for org_id, hist in histories.items():
+            org = stale[org_id]
+            fields[org_id] = _from_evaluated(credit_service.evaluate(org_id, org.uscc, hist, on))
+    results: list[dict[str, Any]] = []
+    for raw, item in zip(body.codes, parsed, strict=True):
+        if isinstance(item, dict):
+            results.append({"code": raw, "error": item})
+        elif item not in by_code:
+            results.append(
+                {
+                    "code": raw,
+                    "error": problem(
+                        404, "Not found", f"no organization with code {item}", slug="not-found"
+                    ),
+                }
+            )
+        else:
+            results.append({"code": raw} | _for(principal, fields[by_code[item].id]))
+    return {"results": results}
+
+
+@router.get("/v1/changes", responses=responses(401, 403, 422))
+async def list_changes(
+    session: DbSession,
+    _: Partner,
+    after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ChangeOut]:
+    """The change feed, in seq order after `after` (exclusive)."""
+    rows = (
+        await session.scalars(
+            select(ChangeEvent)
+            .where(ChangeEvent.seq > after)
+            .order_by(ChangeEvent.seq)
+            .limit(limit)
+        )
+    ).all()
+    items = [ChangeOut.model_validate(r) for r in rows]
+    return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
+
+
+def _repair_out(repair: Any, uscc: str) -> RepairOut:
+    return RepairOut.model_validate(
+        {c: getattr(repair, c) for c in RepairOut.model_fields if c != "uscc"} | {"uscc": uscc}
+    )
+
+
+@router.post(
+    "/v1/organizations/{code}/repairs",
+    status_code=201,
+    response_class=Response,
+    responses={
+        201: {"model": RepairOut, "description": "Created"},
+        **responses(401, 403, 404, 409, 422),
+    },
+)
+async def request_repair(
+    code: CodePath,
+    body: RepairCreate,
+    session: DbSession,
+    principal: EnterpriseOrRegulator,
+    idempotency: Idempotent,
+) -> Response:
+    """Request credit repair for one violation (the enterprise itself, or a regulator)."""
+    if (replay := await idempotency.replay()) is not None:
+        return replay
+    org = await organization_service.find(session, code)
+    repair = await repairs.request(session, principal, org, body.violation_id, body.reason)
+    return await idempotency.respond(
+        _repair_out(repair, org.uscc), location=f"/v1/repairs/{repair.id}"
+    )
+
+
+@router.get("/v1/repairs/{id}", responses=responses(401, 403, 404, 422))
+async def get_repair(
+    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+) -> RepairOut:
+    """One repair request (regulators, and the enterprise it concerns)."""
+    repair, org = await repairs.find(session, id)
+    if not (principal.is_regulator or principal.owns(org.uscc)):
+        raise Forbidden("this repair request concerns another organization")
+    return _repair_out(repair, org.uscc)
+
+
+@router.post("/v1/repairs/{id}/decision", responses=responses(401, 403, 404, 409, 422))
+async def decide_repair(
+    id: uuid.UUID, body: RepairDecision, session: DbSession, principal: Regulator
+) -> RepairOut:
+    """Approve or reject a repair request, with a reason."""
+    repair, org = await repairs.decide(session, principal, id, body.decision, body.reason)
+    return _repair_out(repair, org.uscc)
+
+
+__all__ = ["policy", "router"]

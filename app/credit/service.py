@@ -1,0 +1,191 @@
+"""The credit engine's I/O: materialise current status in the writing transaction,
+answer time-travel queries, refresh statuses whose window edge has passed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.changes import service as changes
+from app.core.clock import today
+from app.core.database import db_now
+from app.credit import history, policy
+from app.credit.models import CreditStatus
+from app.credit.months import add_months
+from app.organizations.models import Organization
+
+FLAGS = ("grade", "a_level", "red_list", "black_list")
+
+
+def published_until(v: policy.Violation, p: policy.Policy = policy.POLICY_V1) -> dt.date:
+    """The first day a violation is no longer public (end of its 公示期)."""
+    months = {
+        "minor": p.publication_minor_months,
+        "general": p.publication_general_months,
+        "serious": p.publication_serious_months,
+    }[v.severity]
+    return add_months(v.decided_on, months) + dt.timedelta(days=1)
+
+
+def reason_json(reason: policy.Reason, hist: policy.History) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": reason.rule_id,
+        "effect": reason.effect,
+        "record_type": reason.record_type,
+        "record_id": str(reason.record_id) if reason.record_id else None,
+        "explanation_zh": reason.explanation_zh,
+        "explanation_en": reason.explanation_en,
+    }
+    if reason.record_type == "violation":
+        found = next((v for v in hist.violations if v.id == reason.record_id), None)
+        if found is not None:
+            out["published_until"] = published_until(found).isoformat()
+    return out
+
+
+def public_reasons(reasons: Iterable[dict[str, Any]], on: dt.date) -> list[dict[str, Any]]:
+    """Reasons as the public may see them: a violation past its publication period
+    still shapes the grade, but is neither identified nor described."""
+    out = []
+    for r in reasons:
+        until = r.get("published_until")
+        r = {k: v for k, v in r.items() if k != "published_until"}
+        if until and on >= dt.date.fromisoformat(until):
+            r |= {
+                "record_id": None,
+                "explanation_zh": "一项已过信用信息公示期的违法行为（仍在评价期内）",
+                "explanation_en": (
+                    "a violation past its publication period (still inside its window)"
+                ),
+            }
+        out.append(r)
+    return out
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    organization_id: uuid.UUID
+    uscc: str
+    result: policy.CreditResult
+    reasons: list[dict[str, Any]]
+    listed_since: dt.date | None
+
+
+def evaluate(org_id: uuid.UUID, uscc: str, hist: policy.History, on: dt.date) -> Evaluated:
+    result = policy.evaluate(hist, on)
+    since = policy.black_listed_since(hist, on) if result.black_list else None
+    return Evaluated(org_id, uscc, result, [reason_json(r, hist) for r in result.reasons], since)
+
+
+def _row(e: Evaluated, now: dt.datetime) -> dict[str, Any]:
+    r = e.result
+    return {
+        "organization_id": e.organization_id,
+        "uscc": e.uscc,
+        "grade": r.grade,
+        "assessed_grade": r.assessed_grade,
+        "a_level": r.a_level,
+        "red_list": r.red_list,
+        "black_list": r.black_list,
+        "reasons": e.reasons,
+        "policy_version": r.policy_version,
+        "as_of": r.as_of,
+        "holds_until": r.holds_until,
+        "listed_since": e.listed_since,
+        "expected_exit": r.expected_exit,
+        "updated_at": now,
+    }
+
+
+async def refresh(
+    session: AsyncSession, organizations: Sequence[tuple[uuid.UUID, str]], on: dt.date | None = None
+) -> list[CreditStatus]:
+    """Recompute and store the status of these organizations as of `on` (today);
+    emit `credit.changed` for each whose grade, A-level or list membership changed."""
+    on = on or today()
+    ids = [org_id for org_id, _ in organizations]
+    if not ids:
+        return []
+    statuses = await history.statuses_of(session, ids)
+    histories = await history.current(session, statuses)
+    previous = {
+        s.organization_id: {f: getattr(s, f) for f in FLAGS}
+        for s in await session.scalars(
+            select(CreditStatus).where(CreditStatus.organization_id.in_(ids))
+        )
+    }
+    now = await db_now(session)
+    rows = [
+        _row(evaluate(org_id, uscc, histories[org_id], on), now) for org_id, uscc in organizations
+    ]
+    statement = insert(CreditStatus).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CreditStatus.organization_id],
+        set_={c: statement.excluded[c] for c in rows[0] if c != "organization_id"},
+    )
+    await session.execute(statement)
+    for row in rows:
+        before = previous.get(row["organization_id"])
+        after = {f: row[f] for f in FLAGS}
+        if before != after:
+            await changes.emit(
+                session,
+                "credit.changed",
+                row["uscc"],
+                after
+                | {
+                    "assessed_grade": row["assessed_grade"],
+                    "policy_version": row["policy_version"],
+                    "as_of": row["as_of"],
+                    "previous": before,
+                },
+            )
+    stored = await session.scalars(
+        select(CreditStatus)
+        .where(CreditStatus.organization_id.in_(ids))
+        .execution_options(populate_existing=True)
+    )
+    return list(stored)
+
+
+async def refresh_organization(session: AsyncSession, org: Organization) -> CreditStatus:
+    """After a write that changes an organization's inputs, in the same transaction."""
+    return (await refresh(session, [(org.id, org.uscc)]))[0]
+
+
+async def current(session: AsyncSession, org: Organization) -> CreditStatus:
+    """The materialised status; recomputed first if a window edge has passed."""
+    status = await session.get(CreditStatus, org.id)
+    if status is None or (status.holds_until is not None and status.holds_until < today()):
+        from app.audit import service as audit_service
+
+        await audit_service.lock_chain(session)  # the refresh may emit an event
+        status = await refresh_organization(session, org)
+    return status
+
+
+async def refresh_due(session: AsyncSession, on: dt.date | None = None, batch: int = 1000) -> int:
+    """Refresh every status whose `holds_until` has passed (and any missing one)."""
+    on = on or today()
+    refreshed = 0
+    while True:
+        due = (
+            await session.execute(
+                select(Organization.id, Organization.uscc)
+                .outerjoin(CreditStatus, CreditStatus.organization_id == Organization.id)
+                .where((CreditStatus.organization_id.is_(None)) | (CreditStatus.holds_until < on))
+                .order_by(Organization.id)
+                .limit(batch)
+            )
+        ).all()
+        if not due:
+            return refreshed
+        await refresh(session, [(r.id, r.uscc) for r in due], on)
+        refreshed += len(due)
