@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
 from app.core import errors, health
@@ -14,7 +15,10 @@ from app.core.database import Database, make_engine, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
+from app.web.templates import STATIC_DIR
+from app.codes import router as codes_router
 from app.credit.router import router as credit_router
+from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
 
@@ -61,5 +65,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(organizations_router)
     app.include_router(records_router.build_router())
     app.include_router(credit_router)
+    app.include_router(lists_router.router)
+    app.include_router(codes_router.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     return app

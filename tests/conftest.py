@@ -35,6 +35,8 @@ from app.organizations.schemas import OrganizationWrite
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.browser"]
+
 
 @dataclass(frozen=True)
 class DatabaseUnderTest:

@@ -15,7 +15,7 @@ router = APIRouter(tags=["operations"])
 POOL_IN_USE = Gauge("qcr_db_pool_checked_out", "database connections in use")
 POOL_SIZE = Gauge("qcr_db_pool_size", "database connections held by the pool")
 
-_HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+_HEADS = frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 @router.get("/healthz", include_in_schema=True)
@@ -33,17 +33,20 @@ async def readyz(request: Request, response: Response) -> dict[str, str]:
     database: Database = request.app.state.database
     try:
         async with database.engine.connect() as conn:
-            revision = await conn.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            revisions = await conn.run_sync(
+                lambda sync: frozenset(MigrationContext.configure(sync).get_current_heads())
             )
     except Exception:  # any failure to reach the database means "not ready"
         response.status_code = 503
         response.headers["Retry-After"] = "2"
         return {"status": "unavailable", "reason": "database unreachable"}
-    if revision != _HEAD:
+    if revisions != _HEADS:
         response.status_code = 503
-        return {"status": "unavailable", "reason": f"schema at {revision}, head is {_HEAD}"}
-    return {"status": "ok", "revision": str(revision)}
+        return {
+            "status": "unavailable",
+            "reason": f"schema at {sorted(revisions)}, head is {sorted(_HEADS)}",
+        }
+    return {"status": "ok", "revision": ",".join(sorted(revisions))}
 
 
 @router.get("/metrics", response_class=Response)

@@ -3,9 +3,11 @@
 from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.changes import models as change_models
+from app.codes import models as code_models
 from app.core import idempotency
 from app.core.database import Base
 from app.credit import models as credit_models
+from app.lists import models as list_models
 from app.organizations import models as organization_models
 from app.records import models as record_models
 
@@ -15,8 +17,10 @@ __all__ = [
     "audit_models",
     "auth_models",
     "change_models",
+    "code_models",
     "credit_models",
     "idempotency",
+    "list_models",
     "metadata",
     "organization_models",
     "record_models",

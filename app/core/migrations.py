@@ -33,7 +33,7 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
@@ -41,7 +41,7 @@ def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-async def upgrade_async(url: str, revision: str = "head") -> None:
+async def upgrade_async(url: str, revision: str = "heads") -> None:
     """Alembic's env runs its own event loop; keep it off ours."""
     await asyncio.to_thread(upgrade, url, revision)
 

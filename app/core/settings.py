@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=True, alias="QCR_LOG_JSON")
     statement_timeout_ms: int = Field(default=15_000, alias="QCR_STATEMENT_TIMEOUT_MS")
     pool_size: int = Field(default=10, alias="QCR_POOL_SIZE")
+    # `limits` rate strings for anonymous requests, per client.
+    rate_limit_resolver: str = Field(default="120/minute", alias="QCR_RATE_LIMIT_RESOLVER")
+    rate_limit_feedback: str = Field(default="10/minute", alias="QCR_RATE_LIMIT_FEEDBACK")
+    rate_limit_public: str = Field(default="300/minute", alias="QCR_RATE_LIMIT_PUBLIC")
+    # An item code scanned from more distinct clients than this is suspicious.
+    suspicious_scan_threshold: int = Field(default=5, alias="QCR_SUSPICIOUS_SCANS")
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

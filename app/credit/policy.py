@@ -237,7 +237,7 @@ def _black_listed(history: History, as_of: date, policy: Policy) -> bool:
 def _expected_exit(history: History, as_of: date, policy: Policy) -> date:
     # Freeze what is known on as_of, then walk its change dates forward: the first
     # one that is not black-listed is the exit. Every S rule has a window, so one is.
-    frozen = history
+    frozen = _known_on(history, as_of)
     following = sorted(d for d in _change_dates(frozen, policy) if d > as_of)
     return next(d for d in following if not _black_listed(frozen, d, policy))
 
@@ -450,7 +450,7 @@ def _change_dates(history: History, policy: Policy) -> set[date]:
         if a.valid_until is not None:
             dates.add(a.valid_until + _ONE_DAY)
     for v in history.violations:
-        dates.update(d for d in (v.decided_on, v.rectified_on, v.revoked_on, v.repaired_on) if d)
+        dates.update(d for d in (v.decided_on, v.rectified_on, v.revoked_on) if d)
         windows = {
             "serious": (policy.serious_window_months, policy.s2_window_months),
             "general": (policy.general_window_months, policy.s2_window_months),

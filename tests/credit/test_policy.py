@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.credit.months import add_months
 from app.credit.policy import (
     GRADES,
     POLICY_V1,
@@ -710,6 +711,11 @@ def recalls(dates: Dates) -> st.SearchStrategy[Recall]:
     return st.builds(Recall, id=st.uuids(), initiated_on=dates, kind=kinds)
 
 
+def _dates_of(record: Assessment | Violation | Inspection | Recall) -> list[date]:
+    values = (getattr(record, f.name) for f in dataclasses.fields(record))
+    return [v for v in values if isinstance(v, date)]
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[History, date]:
     """A history of at most six records and a date T to evaluate it on."""
@@ -723,12 +729,15 @@ def scenarios(draw: st.DrawFn) -> tuple[History, date]:
     kinds = st.one_of(violations(dates), assessments(dates), inspections(dates), recalls(dates))
     records = draw(st.lists(kinds, max_size=6))
     status = draw(st.sampled_from(["active", "deregistered"]))
-    as_of = draw(
-        st.one_of(
-            st.dates(date(2020, 7, 1), date(2028, 6, 30)),
-            st.dates(start, start + timedelta(days=1500)),
-        )
-    )
+    as_of = draw(st.dates(date(2020, 7, 1), date(2028, 6, 30)))
+    known = [d for r in records for d in _dates_of(r)]
+    near_an_edge = draw(st.booleans())
+    if known and near_an_edge:
+        # Just before (or on) a window edge of some record or status change, so
+        # that holds_until has to find that edge.
+        months = draw(st.sampled_from([0, 3, 12, 24, 36]))
+        jitter = timedelta(days=draw(st.integers(-40, 2)))
+        as_of = add_months(draw(st.sampled_from(known)), months) + jitter
     return history(*records, status=status), as_of
 
 

@@ -1,0 +1,1 @@
+"""Models of the codes domain (filled in by its issue)."""

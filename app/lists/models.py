@@ -1,0 +1,1 @@
+"""Models of the lists domain (filled in by its issue)."""

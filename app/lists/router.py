@@ -1,0 +1,5 @@
+"""Routes of the lists domain (filled in by its issue)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,42 @@
+"""Server-rendered pages: one Jinja2 environment, autoescaped, shared layout.
+
+Each domain keeps its templates in its own `templates/` folder; `base.html` and
+the stylesheet live here. No JavaScript is served: every page works with plain
+links and forms, and the Content-Security-Policy forbids scripts outright.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+APP_DIR = Path(__file__).resolve().parents[1]
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+environment = Environment(
+    loader=ChoiceLoader(
+        [
+            FileSystemLoader(APP_DIR / "web" / "templates"),
+            FileSystemLoader(APP_DIR / "lists" / "templates"),
+            FileSystemLoader(APP_DIR / "codes" / "templates"),
+        ]
+    ),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    enable_async=False,
+)
+
+GRADE_ZH = {"AAA": "AAA 级", "AA": "AA 级", "A": "A 级", "B": "B 级", "C": "C 级", "D": "D 级"}
+environment.globals["GRADE_ZH"] = GRADE_ZH
+
+
+def render(
+    template: str, *, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    """Render a template to an HTML response (security headers come from middleware)."""
+    html = environment.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -1,0 +1,115 @@
+"""Page tests in a real headless Chromium (Debian's chromium and chromedriver).
+
+`live_server` serves the app on 127.0.0.1 against the test database with real
+commits (emptied afterwards); `browser` is a Selenium driver with a phone-sized
+window. Screenshots go to `test-artifacts/`. Without chromium on the machine
+the browser tests fail loudly (`.ci/run` installs it)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from app.core.database import Database, make_engine
+from app.core.settings import Settings
+from app.main import create_app
+from tests.conftest import ROOT, DatabaseUnderTest
+
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = (390, 844)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(test_database: DatabaseUnderTest, test_settings: Settings) -> Iterator[str]:
+    """The app on a real socket; everything it commits is removed afterwards."""
+    engine = make_engine(test_database.service_url, test_settings, pool_size=2)
+    app = create_app(test_settings, database=Database(engine))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    asyncio.run(_empty(test_database.owner_url))
+
+
+async def _empty(owner_url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(owner_url)
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        tables = (
+            await conn.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            )
+        ).all()
+        await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not binary or not driver_path:
+        pytest.fail(
+            "chromium and chromedriver are required (apt-get install chromium chromium-driver)"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--window-size={PHONE[0]},{PHONE[1]}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_window_size(*PHONE)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot(driver: object, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))  # type: ignore[attr-defined]
+    return path
