@@ -118,6 +118,15 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credit_refresh(_: argparse.Namespace) -> int:
+    from app.credit import service
+
+    urls = prepare(get_settings(), migrate=True)
+    refreshed = _in_session(urls.service, service.refresh_due)
+    print(f"credit statuses refreshed: {refreshed}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qcr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="load a realistic demo data set")
     demo.add_argument("--organizations", type=int, default=300)
     demo.set_defaults(func=cmd_demo_data)
+
+    credit = sub.add_parser("credit", help="credit engine").add_subparsers(
+        dest="action", required=True
+    )
+    credit.add_parser(
+        "refresh", help="recompute statuses whose window edge has passed (also run daily)"
+    ).set_defaults(func=cmd_credit_refresh)
 
     audit = sub.add_parser("audit", help="audit chain").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the chain; exit 1 on a break").set_defaults(

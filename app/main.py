@@ -16,6 +16,7 @@ from app.core.database import Database, make_engine, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
+from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
@@ -45,9 +46,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
         app.state.database = Database(make_engine(urls.service, settings))
+        refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
         try:
             yield
         finally:
+            refresher.cancel()
             await app.state.database.dispose()
 
     app = FastAPI(

@@ -151,7 +151,8 @@ DbSession = Annotated[AsyncSession, Depends(get_session)]
 
 
 async def db_now(session: AsyncSession) -> dt.datetime:
-    """The transaction's timestamp: one clock for every row a request writes."""
-    value: Any = await session.scalar(text("SELECT now()"))
+    """The database's clock now (not the transaction's start): recording times
+    must order the writes, which `known_at` time travel relies on."""
+    value: Any = await session.scalar(text("SELECT clock_timestamp()"))
     assert isinstance(value, dt.datetime)
     return value

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
@@ -158,7 +159,7 @@ async def known_at(
             models.RecordVersion.record_id,
             models.RecordVersion.version.desc(),
         )
-        .distinct(models.RecordVersion.record_type, models.RecordVersion.record_id)
+        .ext(distinct_on(models.RecordVersion.record_type, models.RecordVersion.record_id))
     )
     versions = (await session.scalars(latest)).all()
     versions = sorted(versions, key=lambda v: (v.data.get("created_at") or "", str(v.record_id)))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -80,6 +80,10 @@ async def search_organizations(
     region: Annotated[
         str | None, Query(pattern=r"^\d{2,6}$", description="GB/T 2260 division code or prefix")
     ] = None,
+    grade: Annotated[
+        Literal["AAA", "AA", "A", "B", "C", "D"] | None, Query(description="current credit grade")
+    ] = None,
+    a_level: Annotated[bool | None, Query(description="A-level (守信) or not")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[OrganizationPrivileged | OrganizationPublic]:
@@ -90,6 +94,8 @@ async def search_organizations(
         region=region,
         after_uscc=str(key[0]) if key else None,
         limit=limit + 1,
+        grade=grade,
+        a_level=a_level,
     )
     rows = (await session.scalars(statement)).all()
     items = [view(org, principal) for org in rows[:limit]]

@@ -124,9 +124,23 @@ def _like_escape(value: str) -> str:
 
 
 def search_statement(
-    *, q: str | None, region: str | None, after_uscc: str | None, limit: int
+    *,
+    q: str | None,
+    region: str | None,
+    after_uscc: str | None,
+    limit: int,
+    grade: str | None = None,
+    a_level: bool | None = None,
 ) -> Select[Organization]:
     statement = select(Organization).order_by(Organization.uscc).limit(limit)
+    if grade is not None or a_level is not None:
+        from app.credit.models import CreditStatus
+
+        statement = statement.join(CreditStatus, CreditStatus.organization_id == Organization.id)
+        if grade is not None:
+            statement = statement.where(CreditStatus.grade == grade)
+        if a_level is not None:
+            statement = statement.where(CreditStatus.a_level.is_(a_level))
     if q:
         statement = statement.where(
             func.qcr_ngrams(Organization.name).op("@>")(

@@ -228,3 +228,25 @@ async def test_every_write_is_audited(
     assert entries[1].after is not None and entries[1].after["name"] == "乙"
     assert entries[1].actor_role == "regulator"
     assert entries[1].actor_key_id is not None
+
+
+async def test_search_by_grade_and_a_level(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
+    from tests.records.helpers import grade
+
+    top = await make_organization(session, name="甲级公司")
+    plain = await make_organization(session, name="普通公司")
+    await client.post(f"/v1/organizations/{top}/grades", json=grade(grade="AAA"), headers=regulator)
+
+    async def found(**params: str) -> set[str]:
+        response = await client.get("/v1/organizations", params=params)
+        assert response.status_code == 200
+        return {item["uscc"] for item in response.json()["items"]}
+
+    assert await found(grade="AAA") == {top}
+    assert await found(a_level="true") == {top}
+    assert plain in await found(a_level="false")
+    assert top not in await found(a_level="false")
+    assert await found(grade="B", q="普通") == {plain}
+    assert (await client.get("/v1/organizations", params={"grade": "E"})).status_code == 422
