@@ -7,16 +7,22 @@ industry + form). Loading twice changes nothing: organizations are upserted.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import random
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import SYSTEM
+from app.core import clock
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationWrite
+from app.records import schemas
+from app.records import service as records_service
+from app.records.kinds import GRADE, INSPECTION, RECALL, VIOLATION, Kind
 
 REGIONS = {
     "110105": "北京",
@@ -106,11 +112,122 @@ def demo_organizations(count: int, seed: int = 2026) -> list[tuple[str, Organiza
     return out
 
 
+AUTHORITIES = {
+    "11": "北京市市场监督管理局",
+    "31": "上海市市场监督管理局",
+    "32": "江苏省市场监督管理局",
+    "33": "浙江省市场监督管理局",
+    "37": "山东省市场监督管理局",
+    "44": "广东省市场监督管理局",
+    "51": "四川省市场监督管理局",
+    "42": "湖北省市场监督管理局",
+}
+PRODUCTS = [
+    ("电热水壶", "GB 4706.19-2008"),
+    ("儿童滑板车", "GB 6675.1-2014"),
+    ("婴幼儿配方乳粉", "GB 10765-2021"),
+    ("电线电缆", "GB/T 5023.3-2008"),
+    ("家用燃气灶具", "GB 16410-2020"),
+    ("童装", "GB 31701-2015"),
+    ("口罩", "GB 2626-2019"),
+    ("插头插座", "GB/T 2099.1-2021"),
+]
+VIOLATIONS = [
+    ("产品质量不合格", "生产销售不合格产品，责令改正，没收违法产品并处罚款"),
+    ("标签标识不规范", "产品标签未标注执行标准和生产日期，责令改正"),
+    ("以次充好", "在产品中掺杂掺假、以次充好，没收违法所得并处罚款"),
+    ("无证生产", "未取得生产许可证生产列入目录的产品，责令停止生产并处罚款"),
+]
+
+
+async def _records(
+    session: AsyncSession, org: Organization, rng: random.Random, today: dt.date
+) -> int:
+    """A plausible record history for one organization; returns how many records."""
+    authority = AUTHORITIES.get(org.uscc[2:4], "国家市场监督管理总局")
+    made = 0
+
+    async def add(kind: Kind, data: object) -> None:
+        nonlocal made
+        await records_service.create(session, SYSTEM, kind, org, data)  # type: ignore[arg-type]
+        made += 1
+
+    if rng.random() < 0.45:
+        assessed = today - dt.timedelta(days=rng.randint(10, 700))
+        await add(
+            GRADE,
+            schemas.GradeCreate(
+                grade=rng.choices(["AAA", "AA", "A", "B", "C"], [2, 4, 5, 3, 1])[0],
+                assessed_on=assessed,
+                valid_until=assessed + dt.timedelta(days=rng.choice([730, 1095])),
+                authority=authority,
+                basis="依据 GB/T 31870 企业质量信用等级划分与评价",
+            ),
+        )
+    for n in range(rng.choices([0, 1, 2, 3], [70, 20, 7, 3])[0]):
+        decided = today - dt.timedelta(days=rng.randint(5, 1300))
+        category, summary = rng.choice(VIOLATIONS)
+        severity = rng.choices(["minor", "general", "serious"], [5, 4, 1])[0]
+        rectified = decided + dt.timedelta(days=rng.randint(10, 120))
+        await add(
+            VIOLATION,
+            schemas.ViolationCreate(
+                case_no=f"{authority[:2]}市监罚〔{decided.year}〕{org.org_code[-5:]}{n}号",
+                authority=authority,
+                decided_on=decided,
+                category=category,
+                severity=severity,
+                description=f"内部案卷：监督抽查，涉案货值 {rng.randint(1, 90) * 1000} 元",
+                public_summary=summary,
+                penalty_amount=decimal.Decimal(rng.choice([2000, 5000, 12000, 50000, 200000])),
+                rectified_on=rectified if rectified <= today and rng.random() < 0.7 else None,
+            ),
+        )
+    for n in range(rng.choices([0, 1, 2], [60, 30, 10])[0]):
+        product, standard = rng.choice(PRODUCTS)
+        failed = rng.random() < 0.15
+        inspected = today - dt.timedelta(days=rng.randint(5, 600))
+        await add(
+            INSPECTION,
+            schemas.InspectionCreate(
+                report_no=f"CJ{inspected.year}-{org.org_code}-{n}",
+                authority=authority,
+                inspected_on=inspected,
+                product_name=product,
+                standard=standard,
+                result="fail" if failed else "pass",
+                failed_items=["标志和说明", "结构"] if failed else [],
+            ),
+        )
+    if rng.random() < 0.04:
+        product, _ = rng.choice(PRODUCTS)
+        await add(
+            RECALL,
+            schemas.RecallCreate(
+                recall_no=f"ZH{today.year}-{org.org_code}",
+                product_name=product,
+                initiated_on=today - dt.timedelta(days=rng.randint(3, 500)),
+                kind=rng.choice(["voluntary", "voluntary", "ordered"]),
+                hazard_class=rng.choice([1, 2, 3]),
+                units=rng.randint(100, 20000),
+                remedy="免费更换存在缺陷的部件",
+            ),
+        )
+    return made
+
+
 async def load(session: AsyncSession, *, organizations: int = 300) -> str:
     """Load the demo set; returns a one-line summary."""
-    created = 0
+    rng = random.Random(7)
+    today = clock.today()
+    created = records = 0
     for uscc, data in demo_organizations(organizations):
-        _, was_created = await organization_service.upsert(session, SYSTEM, uscc, data)
-        created += was_created
+        org, was_created = await organization_service.upsert(session, SYSTEM, uscc, data)
+        if was_created:  # records only with a new organization: loading twice adds nothing
+            created += 1
+            records += await _records(session, org, rng, today)
     total = await session.scalar(select(func.count()).select_from(Organization))
-    return f"demo data: {created} organizations created, {total} in the registry"
+    return (
+        f"demo data: {created} organizations and {records} records created, "
+        f"{total} organizations in the registry"
+    )
