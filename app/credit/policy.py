@@ -450,7 +450,7 @@ def _change_dates(history: History, policy: Policy) -> set[date]:
         if a.valid_until is not None:
             dates.add(a.valid_until + _ONE_DAY)
     for v in history.violations:
-        dates.update(d for d in (v.decided_on, v.rectified_on, v.revoked_on) if d)
+        dates.update(d for d in (v.decided_on, v.rectified_on, v.revoked_on, v.repaired_on) if d)
         windows = {
             "serious": (policy.serious_window_months, policy.s2_window_months),
             "general": (policy.general_window_months, policy.s2_window_months),

@@ -511,6 +511,22 @@ def test_holds_until_is_the_day_before_the_next_window_exit() -> None:
     assert at(history(), "2025-01-01").holds_until is None
 
 
+def test_holds_until_when_a_serious_violation_leaves_s2_but_not_s1() -> None:
+    h = history(
+        violation("2025-01-10", "serious"), violation("2025-03-01"), violation("2025-04-01")
+    )
+    inside = at(h, "2025-06-01")
+    assert [r.rule_id for r in inside.reasons] == ["BASE", "S1", "S2", "S2", "S2", "G1", "G1"]
+    assert inside.holds_until == D("2026-01-09")
+    after = at(h, "2026-01-10")
+    assert [r.rule_id for r in after.reasons] == ["BASE", "S1", "G1", "G1"]
+
+
+def test_holds_until_sees_a_window_passing_before_a_later_revocation() -> None:
+    h = history(violation("2025-01-10", revoked="2026-06-01"))
+    assert at(h, "2025-06-01").holds_until == D("2026-01-09")
+
+
 def test_expected_exit_when_the_s1_window_passes() -> None:
     result = at(history(violation("2023-01-15", "serious")), "2025-06-01")
     assert result.expected_exit == D("2026-01-15")
@@ -614,31 +630,29 @@ def test_repair_requires_rectification_by_the_request_date() -> None:
     assert code_on(violation("2025-01-01", rectified="2025-06-01"), "2025-06-01") is None
 
 
-def test_repair_refused_for_revoked_repaired_undecided_and_minor() -> None:
-    assert (
-        code_on(violation("2025-01-01", rectified="2025-01-05", revoked="2025-06-01"), "2025-06-01")
-        == "revoked"
-    )
-    assert (
-        code_on(violation("2025-01-01", rectified="2025-01-05", revoked="2025-06-02"), "2025-06-01")
-        is None
-    )
-    assert (
-        code_on(
-            violation("2025-01-01", rectified="2025-01-05", repaired="2025-06-01"), "2025-06-01"
-        )
-        == "already_repaired"
-    )
-    assert (
-        code_on(
-            violation("2025-01-01", rectified="2025-01-05", repaired="2025-06-02"), "2025-06-01"
-        )
-        is None
-    )
+@pytest.mark.parametrize(
+    ("revoked", "repaired", "expected"),
+    [
+        ("2025-06-01", None, "revoked"),
+        ("2025-06-02", None, None),  # revoked after the request date
+        (None, "2025-06-01", "already_repaired"),
+        (None, "2025-06-02", None),
+    ],
+)
+def test_repair_refused_once_revoked_or_repaired(
+    revoked: str | None, repaired: str | None, expected: str | None
+) -> None:
+    v = violation("2025-01-01", rectified="2025-01-05", revoked=revoked, repaired=repaired)
+    assert code_on(v, "2025-06-01") == expected
+
+
+def test_repair_refused_before_the_decision() -> None:
     assert code_on(violation("2025-07-01", rectified="2025-07-05"), "2025-06-01") == "not_decided"
-    assert repair_eligibility(
-        violation("2025-01-01", "minor", rectified="2025-01-05"), D("2026-01-01")
-    ) == (
+
+
+def test_minor_violations_are_not_repaired() -> None:
+    v = violation("2025-01-01", "minor", rectified="2025-01-05")
+    assert repair_eligibility(v, D("2026-01-01")) == (
         "minor",
         "minor violations are not subject to credit repair; they cap at B only within 12 months",
     )
@@ -667,6 +681,7 @@ def test_publication_period(severity: str, decided_on: str, today: str, public: 
 # --- properties over random histories ---------------------------------------------------
 
 FIRST, LAST = date(2021, 1, 1), date(2025, 12, 31)  # the records' five years
+EDGE_MONTHS = (0, 3, 12, 24, 36)  # every window of policy v1, and the record's own date
 # Status changes mostly follow their record, at times (bad data) precede it a little.
 offsets = st.one_of(st.none(), st.integers(-20, 400), st.integers(0, 1200))
 Dates = st.SearchStrategy[date]
@@ -735,7 +750,7 @@ def scenarios(draw: st.DrawFn) -> tuple[History, date]:
     if known and near_an_edge:
         # Just before (or on) a window edge of some record or status change, so
         # that holds_until has to find that edge.
-        months = draw(st.sampled_from([0, 3, 12, 24, 36]))
+        months = draw(st.sampled_from(EDGE_MONTHS))
         jitter = timedelta(days=draw(st.integers(-40, 2)))
         as_of = add_months(draw(st.sampled_from(known)), months) + jitter
     return history(*records, status=status), as_of
@@ -793,6 +808,29 @@ def test_result_holds_through_holds_until(
     assert last >= as_of
     for d in {as_of, last, *days_between(data, as_of, last)}:
         assert observable(evaluate(h, d)) == observable(result), d
+
+
+@PROPERTIES
+@given(scenarios(), st.data())
+def test_holds_until_just_before_window_edges(
+    scenario: tuple[History, date], data: st.DataObject
+) -> None:
+    # The days just before a record's window edges are where a missed edge shows.
+    h, _ = scenario
+    records: tuple[Assessment | Violation | Inspection | Recall, ...] = (
+        *h.assessments,
+        *h.violations,
+        *h.inspections,
+        *h.recalls,
+    )
+    edges = sorted({add_months(d, m) for r in records for d in _dates_of(r) for m in EDGE_MONTHS})
+    if not edges:
+        return
+    for edge in data.draw(st.lists(st.sampled_from(edges), max_size=8, unique=True)):
+        as_of = edge - ONE_DAY
+        result = evaluate(h, as_of)
+        if result.holds_until is not None:
+            assert observable(evaluate(h, result.holds_until)) == observable(result), as_of
 
 
 @PROPERTIES
