@@ -45,7 +45,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
-        app.state.database = Database(make_engine(urls.service, settings))
+        read_engine = (
+            make_engine(settings.database_read_url, settings)
+            if settings.database_read_url
+            else None
+        )
+        app.state.database = Database(make_engine(urls.service, settings), read_engine)
         refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
         try:
             yield

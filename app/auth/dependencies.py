@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service
 from app.auth.principal import ANONYMOUS, Principal, Role
-from app.core.database import DbSession
+from app.core.database import ReadSession
 from app.core.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer qcr_…`")
@@ -20,7 +20,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="qcr"'}
 
 async def get_principal(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller; anonymous without an Authorization header, 401 for a bad key."""

@@ -126,14 +126,25 @@ def prepare(
 
 
 class Database:
-    """The engine and session factory of one running app."""
+    """The engines and session factories of one running app: the primary, and
+    optionally a read replica (DATABASE_READ_URL) for public and partner reads."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self.read_sessionmaker = (
+            async_sessionmaker(read_engine, expire_on_commit=False) if read_engine else None
+        )
+
+    @property
+    def has_replica(self) -> bool:
+        return self.read_engine is not None
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -148,6 +159,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_read_session(request: Request, primary: DbSession) -> AsyncIterator[AsyncSession]:
+    """The replica's session for reads that may lag a little (public pages, credit
+    lookups, batches, lists); without a replica, the request's primary session."""
+    database: Database = request.app.state.database
+    if database.read_sessionmaker is None:
+        yield primary
+        return
+    async with database.read_sessionmaker() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 async def db_now(session: AsyncSession) -> dt.datetime:

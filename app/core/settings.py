@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    # A streaming replica for public and partner reads (optional).
+    database_read_url: str | None = Field(default=None, alias="DATABASE_READ_URL")
     # The owner role that runs migrations; defaults to DATABASE_URL.
     migration_database_url: str | None = Field(default=None, alias="QCR_MIGRATION_DATABASE_URL")
     data_dir: Path = Field(default=Path("./var"), alias="QCR_DATA_DIR")
@@ -33,7 +35,7 @@ class Settings(BaseSettings):
     # An item code scanned from more distinct clients than this is suspicious.
     suspicious_scan_threshold: int = Field(default=5, alias="QCR_SUSPICIOUS_SCANS")
 
-    @field_validator("database_url", "migration_database_url")
+    @field_validator("database_url", "migration_database_url", "database_read_url")
     @classmethod
     def _asyncpg_url(cls, value: str | None) -> str | None:
         """Accept the usual `postgres://` spellings and use the asyncpg driver."""

@@ -4,14 +4,14 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from app.auth.dependencies import Caller, EnterpriseOrRegulator, Partner, Regulator
 from app.auth.principal import Principal
 from app.changes.models import ChangeEvent
 from app.core.clock import today
-from app.core.database import DbSession
+from app.core.database import DbSession, ReadSession
 from app.core.errors import Forbidden, NotFound, invalid, problem
 from app.core.idempotency import Idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
@@ -109,7 +109,8 @@ def _check_dates(as_of: dt.date | None, known_at: dt.datetime | None) -> dt.date
 )
 async def get_credit(
     code: CodePath,
-    session: DbSession,
+    request: Request,
+    session: ReadSession,
     principal: Caller,
     as_of: AsOf = None,
     known_at: KnownAt = None,
@@ -118,7 +119,11 @@ async def get_credit(
     moment = _check_dates(as_of, known_at)
     org = await organization_service.find(session, code)
     if as_of is None and moment is None:
-        return _for(principal, _from_status(await credit_service.current(session, org)))
+        status = await session.get(CreditStatus, org.id)
+        if status is not None and not credit_service.is_stale(status, today()):
+            return _for(principal, _from_status(status))
+        if not request.app.state.database.has_replica:  # store the recomputed status
+            return _for(principal, _from_status(await credit_service.current(session, org)))
     on = as_of or today()
     if moment is not None:
         found = await history.known_at(session, {org.id: org.uscc}, moment)
@@ -133,7 +138,7 @@ async def get_credit(
 
 @router.post("/v1/credit/batch", response_model=BatchResponse, responses=responses(401, 403, 422))
 async def credit_batch(
-    body: BatchRequest, session: DbSession, principal: Partner
+    body: BatchRequest, session: ReadSession, principal: Partner
 ) -> dict[str, Any]:
     """Credit of up to 1000 codes in request order; a bad code gets its own error."""
     as_of = body.as_of

@@ -160,14 +160,19 @@ async def refresh_organization(session: AsyncSession, org: Organization) -> Cred
     return (await refresh(session, [(org.id, org.uscc)]))[0]
 
 
+def is_stale(status: CreditStatus | None, on: dt.date) -> bool:
+    return status is None or (status.holds_until is not None and status.holds_until < on)
+
+
 async def current(session: AsyncSession, org: Organization) -> CreditStatus:
-    """The materialised status; recomputed first if a window edge has passed."""
+    """The materialised status; recomputed and stored first if a window edge has passed."""
     status = await session.get(CreditStatus, org.id)
-    if status is None or (status.holds_until is not None and status.holds_until < today()):
+    if is_stale(status, today()):
         from app.audit import service as audit_service
 
         await audit_service.lock_chain(session)  # the refresh may emit an event
         status = await refresh_organization(session, org)
+    assert status is not None
     return status
 
 
