@@ -13,6 +13,7 @@ from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
 from app.core.errors import Forbidden, NotFound, invalid, problem
+from app.core.fastpath import json_response
 from app.core.idempotency import Idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routing import AutoCommitRoute, responses
@@ -114,9 +115,13 @@ async def get_credit(
     principal: Caller,
     as_of: AsOf = None,
     known_at: KnownAt = None,
-) -> dict[str, Any]:
+) -> Any:
     """The computed grade, A-level, list membership and every reason, now or as of a date."""
     moment = _check_dates(as_of, known_at)
+    if as_of is None and moment is None:
+        fields = await credit_service.fetch_current(session, code)
+        if fields is not None:
+            return json_response(_for(principal, fields) | {"known_at": None})
     org = await organization_service.find(session, code)
     if as_of is None and moment is None:
         status = await session.get(CreditStatus, org.id)

@@ -9,11 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import service as changes
+from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
 from app.credit import history, policy
@@ -158,6 +160,32 @@ async def refresh(
 async def refresh_organization(session: AsyncSession, org: Organization) -> CreditStatus:
     """After a write that changes an organization's inputs, in the same transaction."""
     return (await refresh(session, [(org.id, org.uscc)]))[0]
+
+
+_CURRENT_SQL = """
+SELECT s.uscc, s.grade, s.assessed_grade, s.a_level, s.red_list, s.black_list,
+       s.reasons::text AS reasons, s.policy_version, s.as_of, s.holds_until,
+       s.listed_since, s.expected_exit, s.updated_at
+FROM organizations o JOIN credit_status s ON s.organization_id = o.id
+WHERE o.{column} = $1
+"""
+CURRENT_BY_USCC = _CURRENT_SQL.format(column="uscc")
+CURRENT_BY_ORG_CODE = _CURRENT_SQL.format(column="org_code")
+
+
+async def fetch_current(session: AsyncSession, code: str) -> dict[str, Any] | None:
+    """The materialised status of a normalised code in one prepared statement, or
+    None when it is missing or past its edge (the caller takes the full path)."""
+    conn = await fastpath.driver(session)
+    row = await conn.fetchrow(CURRENT_BY_USCC if len(code) == 18 else CURRENT_BY_ORG_CODE, code)
+    if row is None:
+        return None
+    holds_until = row["holds_until"]
+    if holds_until is not None and holds_until < today():
+        return None
+    fields = dict(row)
+    fields["reasons"] = orjson.loads(fields["reasons"])
+    return fields
 
 
 def is_stale(status: CreditStatus | None, on: dt.date) -> bool:

@@ -1,0 +1,33 @@
+"""Hot read paths: one prepared asyncpg statement on the request's own connection
+and a response serialised once by orjson (STYLE "Hot paths").
+
+The driver connection comes from the request's session, so a hot path sees the
+same transaction as everything else in the request (and the tests' rolled-back
+transactions); asyncpg keeps the prepared statement per connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def driver(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver_connection = raw.driver_connection
+    assert isinstance(driver_connection, asyncpg.Connection)
+    return driver_connection
+
+
+def json_response(
+    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(data), status_code=status_code, media_type="application/json", headers=headers
+    )

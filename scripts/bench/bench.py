@@ -1,0 +1,418 @@
+"""Benchmarks: every hot path against a bare FastAPI + asyncpg baseline, measured
+alternately (A B A B …) in the same run with wrk on 127.0.0.1.
+
+    scripts/bench/run [--organizations N] [--duration S] [--pairs P]
+
+Writes var/bench/results.json and docs/bench/requests.png; BENCHMARKS.md quotes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.auth import service as auth_service  # noqa: E402
+from app.auth.principal import SYSTEM, Role  # noqa: E402
+from app.core.database import Database, make_engine, prepare  # noqa: E402
+from app.core.settings import Settings  # noqa: E402
+from scripts.bench import dataset  # noqa: E402
+
+BENCH_DIR = ROOT / "var" / "bench"
+LUA = Path(__file__).with_name("paths.lua")
+REGISTRY_PORT, BASELINE_PORT = 8101, 8102
+
+
+def wrk(
+    url_base: str,
+    paths: list[str],
+    *,
+    duration: int,
+    connections: int,
+    env: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """One wrk run; requests/s and latency percentiles in ms."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(paths) + "\n")
+    run_env = os.environ | {"WRK_PATHS": f.name} | (env or {})
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url_base,
+        ],
+        capture_output=True,
+        text=True,
+        env=run_env,
+        timeout=duration + 60,
+        check=True,
+    ).stdout
+    os.unlink(f.name)
+    return parse_wrk(out)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {
+        "rps": rps,
+        "p50_ms": _ms(pct["50"]),
+        "p99_ms": _ms(pct["99"]),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+        "requests": float(total),
+    }
+
+
+@contextmanager
+def server(cmd: list[str], env: dict[str, str], port: int, log: Path, ready: str) -> Iterator[None]:
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{cmd} did not start; see {log}") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def make_keys(service_url: str, settings: Settings) -> dict[str, str]:
+    database = Database(make_engine(service_url, settings, pool_size=1))
+    keys = {}
+    async with database.sessionmaker() as session:
+        for role in (Role.partner, Role.regulator):
+            created = await auth_service.create_key(
+                session, SYSTEM, name=f"bench {role.value}", role=role, uscc=None
+            )
+            keys[role.value] = created.secret
+        await session.commit()
+    await database.dispose()
+    return keys
+
+
+def timed(label: str, fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def post(url: str, body: dict[str, Any], token: str, timeout: float = 600) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return dict(json.loads(response.read()))
+
+
+def qr_rates(seconds: float = 3.0) -> dict[str, float]:
+    """Images/s of our renderer (cache bypassed) against a bare qrcode and segno loop."""
+    import io
+
+    import qrcode
+    import segno
+
+    from app.codes import qr
+
+    uris = [
+        f"http://localhost:8000/01/06901234567892/10/L{n}/21/ABCDEFGHJKLMN{n:07d}"
+        for n in range(100000)
+    ]
+
+    def rate(render: Callable[[str], Any]) -> float:
+        n, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            render(uris[n])
+            n += 1
+        return n / (time.perf_counter() - started)
+
+    def bare_qrcode(uri: str) -> bytes:
+        image = qrcode.make(uri, error_correction=qrcode.constants.ERROR_CORRECT_M)
+        buffer = io.BytesIO()
+        image.save(buffer)
+        return buffer.getvalue()
+
+    def bare_segno(uri: str) -> bytes:
+        buffer = io.BytesIO()
+        segno.make(uri, error="m").save(buffer, kind="png", scale=4)
+        return buffer.getvalue()
+
+    ours_png = rate(lambda u: qr._render.__wrapped__(u, 256, "png"))  # type: ignore[attr-defined]
+    ours_svg = rate(lambda u: qr._render.__wrapped__(u, 256, "svg"))  # type: ignore[attr-defined]
+    return {
+        "qrcode_png_per_s": rate(bare_qrcode),
+        "segno_png_per_s": rate(bare_segno),
+        "ours_png_per_s": ours_png,
+        "ours_svg_per_s": ours_svg,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--organizations", type=int, default=1_000_000)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--skip-load", action="store_true", help="reuse the data set already loaded"
+    )
+    args = parser.parse_args()
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    env = {
+        "QCR_DATA_DIR": str(BENCH_DIR),
+        "QCR_LOG_JSON": "true",
+        "QCR_RATE_LIMIT_RESOLVER": "100000000/second",
+        "QCR_RATE_LIMIT_PUBLIC": "100000000/second",
+        "QCR_RATE_LIMIT_FEEDBACK": "100000000/second",
+    }
+    os.environ.update(env)
+    settings = Settings()
+    urls = prepare(settings, migrate=True)
+    sample_file = BENCH_DIR / "sample.json"
+    results: dict[str, Any] = {"machine": machine(), "args": vars(args)}
+    if not args.skip_load or not sample_file.exists():
+        started = time.perf_counter()
+        sample = asyncio.run(dataset.load(urls.owner, args.organizations, 10_000, 1_000_000))
+        sample_file.write_text(json.dumps(sample, ensure_ascii=False))
+        results["load_seconds"] = time.perf_counter() - started
+    sample = json.loads(sample_file.read_text())
+    results["counts"] = sample["counts"]
+    keys = asyncio.run(make_keys(urls.service, settings))
+    baseline_dsn = urls.service.replace("postgresql+asyncpg://", "postgresql://")
+
+    registry_cmd = [
+        sys.executable,
+        "-m",
+        "app",
+        "serve",
+        "--no-migrate",
+        "--port",
+        str(REGISTRY_PORT),
+    ]
+    baseline_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "scripts.bench.baseline:app",
+        "--port",
+        str(BASELINE_PORT),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    usccs = sample["usccs"]
+    scenarios: dict[str, dict[str, Any]] = {
+        "credit lookup": {"paths": [f"/v1/organizations/{u}/credit" for u in usccs]},
+    }
+    scenarios.update(dataset_scenarios(sample))
+    base_paths = [f"/credit/{u}" for u in usccs]
+
+    baseline_env = env | {"BASELINE_DSN": baseline_dsn}
+    with (
+        server(registry_cmd, env, REGISTRY_PORT, BENCH_DIR / "registry.log", "/readyz"),
+        server(baseline_cmd, baseline_env, BASELINE_PORT, BENCH_DIR / "baseline.log", "/docs"),
+    ):
+        registry = f"http://127.0.0.1:{REGISTRY_PORT}"
+        baseline = f"http://127.0.0.1:{BASELINE_PORT}"
+        # Warm both (connection pools, statement caches) before measuring.
+        wrk(baseline, base_paths, duration=2, connections=args.connections)
+        wrk(registry, scenarios["credit lookup"]["paths"], duration=2, connections=args.connections)
+        results["scenarios"] = {}
+        for name, scenario in scenarios.items():
+            pairs = []
+            for _ in range(args.pairs):
+                a = wrk(baseline, base_paths, duration=args.duration, connections=args.connections)
+                b = wrk(
+                    registry,
+                    scenario["paths"],
+                    duration=args.duration,
+                    connections=scenario.get("connections", args.connections),
+                    env=scenario.get("env"),
+                )
+                pairs.append(
+                    {
+                        "baseline": a,
+                        "registry": b,
+                        "rps_ratio": b["rps"] / a["rps"],
+                        "p99_ratio": b["p99_ms"] / a["p99_ms"],
+                    }
+                )
+            results["scenarios"][name] = summarise(pairs)
+            print(name, json.dumps(results["scenarios"][name]["median"]), flush=True)
+
+        # Batch of 1000 codes: time per batch against one lookup's latency (same run).
+        body = BENCH_DIR / "batch.json"
+        body.write_text(json.dumps({"codes": usccs[:1000]}))
+        batch = []
+        for _ in range(args.pairs):
+            one = wrk(
+                registry, scenarios["credit lookup"]["paths"], duration=args.duration, connections=1
+            )
+            many = wrk(
+                registry,
+                ["/v1/credit/batch"],
+                duration=args.duration,
+                connections=1,
+                env={"WRK_METHOD": "POST", "WRK_BODY": str(body), "WRK_AUTH": keys["partner"]},
+            )
+            batch.append(
+                {
+                    "one_lookup_p50_ms": one["p50_ms"],
+                    "batch_p50_ms": many["p50_ms"],
+                    "ratio": many["p50_ms"] / one["p50_ms"],
+                    "codes_per_s": 1000 * many["rps"],
+                    "non_2xx": many["non_2xx"],
+                }
+            )
+        results["batch_1000"] = {k: statistics.median(p[k] for p in batch) for k in batch[0]}
+        print("batch 1000", json.dumps(results["batch_1000"]), flush=True)
+        results.update(timed_scenarios(registry, keys, sample))
+    results["qr"] = qr_rates()
+    print("qr", json.dumps(results["qr"]), flush=True)
+    (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    chart(results, ROOT / "docs" / "bench" / "requests.png")
+    print(f"results: {BENCH_DIR / 'results.json'}")
+
+
+def dataset_scenarios(sample: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Resolver scenarios, when the data set has item codes."""
+    items = sample.get("item_paths") or []
+    if not items:
+        return {}
+    return {
+        "resolver item JSON": {"paths": items, "env": {"WRK_ACCEPT": "application/json"}},
+        "resolver item HTML": {"paths": items, "env": {"WRK_ACCEPT": "text/html"}},
+    }
+
+
+def timed_scenarios(registry: str, keys: dict[str, str], sample: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    seconds, published = timed(
+        "publish", lambda: post(f"{registry}/v1/lists/black/publications", {}, keys["regulator"])
+    )
+    out["publish_black_seconds"] = seconds
+    out["publish_black_entries"] = published.get("entry_count")
+    seconds, published = timed(
+        "publish", lambda: post(f"{registry}/v1/lists/red/publications", {}, keys["regulator"])
+    )
+    out["publish_red_seconds"] = seconds
+    out["publish_red_entries"] = published.get("entry_count")
+    batch = sample.get("issue_batch")
+    if batch:
+        seconds, _ = timed(
+            "codes", lambda: post(f"{registry}{batch}", {"count": 100000}, keys["regulator"])
+        )
+        out["issue_100000_codes_seconds"] = seconds
+    print("timed", json.dumps(out), flush=True)
+    return out
+
+
+def summarise(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    def med(side: str, key: str) -> float:
+        return statistics.median(p[side][key] for p in pairs)
+
+    return {
+        "pairs": pairs,
+        "median": {
+            "registry_rps": med("registry", "rps"),
+            "baseline_rps": med("baseline", "rps"),
+            "registry_p50_ms": med("registry", "p50_ms"),
+            "registry_p99_ms": med("registry", "p99_ms"),
+            "baseline_p50_ms": med("baseline", "p50_ms"),
+            "baseline_p99_ms": med("baseline", "p99_ms"),
+            "rps_ratio": statistics.median(p["rps_ratio"] for p in pairs),
+            "p99_ratio": statistics.median(p["p99_ratio"] for p in pairs),
+            "non_2xx": sum(p["registry"]["non_2xx"] for p in pairs),
+        },
+    }
+
+
+def machine() -> dict[str, Any]:
+    import platform
+
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[
+        0
+    ]
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "wrk": wrk_version,
+    }
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart")
+        return
+    names = list(results["scenarios"])
+    registry = [results["scenarios"][n]["median"]["registry_rps"] for n in names]
+    baseline = [results["scenarios"][n]["median"]["baseline_rps"] for n in names]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], baseline, width=0.4, label="baseline (bare FastAPI + asyncpg)")
+    ax.bar([x + 0.2 for x in xs], registry, width=0.4, label="registry")
+    for x, r, b in zip(xs, registry, baseline, strict=True):
+        ax.text(x + 0.2, r, f"{r / b:.2f}×", ha="center", va="bottom")
+    ax.set_xticks(list(xs), names)
+    ax.set_ylabel("requests/s (median of pairs)")
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()
