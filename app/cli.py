@@ -105,6 +105,36 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lists_publish(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from app.core.errors import RegistryError
+    from app.lists import service
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            print(f"--as-of: {args.as_of!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+            return 2
+    urls = prepare(get_settings(), migrate=True)
+    try:
+        publication = _in_session(
+            urls.service,
+            lambda s: service.publish_list(s, SYSTEM, args.kind, as_of=as_of, note=args.note),
+        )
+    except RegistryError as exc:
+        print(exc.detail, file=sys.stderr)
+        return 2
+    print(
+        f"published {publication.kind} list {publication.number} as of "
+        f"{publication.as_of.isoformat()}: {publication.entry_count} entries, "
+        f"sha256 {publication.sha256}"
+    )
+    return 0
+
+
 def cmd_audit_verify(_: argparse.Namespace) -> int:
     from app.audit import service
 
@@ -162,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
     credit.add_parser(
         "refresh", help="recompute statuses whose window edge has passed (also run daily)"
     ).set_defaults(func=cmd_credit_refresh)
+
+    lists = sub.add_parser("lists", help="red and black lists").add_subparsers(
+        dest="action", required=True
+    )
+    publish = lists.add_parser("publish", help="publish the red or black list now or as of a date")
+    publish.add_argument("kind", choices=["red", "black"])
+    publish.add_argument("--as-of", help="valid date YYYY-MM-DD (default: today)")
+    publish.add_argument("--note", help="a note kept with the publication")
+    publish.set_defaults(func=cmd_lists_publish)
 
     audit = sub.add_parser("audit", help="audit chain").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the chain; exit 1 on a break").set_defaults(

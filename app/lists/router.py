@@ -1,5 +1,258 @@
-"""Routes of the lists domain (filled in by its issue)."""
+"""Red and black list publications: publish, list, read (JSON, CSV, JSON Lines),
+latest, diff, Atom feed; and the public pages (app/lists/pages.py)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from app.auth.dependencies import Caller, Regulator
+from app.core.database import DbSession
+from app.core.errors import invalid
+from app.core.idempotency import Idempotent
+from app.core.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    Limit,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
+from app.core.routing import AutoCommitRoute, responses
+from app.core.settings import get_settings
+from app.lists import downloads, feed, pages, service
+from app.lists.models import ListPublication
+from app.lists.schemas import (
+    DiffOut,
+    PublicationCreate,
+    PublicationOut,
+    PublicationSummary,
+)
+
+router = APIRouter(tags=["lists"], route_class=AutoCommitRoute)
+
+KindPath = Annotated[Literal["red", "black"], Path(description="`red` (红榜) or `black` (黑榜)")]
+MAX_INT = 2**31 - 1  # the columns are 32-bit
+NumberPath = Annotated[int, Path(ge=1, le=MAX_INT, description="publication number")]
+FormatQuery = Annotated[
+    Literal["json", "csv", "jsonl"] | None,
+    Query(
+        description="overrides `Accept`: `csv` (UTF-8 with BOM, the whole list) or `jsonl` "
+        "(the published lines: `sha256sum` of it is the publication's `sha256`)"
+    ),
+]
+
+_ENTRY_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": PublicationOut,
+        "description": "The publication with one page of entries; or the whole list as CSV "
+        "(`Accept: text/csv` or `?format=csv`) or JSON Lines",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/jsonl": {"schema": {"type": "string"}},
+        },
+    },
+}
+
+
+def summary(publication: ListPublication) -> dict[str, Any]:
+    return PublicationSummary.model_validate(publication).model_dump(mode="json")
+
+
+def _cursor_int(cursor: str | None) -> int | None:
+    """The one integer a cursor of ours holds (an ordinal, or a publication number)."""
+    key = decode_cursor(cursor, 1)
+    if key is None:
+        return None
+    if not isinstance(key[0], int) or not 0 <= key[0] <= MAX_INT:
+        raise invalid("cursor", "is not a cursor this service issued")
+    return key[0]
+
+
+async def _publication_body(
+    session: DbSession, publication: ListPublication, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    lines, more = await service.entry_page(
+        session, publication, after=_cursor_int(cursor) or 0, limit=limit
+    )
+    return summary(publication) | {
+        "entries": {
+            "items": [orjson.loads(line) for line in lines],
+            "next_cursor": encode_cursor([more]) if more is not None else None,
+        }
+    }
+
+
+async def _read(
+    request: Request,
+    session: DbSession,
+    publication: ListPublication,
+    limit: int,
+    cursor: str | None,
+    fmt: Literal["json", "csv", "jsonl"] | None,
+    cache: str,
+) -> Response:
+    chosen = downloads.negotiate(request, fmt)
+    if chosen != "json":
+        response: Response = downloads.stream(session, publication, chosen)
+        response.headers["Cache-Control"] = cache
+        return response
+    body = await _publication_body(session, publication, limit, cursor)
+    return Response(
+        orjson.dumps(body),
+        media_type="application/json",
+        headers={"Cache-Control": cache, "Vary": "Accept"},
+    )
+
+
+@router.post(
+    "/v1/lists/{kind}/publications",
+    status_code=201,
+    response_class=Response,
+    responses={
+        201: {"model": PublicationOut, "description": "Published"},
+        **responses(401, 403, 409, 422),
+    },
+)
+async def publish(
+    kind: KindPath,
+    body: PublicationCreate,
+    session: DbSession,
+    principal: Regulator,
+    idempotency: Idempotent,
+) -> Response:
+    """Publish list `kind` now (or as of a past `as_of`) as its next numbered publication."""
+    if (replay := await idempotency.replay()) is not None:
+        return replay
+    publication = await service.publish_list(
+        session, principal, kind, as_of=body.as_of, note=body.note
+    )
+    created = PublicationOut.model_validate(
+        await _publication_body(session, publication, DEFAULT_LIMIT, None)
+    )
+    return await idempotency.respond(
+        created, location=f"/v1/lists/{kind}/publications/{publication.number}"
+    )
+
+
+@router.get("/v1/lists/{kind}/publications", responses=responses(401, 422))
+async def list_publications(
+    kind: KindPath,
+    session: DbSession,
+    _: Caller,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[PublicationSummary]:
+    """Every publication of a kind, newest first, without entries (read one for them)."""
+    before = _cursor_int(cursor)
+    rows = await service.publications(session, kind, before=before, limit=limit + 1)
+    items = [PublicationSummary.model_validate(r) for r in rows[:limit]]
+    next_cursor = encode_cursor([items[-1].number]) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/lists/{kind}/publications/{number}",
+    response_class=Response,
+    responses={**_ENTRY_FORMATS, **responses(401, 404, 422)},
+)
+async def get_publication(
+    kind: KindPath,
+    number: NumberPath,
+    request: Request,
+    session: DbSession,
+    _: Caller,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+    format: FormatQuery = None,
+) -> Response:
+    """One publication, entries paginated in uscc order; CSV or JSON Lines: the whole list."""
+    publication = await service.find(session, kind, number)
+    # A publication never changes: caches may keep it.
+    return await _read(
+        request, session, publication, limit, cursor, format, "public, max-age=86400"
+    )
+
+
+@router.get(
+    "/v1/lists/{kind}/latest",
+    response_class=Response,
+    responses={**_ENTRY_FORMATS, **responses(401, 404, 422)},
+)
+async def get_latest(
+    kind: KindPath,
+    request: Request,
+    session: DbSession,
+    _: Caller,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+    format: FormatQuery = None,
+) -> Response:
+    """The newest publication of a kind (as `GET …/publications/{number}`); 404 before the first."""
+    publication = await service.latest(session, kind)
+    response = await _read(request, session, publication, limit, cursor, format, "no-cache")
+    response.headers["Content-Location"] = f"/v1/lists/{kind}/publications/{publication.number}"
+    return response
+
+
+@router.get(
+    "/v1/lists/{kind}/publications/{number}/diff",
+    response_class=StreamingResponse,
+    responses={200: {"model": DiffOut, "description": "The diff"}, **responses(401, 404, 422)},
+)
+async def get_diff(
+    kind: KindPath, number: NumberPath, session: DbSession, _: Caller
+) -> StreamingResponse:
+    """Entries added, removed and changed against the previous publication (for the
+    first, every entry is added). Changed: red, the grade; black, the reasons,
+    `listed_since` or `expected_exit`. Each part in uscc order; streamed."""
+    publication = await service.find(session, kind, number)
+    previous = await service.previous_number(session, publication)
+
+    async def body() -> AsyncIterator[bytes]:
+        # The stored lines are JSON already: spliced in, not parsed and re-encoded.
+        head = {"kind": kind, "number": number, "previous": previous}
+        yield orjson.dumps(head)[:-1]
+        for part in ("added", "removed", "changed"):
+            items: list[str] = []
+            yield f',"{part}":['.encode()
+            async for row in service.diff_lines(session, publication, previous, part):
+                if part == "changed":
+                    uscc, before, after = row
+                    items.append(f'{{"uscc":"{uscc}","before":{before},"after":{after}}}')
+                else:
+                    items.append(row[0])
+                if len(items) == service.READ_BATCH:
+                    yield (",".join(items) + ",").encode("utf-8")
+                    items = []
+            yield (",".join(items) + "]").encode("utf-8")
+        yield b"}"
+
+    return StreamingResponse(
+        body(), media_type="application/json", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+@router.get(
+    "/v1/lists/{kind}/feed.atom",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Atom feed of the latest 50 publications",
+            "content": {feed.MEDIA_TYPE: {"schema": {"type": "string"}}},
+        },
+        **responses(401, 422),
+    },
+)
+async def get_feed(kind: KindPath, session: DbSession, _: Caller) -> Response:
+    """An Atom feed of the kind's publications (the latest 50), for subscribers."""
+    rows = await service.publications(session, kind, before=None, limit=50)
+    body = feed.build(kind, rows, get_settings().public_base_url)
+    return Response(body, media_type=feed.MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+router.include_router(pages.router)

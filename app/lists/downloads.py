@@ -1,0 +1,142 @@
+"""Whole-publication downloads, streamed: CSV for spreadsheets and JSON Lines
+for verification.
+
+The CSV is UTF-8 with a byte order mark, so that Excel and WPS in a Chinese
+locale open it as UTF-8. Its header row names the JSON fields. A black entry
+gives one row per reason (the entry's own fields repeated), so every row stands
+alone in a spreadsheet; values are written verbatim, so the download can be
+checked against the publication's `sha256` (tests/lists show how).
+
+The JSON Lines download is the published lines themselves: `sha256sum` of it is
+the publication's `sha256`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, Literal
+
+import orjson
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.lists import service
+from app.lists.models import ListPublication
+
+Format = Literal["json", "csv", "jsonl"]
+BOM = "\ufeff"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+JSONL_MEDIA_TYPE = "application/jsonl; charset=utf-8"
+_MEDIA: dict[str, Format] = {
+    "application/json": "json",
+    "text/csv": "csv",
+    "application/jsonl": "jsonl",
+    "application/x-ndjson": "jsonl",
+}
+
+RED_COLUMNS = ("uscc", "name", "grade", "region_code")
+BLACK_COLUMNS = (
+    "uscc",
+    "name",
+    "listed_since",
+    "expected_exit",
+    "case_no",
+    "authority",
+    "decided_on",
+    "public_summary",
+)
+
+
+def negotiate(request: Request, explicit: Format | None) -> Format:
+    """`?format=` if given, else the Accept media type with the highest q
+    (JSON on a tie and by default)."""
+    if explicit is not None:
+        return explicit
+    best: tuple[float, int, Format] = (0.0, 0, "json")
+    for part in request.headers.get("accept", "").split(","):
+        media, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        fmt = _MEDIA.get(media.strip().lower())
+        if fmt is not None and q > 0:
+            rank = (q, 1 if fmt == "json" else 0, fmt)
+            best = max(best, rank)
+    return best[2]
+
+
+def csv_columns(kind: str) -> tuple[str, ...]:
+    return RED_COLUMNS if kind == "red" else BLACK_COLUMNS
+
+
+def csv_rows(kind: str, entry: dict[str, Any]) -> list[list[str]]:
+    """An entry's CSV rows (a black entry: one per reason); null is an empty cell."""
+
+    def cell(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    if kind == "red":
+        return [[cell(entry[c]) for c in RED_COLUMNS]]
+    own = [cell(entry[c]) for c in BLACK_COLUMNS[:4]]
+    reasons = entry["reasons"] or [dict.fromkeys(BLACK_COLUMNS[4:])]
+    return [own + [cell(r[c]) for c in BLACK_COLUMNS[4:]] for r in reasons]
+
+
+def csv_text(kind: str, entries: Iterable[dict[str, Any]], *, header: bool) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if header:
+        writer.writerow(csv_columns(kind))
+    for entry in entries:
+        writer.writerows(csv_rows(kind, entry))
+    return buffer.getvalue()
+
+
+def filename(publication: ListPublication, extension: str) -> str:
+    return f"{publication.kind}-list-{publication.number}.{extension}"
+
+
+def stream(session: AsyncSession, publication: ListPublication, fmt: Format) -> StreamingResponse:
+    """The whole publication as CSV or JSON Lines, read and sent a batch at a time."""
+    kind, number = publication.kind, publication.number
+
+    async def batches() -> AsyncIterator[list[str]]:
+        batch: list[str] = []
+        async for _, _, line in service.iter_lines(session, kind, number):
+            batch.append(line)
+            if len(batch) == service.READ_BATCH:
+                yield batch
+                batch = []
+        yield batch
+
+    async def body() -> AsyncIterator[bytes]:
+        first = True
+        async for lines in batches():
+            if fmt == "csv":
+                entries = (orjson.loads(line) for line in lines)
+                text = csv_text(kind, entries, header=first)
+                yield ((BOM if first else "") + text).encode("utf-8")
+            else:
+                yield "".join(line + "\n" for line in lines).encode("utf-8")
+            first = False
+
+    extension, media_type = ("csv", CSV_MEDIA_TYPE) if fmt == "csv" else ("jsonl", JSONL_MEDIA_TYPE)
+    return StreamingResponse(
+        body(),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename(publication, extension)}"',
+            "X-Entry-Count": str(publication.entry_count),
+            "X-Publication-SHA256": publication.sha256,
+            "Cache-Control": "public, max-age=3600",
+            "Vary": "Accept",
+        },
+    )
