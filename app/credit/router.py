@@ -123,12 +123,10 @@ async def get_credit(
         if fields is not None:
             return json_response(_for(principal, fields) | {"known_at": None})
     org = await organization_service.find(session, code)
-    if as_of is None and moment is None:
-        status = await session.get(CreditStatus, org.id)
-        if status is not None and not credit_service.is_stale(status, today()):
-            return _for(principal, _from_status(status))
-        if not request.app.state.database.has_replica:  # store the recomputed status
-            return _for(principal, _from_status(await credit_service.current(session, org)))
+    if as_of is None and moment is None:  # missing or past its edge
+        has_replica = request.app.state.database.has_replica
+        status = await credit_service.current_for_read(session, org, store=not has_replica)
+        return _for(principal, _from_status(status))
     on = as_of or today()
     if moment is not None:
         found = await history.known_at(session, {org.id: org.uscc}, moment)

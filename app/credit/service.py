@@ -204,6 +204,23 @@ async def current(session: AsyncSession, org: Organization) -> CreditStatus:
     return status
 
 
+async def current_for_read(
+    session: AsyncSession, org: Organization, *, store: bool
+) -> CreditStatus:
+    """The status for a read: stored and fresh, else recomputed — and stored only
+    when `store` (a replica cannot store; the primary's daily refresh will)."""
+    status = await session.get(CreditStatus, org.id)
+    if not is_stale(status, today()):
+        assert status is not None
+        return status
+    if store:
+        return await current(session, org)
+    on = today()
+    hist = (await history.current(session, {org.id: org.status}))[org.id]
+    row = _row(evaluate(org.id, org.uscc, hist, on), await db_now(session))
+    return CreditStatus(**row)  # transient: never added to the session
+
+
 async def refresh_due(session: AsyncSession, on: dt.date | None = None, batch: int = 1000) -> int:
     """Refresh every status whose `holds_until` has passed (and any missing one)."""
     on = on or today()

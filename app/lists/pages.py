@@ -13,12 +13,12 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from app.core.clock import today
-from app.core.database import DbSession
+from app.core.database import ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
 from app.core.settings import get_settings
@@ -79,7 +79,7 @@ def _publication_view(p: ListPublication) -> dict[str, Any]:
 
 
 @router.get("/lists", response_class=HTMLResponse)
-async def lists_index(session: DbSession) -> HTMLResponse:
+async def lists_index(session: ReadSession) -> HTMLResponse:
     """红黑榜 index: the latest publication of each list."""
     latest = {}
     for kind in KINDS:
@@ -97,7 +97,7 @@ def _page_number(raw: str | None) -> int | None:
 
 
 async def _publication_page(
-    session: DbSession,
+    session: ReadSession,
     kind: str,
     number: int | None,
     q: str | None,
@@ -155,7 +155,7 @@ async def _publication_page(
 @router.get("/lists/{kind}", response_class=HTMLResponse)
 async def latest_list_page(
     kind: str,
-    session: DbSession,
+    session: ReadSession,
     q: str | None = None,
     after: str | None = None,
     before: str | None = None,
@@ -168,7 +168,7 @@ async def latest_list_page(
 async def publication_page(
     kind: str,
     number: str,
-    session: DbSession,
+    session: ReadSession,
     q: str | None = None,
     after: str | None = None,
     before: str | None = None,
@@ -183,7 +183,7 @@ async def publication_page(
     return await _publication_page(session, kind, n, q, after, before)
 
 
-async def _records(session: DbSession, kind: Kind, org: Organization) -> tuple[list[Any], bool]:
+async def _records(session: ReadSession, kind: Kind, org: Organization) -> tuple[list[Any], bool]:
     """The newest public records of one kind (violations: inside their publication period)."""
     statement = record_service.list_statement(
         kind,
@@ -199,7 +199,7 @@ async def _records(session: DbSession, kind: Kind, org: Organization) -> tuple[l
     return rows[:RECORDS_SHOWN], len(rows) > RECORDS_SHOWN
 
 
-async def _memberships(session: DbSession, uscc: str) -> list[dict[str, Any]]:
+async def _memberships(session: ReadSession, uscc: str) -> list[dict[str, Any]]:
     """The latest publication of each list that names this organization."""
     out = []
     for kind in KINDS:
@@ -217,7 +217,7 @@ async def _memberships(session: DbSession, uscc: str) -> list[dict[str, Any]]:
 
 
 @router.get("/organizations/{code}", response_class=HTMLResponse)
-async def organization_page(code: str, session: DbSession) -> HTMLResponse:
+async def organization_page(code: str, request: Request, session: ReadSession) -> HTMLResponse:
     """One organization's public credit: grade, A-level, lists and public records."""
     try:
         parsed = codes.parse_code(code[:64])
@@ -229,7 +229,8 @@ async def organization_page(code: str, session: DbSession) -> HTMLResponse:
         org = await organization_service.find(session, parsed.value)
     except NotFound:
         return _error(404, "未找到该企业", f"登记服务中没有代码为 {parsed.value} 的企业。")
-    status = await credit_service.current(session, org)
+    has_replica = request.app.state.database.has_replica
+    status = await credit_service.current_for_read(session, org, store=not has_replica)
     on = today()
     violations, more_violations = await _records(session, VIOLATION, org)
     inspections, more_inspections = await _records(session, INSPECTION, org)

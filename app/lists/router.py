@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.auth.dependencies import Caller, Regulator
-from app.core.database import DbSession
+from app.core.database import DbSession, ReadSession
 from app.core.errors import invalid
 from app.core.idempotency import Idempotent
 from app.core.pagination import (
@@ -74,7 +74,7 @@ def _cursor_int(cursor: str | None) -> int | None:
 
 
 async def _publication_body(
-    session: DbSession, publication: ListPublication, limit: int, cursor: str | None
+    session: ReadSession, publication: ListPublication, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     lines, more = await service.entry_page(
         session, publication, after=_cursor_int(cursor) or 0, limit=limit
@@ -89,7 +89,7 @@ async def _publication_body(
 
 async def _read(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     publication: ListPublication,
     limit: int,
     cursor: str | None,
@@ -142,7 +142,7 @@ async def publish(
 @router.get("/v1/lists/{kind}/publications", responses=responses(401, 422))
 async def list_publications(
     kind: KindPath,
-    session: DbSession,
+    session: ReadSession,
     _: Caller,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
@@ -164,7 +164,7 @@ async def get_publication(
     kind: KindPath,
     number: NumberPath,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     _: Caller,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
@@ -186,7 +186,7 @@ async def get_publication(
 async def get_latest(
     kind: KindPath,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     _: Caller,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
@@ -205,7 +205,7 @@ async def get_latest(
     responses={200: {"model": DiffOut, "description": "The diff"}, **responses(401, 404, 422)},
 )
 async def get_diff(
-    kind: KindPath, number: NumberPath, session: DbSession, _: Caller
+    kind: KindPath, number: NumberPath, session: ReadSession, _: Caller
 ) -> StreamingResponse:
     """Entries added, removed and changed against the previous publication (for the
     first, every entry is added). Changed: red, the grade; black, the reasons,
@@ -248,7 +248,7 @@ async def get_diff(
         **responses(401, 422),
     },
 )
-async def get_feed(kind: KindPath, session: DbSession, _: Caller) -> Response:
+async def get_feed(kind: KindPath, session: ReadSession, _: Caller) -> Response:
     """An Atom feed of the kind's publications (the latest 50), for subscribers."""
     rows = await service.publications(session, kind, before=None, limit=50)
     body = feed.build(kind, rows, get_settings().public_base_url)
