@@ -1,5 +1,10 @@
-"""Routes of the codes domain (filled in by its issue)."""
+"""Routes of the codes domain: the `/v1` API, feedback, and the public resolver."""
 
 from fastapi import APIRouter
 
+from app.codes import api, feedback, resolver
+
 router = APIRouter()
+router.include_router(api.router)
+router.include_router(feedback.router)
+router.include_router(resolver.router)

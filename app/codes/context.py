@@ -1,0 +1,68 @@
+"""Per-app values the codes routes need: settings, the code secret, client identity."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.codes.secret import load_code_secret
+from app.core.ratelimit import client_id, settings_of
+from app.core.settings import Settings
+
+# Domain separation from the serial tags keyed by the same secret.
+_CLIENT_LABEL = b"qcr/scan-client/v1"
+CLIENT_HASH_BYTES = 16
+
+_BOT = re.compile(
+    r"bot\b|bot/|crawler|spider|slurp|preview|facebookexternalhit|embedly|headless", re.IGNORECASE
+)
+_MOBILE = re.compile(
+    r"mobile|android|iphone|ipad|ipod|harmonyos|micromessenger|alipayclient|windows phone",
+    re.IGNORECASE,
+)
+_DESKTOP = re.compile(r"windows nt|macintosh|x11;|cros|linux x86_64", re.IGNORECASE)
+
+
+def app_settings(request: Request) -> Settings:
+    return settings_of(request.app)
+
+
+def code_secret(request: Request) -> bytes:
+    """QCR_CODE_SECRET (or the data-dir secret), read once per app."""
+    secret = getattr(request.app.state, "code_secret", None)
+    if isinstance(secret, bytes):
+        return secret
+    loaded = load_code_secret(app_settings(request))
+    request.app.state.code_secret = loaded
+    return loaded
+
+
+AppSettings = Annotated[Settings, Depends(app_settings)]
+CodeSecret = Annotated[bytes, Depends(code_secret)]
+
+
+def client_hash(secret: bytes, client: str) -> bytes:
+    """A keyed hash of the client's address: stable (distinct clients can be
+    counted) but, without the secret, not reversible even over all IPv4 addresses."""
+    key = hmac.digest(secret, _CLIENT_LABEL, "sha256")
+    return hmac.digest(key, client.encode("utf-8", "replace"), "sha256")[:CLIENT_HASH_BYTES]
+
+
+def request_client_hash(request: Request) -> bytes:
+    return client_hash(code_secret(request), client_id(request))
+
+
+def agent_class(user_agent: str | None) -> str:
+    """mobile, desktop, bot (crawlers, link previews, headless browsers) or other."""
+    if not user_agent:
+        return "other"
+    if _BOT.search(user_agent):
+        return "bot"
+    if _MOBILE.search(user_agent):
+        return "mobile"
+    if _DESKTOP.search(user_agent):
+        return "desktop"
+    return "other"

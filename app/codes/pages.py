@@ -1,0 +1,109 @@
+"""Answers of the public resolver: pages, JSON, not-genuine, with caching headers.
+
+Caching: a recall or a black-listing must reach the very next scan, so every
+resolver answer is `Cache-Control: no-cache` — caches may keep it, but must
+revalidate — with a strong ETag over the exact body, so revalidation of an
+unchanged answer is a 304 without a body. `Vary: Accept` because one URI
+answers HTML, JSON or a linkset. (Item pages change with every scan, since
+they show the scan count.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+
+from app.codes import linkset
+from app.core.errors import problem_response
+from app.web.templates import render
+
+CACHE_CONTROL = "no-cache"
+HAZARD = {1: "一级（最严重）", 2: "二级", 3: "三级"}
+RECALL_KIND = {"voluntary": "主动召回", "ordered": "责令召回"}
+RESULT = {"pass": "合格", "fail": "不合格"}
+FIELD_ZH = {"rating": "评分", "comment": "评价内容", "complaint": "投诉", "contact": "联系方式"}
+LABELS: dict[str, Any] = {
+    "HAZARD": HAZARD,
+    "RECALL_KIND": RECALL_KIND,
+    "RESULT": RESULT,
+    "FIELD_ZH": FIELD_ZH,
+}
+
+
+def raw_path(request: Request) -> str:
+    """The path as sent, still percent-encoded (Starlette's `url.path` is decoded,
+    which would turn a lot's `%2F` into a path separator)."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        return raw.decode("latin-1")
+    return str(request.url.path)
+
+
+def self_reference(path: str) -> str:
+    """A relative reference to `path` from itself, without its query: `./{last segment}`.
+    It survives a reverse proxy that mounts the resolver under a prefix."""
+    return "./" + path.rsplit("/", 1)[-1]
+
+
+def base_headers(anchor: str | None) -> dict[str, str]:
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
+    if anchor:
+        headers["Link"] = linkset.link_header(anchor)
+    return headers
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def respond(
+    request: Request,
+    body: bytes,
+    media_type: str,
+    headers: dict[str, str],
+    *,
+    status_code: int = 200,
+) -> Response:
+    """The answer with its ETag: 304 when the client has it, no body for HEAD."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = headers | {"ETag": etag}
+    if status_code == 200 and _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(b"", status_code=status_code, media_type=media_type, headers=headers)
+    return Response(body, status_code=status_code, media_type=media_type, headers=headers)
+
+
+def json_body(data: Any) -> bytes:
+    return orjson.dumps(data)
+
+
+def html_body(template: str, **context: Any) -> bytes:
+    return bytes(render(template, **(LABELS | context)).body)
+
+
+def not_genuine(request: Request, *, html: bool, detail: str) -> Response:
+    """404: the code was not issued here (forged, altered or unknown)."""
+    headers = base_headers(None)
+    if html:
+        return respond(
+            request, html_body("codes/not_genuine.html"), "text/html", headers, status_code=404
+        )
+    problem = problem_response(
+        404,
+        "Not a genuine code",
+        detail,
+        slug="not-genuine",
+        headers=headers,
+        extra={"genuine": False},
+    )
+    return respond(
+        request, bytes(problem.body), "application/problem+json", headers, status_code=404
+    )

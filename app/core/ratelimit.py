@@ -1,0 +1,164 @@
+"""Rate limits for anonymous callers (SPEC §5): 429 with `Retry-After`.
+
+The `limits` library's moving window, kept in process memory by default, or on
+Redis when `REDIS_URL` is set so that every replica shares one count per client.
+Each app gets its own limiter (made on first use), so tests never share counts.
+
+The client is who `client_id` says: the socket peer, or — only when the peer is
+one of `QCR_TRUSTED_PROXIES` — the right-most address in `X-Forwarded-For` that
+is not a trusted proxy. Anything further left was written by the client itself
+and would let it pick a fresh identity (and a fresh limit) on every request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from app.auth.dependencies import Caller
+from app.core.errors import TooManyRequests
+from app.core.settings import Settings, get_settings
+
+log = structlog.get_logger("qcr.ratelimit")
+
+KEY_PREFIX = "qcr-rate"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=64)
+def parse_rate(rate: str) -> RateLimitItem:
+    """A `limits` rate string such as "120/minute" (ValueError if malformed)."""
+    return parse(rate)
+
+
+class RateLimiter:
+    """Moving-window limits per (scope, client) on one storage."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.strategy = MovingWindowRateLimiter(storage)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, key_prefix: str = KEY_PREFIX) -> RateLimiter:
+        """In memory, or Redis (redis:// or rediss://) when REDIS_URL is set."""
+        if not settings.redis_url:
+            return cls(MemoryStorage())
+        uri = settings.redis_url
+        if not uri.startswith("async+"):
+            uri = "async+" + uri
+        storage = storage_from_string(uri, implementation="redispy", key_prefix=key_prefix)
+        assert isinstance(storage, Storage)  # the async flavour, from the "async+" scheme
+        return cls(storage)
+
+    async def hit(self, scope: str, rate: str, client: str) -> None:
+        """Count one request; TooManyRequests with Retry-After once over the limit."""
+        item = parse_rate(rate)
+        try:
+            allowed = await self.strategy.hit(item, scope, client)
+            if allowed:
+                return
+            stats = await self.strategy.get_window_stats(item, scope, client)
+        except Exception as exc:  # an unreachable Redis must not take the site down
+            # Fail open: a shared limiter that is down should not stop consumers
+            # from checking a product; the error is logged (without the client).
+            log.warning("rate_limit_unavailable", scope=scope, error=type(exc).__name__)
+            return
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests(
+            f"rate limit of {rate} exceeded; retry after {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def limiter_of(app: FastAPI) -> RateLimiter:
+    """The app's limiter, made from its settings on first use (tests may set their own)."""
+    limiter = getattr(app.state, "rate_limiter", None)
+    if isinstance(limiter, RateLimiter):
+        return limiter
+    made = RateLimiter.for_settings(settings_of(app))
+    app.state.rate_limiter = made
+    return made
+
+
+def settings_of(app: FastAPI) -> Settings:
+    settings: Any = getattr(app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+@lru_cache(maxsize=16)
+def _networks(trusted: frozenset[str]) -> tuple[Network, ...]:
+    networks = []
+    for entry in trusted:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            log.warning("trusted_proxy_ignored", reason="not an address or network")
+    return tuple(networks)
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # "[2001:db8::1]:443"
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # "203.0.113.7:51234"
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_trusted(value: str, networks: tuple[Network, ...]) -> bool:
+    address = _address(value)
+    return address is not None and any(address in network for network in networks)
+
+
+def client_id(request: Request) -> str:
+    """The client's address as this service can trust it (see the module docstring)."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _networks(settings_of(request.app).trusted_proxy_set)
+    if not networks or not _is_trusted(peer, networks):
+        return _normalised(peer)
+    hops = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+        if hop.strip()
+    ]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, networks):
+            return _normalised(hop)
+    return _normalised(hops[0]) if hops else _normalised(peer)
+
+
+def _normalised(value: str) -> str:
+    address = _address(value)
+    return str(address) if address is not None else value[:64]
+
+
+def rate_limit(
+    scope: str, rate: Callable[[Settings], str]
+) -> Callable[[Request, Any], Awaitable[None]]:
+    """A dependency limiting anonymous callers of `scope` to `rate(settings)`; keys are free."""
+
+    async def check(request: Request, principal: Caller) -> None:
+        if not principal.is_anonymous:
+            return
+        limiter = limiter_of(request.app)
+        await limiter.hit(scope, rate(settings_of(request.app)), client_id(request))
+
+    return check

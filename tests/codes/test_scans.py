@@ -1,0 +1,108 @@
+"""Item scans: no lost increments under parallel scans; suspicious after many clients."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.codes.context import agent_class
+from app.codes.models import ItemCode, ItemScan
+from tests.codes.helpers import item_codes
+from tests.conftest import committed_key, committed_organization
+
+JSON = {"Accept": "application/json"}
+PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"}
+
+
+async def test_parallel_scans_lose_no_increment(
+    committed_client: AsyncClient, engine: AsyncEngine
+) -> None:
+    uscc = await committed_organization(engine)
+    headers = await committed_key(engine, "regulator")
+    _, paths = await item_codes(committed_client, headers, uscc, count=1)
+    # Rounds of 12 at once: as many as the test engine's pool serves without a
+    # wait (a request holds its connection), so every scan really runs in parallel.
+    rounds, parallel = 3, 12
+    scans = rounds * parallel
+    seen: list[int] = []
+    for _ in range(rounds):
+        responses = await asyncio.gather(
+            *(committed_client.get(paths[0], headers=JSON | PHONE) for _ in range(parallel))
+        )
+        assert [r.status_code for r in responses] == [200] * parallel
+        seen += [r.json()["item"]["scan_count"] for r in responses]
+    # Each scan saw its own count: the increments were serialised, none lost.
+    assert sorted(seen) == list(range(1, scans + 1))
+    async with AsyncSession(engine) as session:
+        assert await session.scalar(select(ItemCode.scan_count)) == scans
+        assert await session.scalar(select(func.count()).select_from(ItemScan)) == scans
+        first = await session.scalar(select(ItemCode.first_scanned_at))
+        earliest = await session.scalar(select(func.min(ItemScan.scanned_at)))
+    assert first is not None and earliest is not None and first <= earliest
+
+
+async def _client_from(app: FastAPI, address: str) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=app, client=(address, 40000))
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def _scan_from(app: FastAPI, address: str, path: str) -> dict[str, object]:
+    async for client in _client_from(app, address):
+        response = await client.get(path, headers=JSON | PHONE)
+        assert response.status_code == 200
+        item: dict[str, object] = response.json()["item"]
+        return item
+    raise AssertionError("unreachable")
+
+
+async def test_more_distinct_clients_than_the_threshold_is_suspicious(
+    app: FastAPI, client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    _, paths = await item_codes(client, regulator, uscc, count=2)
+    threshold = 5
+    for n in range(threshold):
+        item = await _scan_from(app, f"198.51.100.{n + 1}", paths[0])
+        # The same client again does not add a client.
+        item = await _scan_from(app, f"198.51.100.{n + 1}", paths[0])
+    assert item["suspicious"] is False
+    assert item["scan_count"] == 2 * threshold
+    item = await _scan_from(app, "203.0.113.99", paths[0])
+    assert item["suspicious"] is True
+    html = (await client.get(paths[0])).text
+    assert "可疑码提示" in html and "alert-suspicious" in html
+    # Another code of the same batch is untouched.
+    assert (await _scan_from(app, "198.51.100.1", paths[1]))["suspicious"] is False
+
+
+async def test_bots_do_not_make_a_code_suspicious(
+    app: FastAPI, client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    _, paths = await item_codes(client, regulator, uscc, count=1)
+    for n in range(8):
+        async for other in _client_from(app, f"192.0.2.{n + 1}"):
+            response = await other.get(
+                paths[0], headers=JSON | {"User-Agent": "Mozilla/5.0 (compatible; bingbot/2.0)"}
+            )
+            assert response.json()["item"]["suspicious"] is False
+            assert response.json()["item"]["scan_count"] == 0
+
+
+def test_user_agent_classes() -> None:
+    assert agent_class(None) == "other"
+    assert agent_class("curl/8.5.0") == "other"
+    assert agent_class(PHONE["User-Agent"]) == "mobile"
+    assert agent_class("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger") == (
+        "mobile"
+    )
+    assert agent_class("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0") == "desktop"
+    assert agent_class("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15") == (
+        "desktop"
+    )
+    assert agent_class("Mozilla/5.0 (compatible; Googlebot/2.1)") == "bot"
+    assert agent_class("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/126.0") == "bot"
