@@ -122,7 +122,12 @@ class Resolved:
 
 
 async def resolve(
-    session: AsyncSession, code: DigitalLinkPath, *, base: str, threshold: int
+    session: AsyncSession,
+    code: DigitalLinkPath,
+    *,
+    base: str,
+    threshold: int,
+    store: bool = True,
 ) -> Resolved:
     """Load what the code names; UnknownCode if any level of it is not registered."""
     driver = await repository.driver_connection(session)
@@ -133,7 +138,7 @@ async def resolve(
         raise UnknownCode(code)
     if code.serial and row["item_id"] is None:
         raise UnknownCode(code)
-    credit = await _credit(session, row)
+    credit = await _credit(session, row, store=store)
     return Resolved(
         code=code,
         product_id=row["product_id"],
@@ -144,7 +149,7 @@ async def resolve(
     )
 
 
-async def _credit(session: AsyncSession, row: Any) -> dict[str, Any]:
+async def _credit(session: AsyncSession, row: Any, *, store: bool) -> dict[str, Any]:
     fields = (
         "grade",
         "a_level",
@@ -162,7 +167,7 @@ async def _credit(session: AsyncSession, row: Any) -> dict[str, Any]:
         # credit endpoint does. Rare; the daily refresh normally gets there first.
         org = await session.get(Organization, row["organization_id"])
         assert org is not None
-        status = await credit_service.current(session, org)
+        status = await credit_service.current_for_read(session, org, store=store)
         values = {f: getattr(status, f) for f in fields}
     else:
         values = {f: row[f] for f in fields}

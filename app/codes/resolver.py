@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
+import structlog
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -21,14 +22,15 @@ from app.codes.digital_link import DigitalLinkPath, InvalidDigitalLink, parse_pa
 from app.codes.negotiation import wants_json, wants_linkset
 from app.codes.schemas import FeedbackCreate, FeedbackOut
 from app.codes.serials import verify_serial
-from app.core.database import DbSession
-from app.core.errors import NotFound, Unprocessable, field_name, invalid
+from app.core.database import DbSession, ReadSession
+from app.core.errors import NotFound, Unprocessable, field_name, invalid, is_unavailable
 from app.core.idempotency import Idempotent
 from app.core.ratelimit import rate_limit
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import Settings
 
 router = APIRouter(tags=["resolver"], route_class=AutoCommitRoute)
+log = structlog.get_logger("qcr.resolver")
 
 CODE_PATH = "/01/{code:path}"
 FEEDBACK_SUFFIX = "/feedback"
@@ -104,7 +106,8 @@ def _anchor(resolved: resolution.Resolved) -> str:
 async def resolve_code(
     request: Request,
     code: CodeParam,
-    session: DbSession,
+    session: ReadSession,
+    primary: DbSession,
     settings: AppSettings,
     secret: CodeSecret,
     format_: FormatParam = None,
@@ -122,7 +125,11 @@ async def resolve_code(
     threshold = settings.suspicious_scan_threshold
     try:
         resolved = await resolution.resolve(
-            session, parsed, base=settings.public_base_url, threshold=threshold
+            session,
+            parsed,
+            base=settings.public_base_url,
+            threshold=threshold,
+            store=not request.app.state.database.has_replica,
         )
     except resolution.UnknownCode:
         return pages.not_genuine(request, html=html, detail="no such code is registered")
@@ -139,13 +146,21 @@ async def resolve_code(
         body = pages.json_body(linkset.part(wanted, anchor, resolved.document))
         return pages.respond(request, body, "application/json", headers)
     if resolved.item_id is not None and request.method == "GET":
-        await resolution.record_scan(
-            session,
-            resolved,
-            client_hash=request_client_hash(request),
-            agent=agent_class(request.headers.get("user-agent")),
-            threshold=threshold,
-        )
+        try:
+            await resolution.record_scan(  # a write: on the primary
+                primary,
+                resolved,
+                client_hash=request_client_hash(request),
+                agent=agent_class(request.headers.get("user-agent")),
+                threshold=threshold,
+            )
+        except Exception as exc:
+            # With the primary down, a shopper still learns whether the product is
+            # recalled (read from the replica); only this scan goes uncounted.
+            if not is_unavailable(exc):
+                raise
+            log.warning("scan_not_recorded", reason="primary database unavailable")
+            await primary.rollback()
     if not html:
         return pages.respond(
             request, pages.json_body(resolved.document), "application/json", headers

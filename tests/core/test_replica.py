@@ -24,6 +24,7 @@ from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, make_engine
 from app.core.settings import Settings
 from app.main import create_app
+from tests.codes.helpers import codes_csv, issue, make_batch, make_product
 from tests.conftest import ROOT, make_key, make_organization
 
 DATA = ROOT / "var" / "test-replica"
@@ -135,9 +136,40 @@ async def _replicated(cluster: Cluster, uscc: str) -> None:
         await engine.dispose()
 
 
+async def _caught_up(cluster: Cluster, gtin: str) -> None:
+    engine = create_async_engine(cluster.url(str(cluster.replica_data)))
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM item_codes i JOIN batches b ON b.id = i.batch_id "
+                        "JOIN products p ON p.id = b.product_id WHERE p.gtin = :g"
+                    ),
+                    {"g": gtin},
+                )
+            if found:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the replica did not catch up")
+    finally:
+        await engine.dispose()
+
+
 def _count(engine: AsyncEngine) -> list[str]:
+    """Every statement an engine's connections run: through SQLAlchemy, and the
+    hot paths' prepared statements straight on the asyncpg driver."""
     seen: list[str] = []
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: seen.append(str(a[2])))
+
+    def on_connect(dbapi_connection: Any, _: Any) -> None:
+        driver = (
+            getattr(dbapi_connection, "driver_connection", None) or dbapi_connection._connection
+        )
+        driver.add_query_logger(lambda record: seen.append(record.query))
+
+    event.listen(engine.sync_engine, "connect", on_connect)
     return seen
 
 
@@ -152,6 +184,8 @@ async def test_reads_go_to_the_replica_and_survive_the_primary(
         await session.commit()
     await _replicated(cluster, uscc)
 
+    await primary.dispose()  # new connections: each gets the query logger
+    await replica.dispose()
     on_primary, on_replica = _count(primary), _count(replica)
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
         credit = await client.get(f"/v1/organizations/{uscc}/credit")
@@ -160,6 +194,21 @@ async def test_reads_go_to_the_replica_and_survive_the_primary(
         assert batch.status_code == 200
         assert batch.json()["results"][0]["grade"] == "B"
         assert on_replica and not [s for s in on_primary if "credit_status" in s]
+
+        gtin = await make_product(client, regulator, uscc)
+        await make_batch(client, regulator, gtin, "L1")
+        await issue(client, regulator, gtin, "L1", 2)
+        uri = (await codes_csv(client, regulator, gtin, "L1"))[0]
+        item_path = "/" + uri.split("/", 3)[3]
+        await _caught_up(cluster, gtin)
+        on_primary.clear()
+        on_replica.clear()
+        scanned = await client.get(item_path, params={"format": "json"})
+        assert scanned.status_code == 200, scanned.text
+        assert scanned.json()["item"]["scan_count"] == 1
+        assert any("FROM products" in s for s in on_replica)  # the lookup ...
+        assert not any("FROM products" in s for s in on_primary)  # ... not on the primary
+        assert any("item_scans" in s for s in on_primary)  # the scan: a write
 
         write = await client.put(
             f"/v1/organizations/{uscc}", json={"name": "改名"}, headers=regulator
@@ -176,6 +225,9 @@ async def test_reads_go_to_the_replica_and_survive_the_primary(
             assert still.json()["uscc"] == uscc
             batch = await client.post("/v1/credit/batch", json={"codes": [uscc]}, headers=partner)
             assert batch.status_code == 200
+            page = await client.get(item_path, params={"format": "json"})
+            assert page.status_code == 200  # the scan goes uncounted; the shopper is answered
+            assert page.json()["product"]["gtin"] == gtin
             refused = await client.put(
                 f"/v1/organizations/{uscc}", json={"name": "再改"}, headers=regulator
             )
