@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -165,6 +166,17 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI and Starlette answer 400 for a body they cannot parse (JSON that
+        # is not UTF-8, a broken multipart form); SPEC §8 makes malformed input a 422.
+        message = exc.detail if isinstance(exc.detail, str) else "the body could not be parsed"
+        return problem_response(
+            422,
+            "Unprocessable content",
+            f"body: {message}",
+            slug="validation",
+            errors=[{"field": "body", "message": message}],
+        )
     titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
     title = titles.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else title
@@ -177,8 +189,9 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     )
 
 
-def _is_unavailable(exc: Exception) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, OSError, TimeoutError)):
+def is_unavailable(exc: Exception) -> bool:
+    """The database (or the pool) cannot be reached: retry later, not a bug."""
+    if isinstance(exc, (OperationalError, InterfaceError, OSError, TimeoutError, PoolTimeout)):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
@@ -189,10 +202,26 @@ def _is_unavailable(exc: Exception) -> bool:
     return False
 
 
+def _sqlstate(exc: Exception) -> str:
+    return str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+
+
 async def _database_error(_: Request, exc: Exception) -> Response:
     # Connection refused, server shutting down, pool exhausted: a 503 the client
     # can retry, never a 500. The driver's message may contain data; it is not echoed.
-    if not _is_unavailable(exc):
+    if _sqlstate(exc).startswith("22"):
+        # A data exception (a value out of range, text the database cannot store)
+        # that validation let through: the input is at fault, and the request's
+        # transaction is rolled back like any other refusal.
+        message = f"a value could not be stored (SQLSTATE {_sqlstate(exc)})"
+        return problem_response(
+            422,
+            "Unprocessable content",
+            message,
+            slug="validation",
+            errors=[{"field": "body", "message": message}],
+        )
+    if not is_unavailable(exc):
         return problem_response(
             500, "Internal error", "an unexpected database error occurred", slug="internal"
         )
@@ -209,5 +238,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RegistryError, _registry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for kind in (DBAPIError, OSError, TimeoutError):
+    for kind in (DBAPIError, OSError, TimeoutError, PoolTimeout):
         app.add_exception_handler(kind, _database_error)
