@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import SYSTEM
+from app.codes import demo as codes_demo
 from app.core import clock
+from app.lists import service as lists_service
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
@@ -220,14 +222,19 @@ async def load(session: AsyncSession, *, organizations: int = 300) -> str:
     """Load the demo set; returns a one-line summary."""
     rng = random.Random(7)
     today = clock.today()
-    created = records = 0
+    created: list[Organization] = []
+    records = 0
     for uscc, data in demo_organizations(organizations):
         org, was_created = await organization_service.upsert(session, SYSTEM, uscc, data)
         if was_created:  # records only with a new organization: loading twice adds nothing
-            created += 1
+            created.append(org)
             records += await _records(session, org, rng, today)
     total = await session.scalar(select(func.count()).select_from(Organization))
-    return (
-        f"demo data: {created} organizations and {records} records created, "
+    lines = [
+        f"demo data: {len(created)} organizations and {records} records created, "
         f"{total} organizations in the registry"
-    )
+    ]
+    if created:
+        lines.append(await codes_demo.load_demo_products(session, created))
+        lines.append("lists published: " + await lists_service.publish_demo_lists(session))
+    return "\n".join(lines)

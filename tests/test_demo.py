@@ -24,3 +24,15 @@ async def test_demo_data_loads_once(session: AsyncSession) -> None:
     assert (await session.scalar(select(func.count()).select_from(GradeAssessment)) or 0) > 0
     assert (await session.scalar(select(func.count()).select_from(Violation)) or 0) > 0
     assert await session.scalar(select(func.count()).select_from(CreditStatus)) == 60
+
+
+async def test_demo_has_products_codes_and_lists(session: AsyncSession) -> None:
+    from app.codes.models import ItemCode, Product
+    from app.lists.models import ListPublication
+
+    summary = await demo.load(session, organizations=40)
+    assert "lists published" in summary
+    assert (await session.scalar(select(func.count()).select_from(Product)) or 0) > 0
+    assert (await session.scalar(select(func.count()).select_from(ItemCode)) or 0) > 0
+    kinds = set((await session.scalars(select(ListPublication.kind))).all())
+    assert kinds == {"red", "black"}

@@ -98,6 +98,14 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
     started = time.perf_counter()
     timings: dict[str, float] = {}
     await conn.execute("SET session_replication_role = replica")  # skip triggers for the bulk load
+    # COPY is binary: jsonb's binary form is a version byte and the text.
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: b"\x01" + v.encode(),
+        decoder=lambda b: orjson.loads(b[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
     tables = [
         "credit_status",
         "record_versions",
@@ -310,7 +318,7 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
     )
     timings["records"] = time.perf_counter() - started
 
-    statuses = []
+    statuses: list[tuple[Any, ...]] = []
     default = policy.evaluate(policy.History(status="active"), TODAY)
     for i, org in enumerate(orgs):
         parts = histories.get(i)
@@ -352,14 +360,6 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
                 now,
             )
         )
-    # COPY is binary: jsonb's binary form is a version byte and the text.
-    await conn.set_type_codec(
-        "jsonb",
-        encoder=lambda v: b"\x01" + v.encode(),
-        decoder=lambda b: orjson.loads(b[1:]),
-        schema="pg_catalog",
-        format="binary",
-    )
     await conn.copy_records_to_table(
         "credit_status",
         records=statuses,
@@ -381,8 +381,15 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
         ],
     )
     timings["credit_status"] = time.perf_counter() - started
+    items: list[str] = []
+    issue_batch = None
+    if products and await conn.fetchval("SELECT to_regclass('item_codes') IS NOT NULL"):
+        items, issue_batch = await load_codes(conn, orgs, products, codes, rng)
+        timings["codes"] = time.perf_counter() - started
     await conn.execute("ANALYZE")
     sample = {
+        "item_paths": items,
+        "issue_batch": issue_batch,
         "usccs": [o[1] for o in rng.sample(orgs, min(20000, n))],
         "counts": {
             "organizations": n,
@@ -397,6 +404,111 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
     }
     await conn.close()
     return sample
+
+
+async def load_codes(
+    conn: asyncpg.Connection,
+    orgs: list[tuple[Any, ...]],
+    products: int,
+    codes: int,
+    rng: random.Random,
+) -> tuple[list[str], str]:
+    """Products (one batch each) with `codes` item codes spread over them, and one
+    extra empty batch for the code-issuance benchmark. Serials are real: tagged with
+    the code secret the registry will use (QCR_CODE_SECRET or the data-dir file)."""
+    from app.codes.gtin import make_gtin
+    from app.codes.secret import load_code_secret
+    from app.codes.serials import issue_serials
+    from app.core.settings import Settings
+
+    secret = load_code_secret(Settings())
+    await conn.execute(
+        "TRUNCATE feedback, item_scans, item_codes, code_issuances, batches, products CASCADE"
+    )
+    now = dt.datetime.now(dt.UTC)
+    product_rows, batch_rows, item_rows = [], [], []
+    per_batch = max(1, codes // products)
+    items: list[str] = []
+    issue_batch = ""
+    for n in range(products + 1):
+        org = orgs[rng.randrange(len(orgs))]
+        gtin = make_gtin(f"69{n:010d}").zfill(14)
+        product_id, batch_id = uuid.uuid4(), uuid.uuid4()
+        product_rows.append(
+            (
+                product_id,
+                gtin,
+                org[0],
+                f"电热水壶 {n}",
+                f"HX-{n}",
+                "GB 4706.19-2008",
+                org[3],
+                org[4],
+                now,
+                None,
+            )
+        )
+        lot = f"L{n:06d}"
+        reports = orjson.dumps(
+            [{"report_no": f"CJ-{n}", "authority": "检验机构", "result": "pass"}]
+        ).decode()
+        count = 0 if n == products else per_batch
+        batch_rows.append(
+            (
+                batch_id,
+                product_id,
+                lot,
+                TODAY - dt.timedelta(days=30),
+                None,
+                reports,
+                count,
+                now,
+                None,
+            )
+        )
+        if count:
+            serials = issue_serials(secret, gtin, lot, count)
+            item_rows += [(batch_id, s) for s in serials]
+            if len(items) < 20000:
+                items += [f"/01/{gtin}/10/{lot}/21/{s}" for s in serials[:3]]
+        else:
+            issue_batch = f"/v1/products/{gtin}/batches/{lot}/codes"
+    await conn.copy_records_to_table(
+        "products",
+        records=product_rows,
+        columns=[
+            "id",
+            "gtin",
+            "organization_id",
+            "name",
+            "model",
+            "execution_standard",
+            "factory_name",
+            "factory_address",
+            "created_at",
+            "created_by",
+        ],
+    )
+    await conn.copy_records_to_table(
+        "batches",
+        records=batch_rows,
+        columns=[
+            "id",
+            "product_id",
+            "lot",
+            "produced_on",
+            "expires_on",
+            "inspection_reports",
+            "code_count",
+            "created_at",
+            "created_by",
+        ],
+    )
+    await conn.copy_records_to_table(
+        "item_codes", records=item_rows, columns=["batch_id", "serial"]
+    )
+    rng.shuffle(items)
+    return items, issue_batch
 
 
 def main() -> None:
