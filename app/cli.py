@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     prepare(settings, migrate=not args.no_migrate)
+    # uvicorn drains the requests in flight on SIGTERM, then raises the signal again
+    # with the handler found at start; a drained shutdown is a clean one, so that
+    # handler absorbs it and `serve` exits 0 (process managers read 143 as a crash).
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         "app.asgi:app",
         host=args.host,

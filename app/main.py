@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
 from app.codes import router as codes_router
-from app.core import errors, health
+from app.core import bodylimit, errors, health, openapi, textguard
 from app.core.database import Database, make_engine, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -68,7 +68,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if database is not None:
         app.state.database = database
     errors.install(app)
+    textguard.install(app)  # innermost: sees bodies that passed the bound
+    bodylimit.install(app)  # inside the request context: rejections are logged too
     app.add_middleware(RequestContextMiddleware)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(organizations_router)
     app.include_router(records_router.build_router())

@@ -35,7 +35,7 @@ from app.organizations.schemas import OrganizationWrite
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.figures"]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -37,6 +37,11 @@ async def get_principal(
     return principal
 
 
+# Each `require(...)` check and the roles it admits: the OpenAPI document names
+# them per operation (app/core/openapi.py), and operations without one are public.
+ROLE_CHECKS: dict[Callable[..., Any], frozenset[Role]] = {}
+
+
 def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting the given roles (admin is always admitted)."""
     allowed = {Role.admin, *roles}
@@ -48,6 +53,7 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
             raise Forbidden(f"the {principal.role.value} role may not do this")
         return principal
 
+    ROLE_CHECKS[check] = frozenset(allowed)
     return check
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -189,10 +190,19 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     )
 
 
+# SQLSTATEs of a server that is gone or going: connection exceptions (class 08),
+# too many connections, administrator or crash shutdown, starting up.
+_UNAVAILABLE_STATES = ("08", "53300", "57P01", "57P02", "57P03")
+
+
 def is_unavailable(exc: Exception) -> bool:
     """The database (or the pool) cannot be reached: retry later, not a bug."""
     if isinstance(exc, (OperationalError, InterfaceError, OSError, TimeoutError, PoolTimeout)):
         return True
+    if _sqlstate(exc).startswith(_UNAVAILABLE_STATES):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):  # the hot paths' raw driver connection
+        return "closed" in str(exc)
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
@@ -203,7 +213,9 @@ def is_unavailable(exc: Exception) -> bool:
 
 
 def _sqlstate(exc: Exception) -> str:
-    return str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+    """The SQLSTATE of a driver error, raw (hot paths) or wrapped by SQLAlchemy."""
+    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return str(state or "")
 
 
 async def _database_error(_: Request, exc: Exception) -> Response:
@@ -238,5 +250,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RegistryError, _registry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for kind in (DBAPIError, OSError, TimeoutError, PoolTimeout):
+    # asyncpg's own errors reach here from the hot paths' raw driver connection.
+    database_errors = (DBAPIError, OSError, TimeoutError, PoolTimeout)
+    for kind in (*database_errors, asyncpg.PostgresError, asyncpg.InterfaceError):
         app.add_exception_handler(kind, _database_error)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 from app.organizations import codes
 
@@ -40,5 +40,5 @@ UsccPath = Annotated[
     Path(max_length=64, description="the 18-character USCC", examples=["91110000600037341L"]),
     AfterValidator(_uscc),
 ]
-AnyCode = Annotated[str, AfterValidator(_any_code)]
-Uscc = Annotated[str, AfterValidator(_uscc)]
+AnyCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_any_code)]
+Uscc = Annotated[str, StringConstraints(max_length=64), AfterValidator(_uscc)]

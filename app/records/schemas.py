@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -35,6 +36,15 @@ Money = Annotated[
     decimal.Decimal,
     Field(ge=0, max_digits=16, decimal_places=2),
     AfterValidator(lambda d: d.quantize(CENT)),
+    # The bound in the OpenAPI document too (pydantic leaves the string form unbounded).
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 99999999999999.99},
+                {"type": "string", "pattern": r"^\d{1,14}(\.\d{1,2})?$", "maxLength": 17},
+            ]
+        }
+    ),
 ]
 
 

@@ -1,0 +1,87 @@
+"""A bound on every request body (SPEC §8: beyond the bound is a 422 naming it).
+
+Pure ASGI, so it costs nothing on requests without a body. A `Content-Length`
+over the bound is refused before a byte is read; a body sent without one
+(chunked) is counted as it arrives and refused as soon as it passes the bound,
+so no request can make the service buffer more than the bound. The bound sits
+above the largest body any operation accepts (the 5 MiB CSV import, which
+names its own, smaller bound).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import problem_response
+
+MAX_BODY_BYTES = 6 * 1024 * 1024
+MESSAGE = f"the request body exceeds the bound of {MAX_BODY_BYTES} bytes (6 MiB)"
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` (an HTTPException, so FastAPI's body parsing lets it through)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=422, detail=MESSAGE)
+
+
+def too_large() -> Response:
+    return problem_response(
+        422,
+        "Unprocessable content",
+        f"body: {MESSAGE}",
+        slug="validation",
+        errors=[{"field": "body", "message": MESSAGE}],
+    )
+
+
+async def _handler(_: Request, __: Exception) -> Response:
+    return too_large()
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await too_large()(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await too_large()(scope, receive, send)
+
+
+def install(app: FastAPI, max_bytes: int = MAX_BODY_BYTES) -> None:
+    """Bound request bodies (add before the request-context middleware: it stays outside)."""
+    app.add_exception_handler(BodyTooLarge, _handler)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_bytes)

@@ -1,0 +1,122 @@
+"""SIGTERM drains: `python -m app serve` finishes the requests in flight, then exits 0.
+
+The server runs as a subprocess against the dedicated PostgreSQL. A slow request
+(a CSV import of a few thousand violations, seconds of work) is in flight when
+SIGTERM arrives; it must complete with 2xx, its rows must be there, new
+connections must be refused meanwhile, and the process must exit with 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.core.clock import today
+from app.core.database import make_engine
+from app.core.settings import Settings
+from tests import figures
+from tests.conftest import ROOT, committed_key, committed_organization
+from tests.faults.conftest import FaultServer, free_port
+
+ROWS = 250
+
+
+def _csv(uscc: str, batch: str) -> bytes:
+    lines = ["uscc,case_no,authority,decided_on,category,severity,public_summary"]
+    on = today().isoformat()
+    lines += [f"{uscc},停机{batch}-{i},停机测试局,{on},产品质量,minor,测试" for i in range(ROWS)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "the server exited at start-up"
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the server did not come up")
+
+
+async def test_sigterm_lets_the_request_in_flight_finish(
+    fault_server: FaultServer, fault_settings: Settings, tmp_path: Path
+) -> None:
+    engine = make_engine(fault_server.service_url, fault_settings, pool_size=2)
+    regulator = await committed_key(engine, "regulator")
+    uscc = await committed_organization(engine)
+    await engine.dispose()
+
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": fault_server.service_url,
+        "QCR_MIGRATION_DATABASE_URL": fault_server.owner_url,
+        "QCR_CODE_SECRET": fault_settings.code_secret or "",
+        "QCR_DATA_DIR": str(tmp_path),
+        "QCR_LOG_JSON": "true",
+    }
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, then awaited by polling
+        [sys.executable, "-m", "app", "serve", "--no-migrate", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    batch = uuid.uuid4().hex[:8]
+    try:
+        await _wait_until_up(base, process)
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            started = time.monotonic()
+            in_flight = asyncio.create_task(
+                client.post(
+                    "/v1/imports/violations?mode=atomic",
+                    content=_csv(uscc, batch),
+                    headers=regulator | {"Content-Type": "text/csv"},
+                )
+            )
+            await asyncio.sleep(0.8)  # the import is under way
+            assert not in_flight.done(), "the request was not slow enough to be in flight"
+            process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            try:
+                async with httpx.AsyncClient(base_url=base, timeout=2) as late:
+                    refused = (await late.get("/healthz")).status_code != 200
+            except httpx.TransportError:
+                refused = True
+            response = await in_flight
+            took = time.monotonic() - started
+        exit_code = await asyncio.to_thread(process.wait, 30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+
+    figures.add("graceful shutdown", "request seconds", round(took))
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == ROWS
+    assert refused, "a new request was served after SIGTERM"
+    assert exit_code == 0, output[-2000:]
+    owner = create_async_engine(fault_server.owner_url)
+    try:
+        async with owner.connect() as conn:
+            stored = await conn.scalar(
+                text("SELECT count(*) FROM violations WHERE case_no LIKE :p"),
+                {"p": f"停机{batch}-%"},
+            )
+    finally:
+        await owner.dispose()
+    assert stored == ROWS
