@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from app.audit.router import router as audit_router
 from app.codes import router as codes_router
 from app.core import bodylimit, errors, health, openapi, textguard
-from app.core.database import Database, make_engine, resolve_urls
+from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
@@ -50,7 +50,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if settings.database_read_url
             else None
         )
-        app.state.database = Database(make_engine(urls.service, settings), read_engine)
+        fast_pool = await make_fast_pool(settings.database_read_url or urls.service, settings)
+        fast_write_pool = (
+            await make_fast_pool(urls.service, settings) if settings.database_read_url else None
+        )
+        app.state.database = Database(
+            make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
+        )
         refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
         try:
             yield

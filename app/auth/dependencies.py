@@ -30,7 +30,11 @@ async def get_principal(
         )
     if credentials is None:
         return ANONYMOUS
-    principal = await service.authenticate(session, credentials.credentials)
+    pool = request.app.state.database.fast_pool
+    if pool is not None:
+        principal = await service.authenticate_fast(pool, credentials.credentials)
+    else:
+        principal = await service.authenticate(session, credentials.credentials)
     if principal is None:
         raise Unauthorized("unknown or revoked API key", headers=_CHALLENGE)
     request.state.role = principal.role.value

@@ -128,9 +128,11 @@ async def resolve(
     base: str,
     threshold: int,
     store: bool = True,
+    pool: Any = None,
 ) -> Resolved:
-    """Load what the code names; UnknownCode if any level of it is not registered."""
-    driver = await repository.driver_connection(session)
+    """Load what the code names; UnknownCode if any level of it is not registered.
+    One statement, on the hot paths' pool when there is one."""
+    driver = pool if pool is not None else await repository.driver_connection(session)
     row = await driver.fetchrow(
         LOOKUP, code.gtin14, code.lot, code.serial, threshold + 1, INSPECTIONS_SHOWN
     )
@@ -236,16 +238,19 @@ async def record_scan(
     client_hash: bytes,
     agent: str,
     threshold: int,
+    pool: Any = None,
 ) -> None:
     """Count one scan of an item (bots are logged, not counted) and refresh the item view."""
     assert resolved.item_id is not None
     counted = 0 if agent == "bot" else 1
-    driver = await repository.driver_connection(session)
-    # A savepoint inside the request's transaction, or a transaction of its own.
-    async with driver.transaction():
-        row = await driver.fetchrow(
-            SCAN, resolved.item_id, client_hash, agent, counted, threshold + 1
-        )
+    args = (resolved.item_id, client_hash, agent, counted, threshold + 1)
+    if pool is not None:  # one statement: atomic on its own
+        row = await pool.fetchrow(SCAN, *args)
+    else:
+        driver = await repository.driver_connection(session)
+        # A savepoint inside the request's transaction, or a transaction of its own.
+        async with driver.transaction():
+            row = await driver.fetchrow(SCAN, *args)
     item = resolved.document["item"]
     item["scan_count"] = row["scan_count"]
     item["first_scanned_at"] = row["first_scanned_at"]

@@ -130,6 +130,7 @@ async def resolve_code(
             base=settings.public_base_url,
             threshold=threshold,
             store=not request.app.state.database.has_replica,
+            pool=request.app.state.database.fast_pool,
         )
     except resolution.UnknownCode:
         return pages.not_genuine(request, html=html, detail="no such code is registered")
@@ -153,6 +154,7 @@ async def resolve_code(
                 client_hash=request_client_hash(request),
                 agent=agent_class(request.headers.get("user-agent")),
                 threshold=threshold,
+                pool=request.app.state.database.fast_write_pool,
             )
         except Exception as exc:
             # With the primary down, a shopper still learns whether the product is

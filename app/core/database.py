@@ -125,13 +125,58 @@ def prepare(
     return urls
 
 
+async def make_fast_pool(url: str, settings: Settings) -> Any:
+    """The hot paths' asyncpg pool on the read URL (replica or primary)."""
+    import asyncpg
+    import orjson
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    async def json_codecs(connection: Any) -> None:
+        # As SQLAlchemy's asyncpg dialect does: JSON in and out as Python values.
+        for kind in ("json", "jsonb"):
+            await connection.set_type_codec(
+                kind,
+                encoder=lambda v: orjson.dumps(v).decode(),
+                decoder=orjson.loads,
+                schema="pg_catalog",
+            )
+
+    return await asyncpg.create_pool(
+        dsn,
+        init=json_codecs,
+        min_size=1,
+        max_size=settings.pool_size,
+        timeout=5,
+        command_timeout=settings.statement_timeout_ms / 1000,
+        server_settings={
+            "application_name": "qcr-fast",
+            "statement_timeout": str(settings.statement_timeout_ms),
+            "TimeZone": "UTC",
+        },
+    )
+
+
 class Database:
     """The engines and session factories of one running app: the primary, and
     optionally a read replica (DATABASE_READ_URL) for public and partner reads."""
 
-    def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        read_engine: AsyncEngine | None = None,
+        fast_pool: Any = None,
+        fast_write_pool: Any = None,
+    ) -> None:
         self.engine = engine
         self.read_engine = read_engine
+        # An asyncpg pool for the hot read paths (credit lookups, key lookups):
+        # one prepared statement, no ORM, no pre-ping round trip. None in tests,
+        # whose reads must see their own uncommitted transaction.
+        self.fast_pool = fast_pool
+        # Single-statement hot writes (item scans) go to the primary.
+        self.fast_write_pool = fast_write_pool or (fast_pool if read_engine is None else None)
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         self.read_sessionmaker = (
             async_sessionmaker(read_engine, expire_on_commit=False) if read_engine else None
@@ -142,6 +187,8 @@ class Database:
         return self.read_engine is not None
 
     async def dispose(self) -> None:
+        for pool in {id(p): p for p in (self.fast_pool, self.fast_write_pool) if p}.values():
+            await pool.close()
         await self.engine.dispose()
         if self.read_engine is not None:
             await self.read_engine.dispose()

@@ -173,11 +173,17 @@ CURRENT_BY_USCC = _CURRENT_SQL.format(column="uscc")
 CURRENT_BY_ORG_CODE = _CURRENT_SQL.format(column="org_code")
 
 
-async def fetch_current(session: AsyncSession, code: str) -> dict[str, Any] | None:
-    """The materialised status of a normalised code in one prepared statement, or
-    None when it is missing or past its edge (the caller takes the full path)."""
-    conn = await fastpath.driver(session)
-    row = await conn.fetchrow(CURRENT_BY_USCC if len(code) == 18 else CURRENT_BY_ORG_CODE, code)
+async def fetch_current(
+    session: AsyncSession, code: str, pool: Any = None
+) -> dict[str, Any] | None:
+    """The materialised status of a normalised code in one prepared statement (on
+    the hot paths' pool when there is one), or None when it is missing or past its
+    edge (the caller then takes the full path)."""
+    sql = CURRENT_BY_USCC if len(code) == 18 else CURRENT_BY_ORG_CODE
+    if pool is not None:
+        row = await pool.fetchrow(sql, code)
+    else:
+        row = await (await fastpath.driver(session)).fetchrow(sql, code)
     if row is None:
         return None
     holds_until = row["holds_until"]
@@ -186,6 +192,38 @@ async def fetch_current(session: AsyncSession, code: str) -> dict[str, Any] | No
     fields = dict(row)
     fields["reasons"] = orjson.loads(fields["reasons"])
     return fields
+
+
+MANY_SQL = """
+SELECT o.id, o.uscc, o.org_code, o.status AS org_status, s.grade, s.assessed_grade, s.a_level,
+       s.red_list, s.black_list, s.reasons::text AS reasons, s.policy_version, s.as_of,
+       s.holds_until, s.listed_since, s.expected_exit, s.updated_at
+FROM organizations o LEFT JOIN credit_status s ON s.organization_id = o.id
+WHERE o.uscc = ANY($1::text[]) OR o.org_code = ANY($1::text[])
+"""
+CREDIT_FIELDS = (
+    "uscc",
+    "grade",
+    "assessed_grade",
+    "a_level",
+    "red_list",
+    "black_list",
+    "reasons",
+    "policy_version",
+    "as_of",
+    "holds_until",
+    "listed_since",
+    "expected_exit",
+    "updated_at",
+)
+
+
+async def fetch_many(session: AsyncSession, codes: list[str], pool: Any = None) -> list[Any]:
+    """Organizations and their stored statuses for many normalised codes, in one
+    statement (on the hot paths' pool when there is one)."""
+    if pool is not None:
+        return list(await pool.fetch(MANY_SQL, codes))
+    return list(await (await fastpath.driver(session)).fetch(MANY_SQL, codes))
 
 
 def is_stale(status: CreditStatus | None, on: dt.date) -> bool:

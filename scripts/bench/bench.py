@@ -316,9 +316,13 @@ def main() -> None:
         results.update(timed_scenarios(registry, keys, sample))
     results["qr"] = qr_rates()
     print("qr", json.dumps(results["qr"]), flush=True)
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     chart(results, ROOT / "docs" / "bench" / "requests.png")
     print(f"results: {BENCH_DIR / 'results.json'}")
+    from scripts.bench import report
+
+    report.main()
 
 
 def dataset_scenarios(sample: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -399,6 +399,8 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
             "recalls": len(recalls),
             "black": sum(1 for s in statuses if s[6]),
             "red": sum(1 for s in statuses if s[5]),
+            "products": products if items else 0,
+            "item_codes": codes if items else 0,
         },
         "timings": timings,
     }

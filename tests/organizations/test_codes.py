@@ -102,3 +102,20 @@ def test_gb11714_check_character_x_and_zero() -> None:
         seen.setdefault(org_code_check_char(body), body)
     assert parse_code(seen["X"] + "X").value == seen["X"] + "X"
     assert parse_code(seen["0"] + "0").value == seen["0"] + "0"
+
+
+def test_fast_check_sum_equals_stdnum() -> None:
+    import random
+
+    from stdnum.cn import uscc as stdnum_uscc
+
+    from app.organizations.codes import USCC_ALPHABET, uscc_check_char
+
+    rng = random.Random(5)
+    for _ in range(20000):
+        body = "".join(rng.choice(USCC_ALPHABET) for _ in range(17))
+        assert uscc_check_char(body) == stdnum_uscc.calc_check_digit(body + "0")
+
+
+def test_full_width_hyphen_and_ideographic_space_are_removed() -> None:
+    assert normalise("９１１１\u3000００００－６０００３７３４１Ｌ") == "91110000600037341L"

@@ -1,0 +1,95 @@
+"""Write the figures of var/bench/results.json into BENCHMARKS.md (between markers)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def table(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Run of {results.get('finished', '?')} on {m['cpus']} cores, Python {m['python']}, "
+        f"{m['wrk']}; {results['args']['connections']} connections, "
+        f"{results['args']['duration']} s per run, {results['args']['pairs']} baseline/registry pairs; "
+        f"data set: {results['counts']['organizations']:,} organizations, "
+        f"{results['counts'].get('item_codes', 0):,} item codes.",
+        "",
+        "| scenario | registry req/s | baseline req/s | ratio | registry p50 / p99 ms | baseline p99 ms | p99 ratio | budget |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    budgets = {
+        "credit lookup": ("rps_ratio", 0.8, "≥ 0.8×"),
+        "resolver item JSON": ("rps_ratio", 0.7, "≥ 0.7×, p99 ≤ 2×"),
+        "resolver item HTML": (None, None, "—"),
+    }
+    for name, scenario in results["scenarios"].items():
+        s = scenario["median"]
+        key, bound, label = budgets.get(name, (None, None, "—"))
+        met = ""
+        if key:
+            ok = s[key] >= bound
+            if name == "resolver item JSON":
+                ok = ok and s["p99_ratio"] <= 2
+            met = " ✅" if ok else " ❌"
+        lines.append(
+            f"| {name} | {s['registry_rps']:,.0f} | {s['baseline_rps']:,.0f} | {s['rps_ratio']:.2f}× | "
+            f"{s['registry_p50_ms']:.1f} / {s['registry_p99_ms']:.1f} | {s['baseline_p99_ms']:.1f} | "
+            f"{s['p99_ratio']:.2f}× | {label}{met} |"
+        )
+    b = results.get("batch_1000")
+    if b:
+        ok = "✅" if b["ratio"] <= 10 else "❌"
+        lines += [
+            "",
+            f"Batch of 1,000 codes (one connection): {b['batch_p50_ms']:.1f} ms per batch (p50), "
+            f"{b['codes_per_s']:,.0f} codes/s; one lookup {b['one_lookup_p50_ms']:.2f} ms: "
+            f"**{b['ratio']:.1f}×** one lookup's latency (budget ≤ 10×) {ok}",
+        ]
+    timed = [
+        ("publish_black_seconds", "publish the black list", 60, "publish_black_entries"),
+        ("publish_red_seconds", "publish the red list", 60, "publish_red_entries"),
+        ("issue_100000_codes_seconds", "issue 100,000 codes in one call", 5, None),
+    ]
+    lines += ["", "| operation | seconds | budget |", "|---|---|---|"]
+    for key, label, budget, entries in timed:
+        if key in results:
+            extra = f" ({results[entries]:,} entries)" if entries and results.get(entries) else ""
+            ok = "✅" if results[key] <= budget else "❌"
+            lines.append(f"| {label}{extra} | {results[key]:.2f} | ≤ {budget} s {ok} |")
+    qr = results.get("qr")
+    if qr:
+        lines += [
+            "",
+            "| QR rendering (256 px, cache bypassed, one core) | images/s |",
+            "|---|---|",
+            f"| bare `qrcode` PNG loop (baseline) | {qr['qrcode_png_per_s']:,.0f} |",
+            f"| bare `segno` PNG loop | {qr['segno_png_per_s']:,.0f} |",
+            f"| registry PNG (`app.codes.qr`) | {qr['ours_png_per_s']:,.0f} "
+            f"({qr['ours_png_per_s'] / qr['qrcode_png_per_s']:.2f}× qrcode) |",
+            f"| registry SVG | {qr['ours_svg_per_s']:,.0f} |",
+        ]
+    if "load_seconds" in results:
+        lines += ["", f"Loading the data set took {results['load_seconds']:.0f} s."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    results = json.loads((ROOT / "var" / "bench" / "results.json").read_text())
+    doc = ROOT / "BENCHMARKS.md"
+    text = doc.read_text()
+    if START not in text:
+        sys.exit("BENCHMARKS.md has no figures markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    doc.write_text(head + START + "\n" + table(results) + "\n" + END + tail)
+    print("BENCHMARKS.md updated")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The hot paths on their own asyncpg pools (production) answer exactly like the
+same paths on the request's session (tests and the fallback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.conftest import random_uscc
+
+
+async def test_the_fast_pool_answers_like_the_session_path(
+    engine: Any, test_database: Any, test_settings: Any, committed_client: AsyncClient
+) -> None:
+    """The hot path on its own asyncpg pool (production) and on the request's
+    session (tests, no pool) give the same answers, for anonymous and keyed callers."""
+    from httpx import ASGITransport
+
+    from app.core.database import Database, make_fast_pool
+    from app.main import create_app
+    from tests.conftest import committed_key, committed_organization
+
+    uscc = await committed_organization(engine)
+    regulator = await committed_key(engine, "regulator")
+    revoked = await committed_key(engine, "partner")
+    pool = await make_fast_pool(test_database.service_url, test_settings)
+    fast_app = create_app(test_settings, database=Database(engine, fast_pool=pool))
+    try:
+        async with AsyncClient(transport=ASGITransport(app=fast_app), base_url="http://t") as fast:
+            for headers in ({}, regulator):
+                a = await fast.get(f"/v1/organizations/{uscc}/credit", headers=headers)
+                b = await committed_client.get(f"/v1/organizations/{uscc}/credit", headers=headers)
+                assert a.status_code == b.status_code == 200
+                assert {k: v for k, v in a.json().items() if k != "updated_at"} == {
+                    k: v for k, v in b.json().items() if k != "updated_at"
+                }
+            missing = await fast.get(f"/v1/organizations/{random_uscc()}/credit")
+            assert missing.status_code == 404
+            bad = await fast.get(
+                f"/v1/organizations/{uscc}/credit", headers={"Authorization": "Bearer qcr_nope"}
+            )
+            assert bad.status_code == 401
+            assert (
+                await fast.get(f"/v1/organizations/{uscc}/credit", headers=revoked)
+            ).status_code == 200
+            partner = await committed_key(engine, "partner")
+            codes = [uscc, "91110000600037341X", random_uscc(), uscc[8:17]]
+            fast_batch = await fast.post("/v1/credit/batch", json={"codes": codes}, headers=partner)
+            slow_batch = await committed_client.post(
+                "/v1/credit/batch", json={"codes": codes}, headers=partner
+            )
+            assert fast_batch.status_code == slow_batch.status_code == 200
+            assert fast_batch.json() == slow_batch.json()
+            assert [r.get("uscc") for r in fast_batch.json()["results"]] == [uscc, None, None, uscc]
+            # The resolver's lookup and scan on the pools.
+            from tests.codes.helpers import codes_csv, issue, make_batch, make_product
+
+            gtin = await make_product(committed_client, regulator, uscc)
+            await make_batch(committed_client, regulator, gtin, "L1")
+            await issue(committed_client, regulator, gtin, "L1", 1)
+            uri = (await codes_csv(committed_client, regulator, gtin, "L1"))[0]
+            path = "/" + uri.split("/", 3)[3]
+            for expected in (1, 2):
+                page = await fast.get(path, params={"format": "json"})
+                assert page.status_code == 200, page.text
+                assert page.json()["item"]["scan_count"] == expected
+            slow = await committed_client.get(path, params={"format": "json"})
+            assert slow.json()["item"]["scan_count"] == 3
+    finally:
+        await pool.close()
