@@ -26,18 +26,24 @@ _MOBILE = re.compile(
 _DESKTOP = re.compile(r"windows nt|macintosh|x11;|cros|linux x86_64", re.IGNORECASE)
 
 
-def app_settings(request: Request) -> Settings:
+# Dependencies are `async def` although they do not await: FastAPI runs a plain
+# `def` dependency in a worker thread, two thread hops per resolver request.
+async def app_settings(request: Request) -> Settings:
     return settings_of(request.app)
 
 
-def code_secret(request: Request) -> bytes:
+def loaded_code_secret(request: Request) -> bytes:
     """QCR_CODE_SECRET (or the data-dir secret), read once per app."""
     secret = getattr(request.app.state, "code_secret", None)
     if isinstance(secret, bytes):
         return secret
-    loaded = load_code_secret(app_settings(request))
+    loaded = load_code_secret(settings_of(request.app))
     request.app.state.code_secret = loaded
     return loaded
+
+
+async def code_secret(request: Request) -> bytes:
+    return loaded_code_secret(request)
 
 
 AppSettings = Annotated[Settings, Depends(app_settings)]
@@ -52,7 +58,7 @@ def client_hash(secret: bytes, client: str) -> bytes:
 
 
 def request_client_hash(request: Request) -> bytes:
-    return client_hash(code_secret(request), client_id(request))
+    return client_hash(loaded_code_secret(request), client_id(request))
 
 
 def agent_class(user_agent: str | None) -> str:
