@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
@@ -15,6 +15,7 @@ from app.core import bodylimit, errors, health, openapi, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
 from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
@@ -79,10 +80,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware)
     openapi.install(app)
     app.include_router(health.router)
-    app.include_router(organizations_router)
-    app.include_router(records_router.build_router())
-    app.include_router(credit_router)
-    app.include_router(lists_router.router)
+    # Anonymous public views are rate limited per client (keys are not); the
+    # resolver and feedback have limits of their own.
+    public = [Depends(rate_limit("public", lambda s: s.rate_limit_public))]
+    app.include_router(organizations_router, dependencies=public)
+    app.include_router(records_router.build_router(), dependencies=public)
+    app.include_router(credit_router, dependencies=public)
+    app.include_router(lists_router.router, dependencies=public)
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)

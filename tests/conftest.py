@@ -59,7 +59,12 @@ def _server_url() -> str:
 @pytest.fixture(scope="session")
 def test_settings() -> Settings:
     get_settings.cache_clear()
-    return Settings(QCR_CODE_SECRET="test-secret-0123456789abcdef", QCR_LOG_JSON=True)
+    # A public limit no test reaches by accident; tests/security checks the limit itself.
+    return Settings(
+        QCR_CODE_SECRET="test-secret-0123456789abcdef",
+        QCR_LOG_JSON=True,
+        QCR_RATE_LIMIT_PUBLIC="100000/minute",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -206,8 +207,15 @@ Contact = Annotated[
 ]
 
 
+def _not_boolean(value: Any) -> Any:
+    # Lax int parsing would read JSON `true` as 1; forms send "1".."5" as text.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number from 1 to 5, not a boolean")
+    return value
+
+
 class FeedbackCreate(Strict):
-    rating: Annotated[int, Field(ge=1, le=5)]
+    rating: Annotated[int, BeforeValidator(_not_boolean), Field(ge=1, le=5)]
     comment: Comment | None = Field(default=None, description=f"at most {MAX_COMMENT} characters")
     complaint: bool = False
     contact: Contact | None = Field(

@@ -133,6 +133,7 @@ async def make_fast_pool(url: str, settings: Settings) -> Any:
 
     parsed = make_url(url)
     dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
     async def json_codecs(connection: Any) -> None:
         # As SQLAlchemy's asyncpg dialect does: JSON in and out as Python values.
         for kind in ("json", "jsonb"):

@@ -108,6 +108,8 @@ def complete(document: dict[str, Any], roles: dict[tuple[str, str], frozenset[Ro
                     wanted.append(403)
             elif reads_key:
                 operation["security"] = [{}, *security]  # public: a key is optional
+                if path not in NO_DATABASE:
+                    wanted.append(429)  # anonymous callers are rate limited
             if operation.get("parameters") or "requestBody" in operation:
                 wanted.append(422)
             if path not in NO_DATABASE:

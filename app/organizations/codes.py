@@ -97,9 +97,13 @@ def validate_uscc(code: str) -> str:
     """Validate a normalised eighteen-character USCC."""
     if len(code) != 18:
         raise InvalidCode(f"a USCC must be 18 characters, got {len(code)}")
-    if _USCC_SHAPE.fullmatch(code) and code[17] == uscc_check_char(code[:17]):
-        if code[16] in "0123456789X" and code[16] == org_code_check_char(code[8:16]):
-            return code
+    if (
+        _USCC_SHAPE.fullmatch(code)
+        and code[17] == uscc_check_char(code[:17])
+        and code[16] in "0123456789X"
+        and code[16] == org_code_check_char(code[8:16])
+    ):
+        return code
     for position, char in enumerate(code, start=1):
         if char not in USCC_ALPHABET:
             raise InvalidCode(

@@ -107,6 +107,8 @@ async def create(
     kind: Kind,
     org: Organization,
     data: BaseModel,
+    *,
+    refresh_credit: bool = True,
 ) -> OrganizationRecord:
     """Record a new grade assessment, violation, inspection or recall."""
     await audit_service.lock_chain(session)
@@ -132,7 +134,8 @@ async def create(
     await changes.emit(
         session, f"{kind.name}.recorded", org.uscc, public_snapshot(kind, record, org.uscc)
     )
-    await credit_service.refresh_organization(session, org)
+    if refresh_credit:  # bulk callers refresh each organization once, at the end
+        await credit_service.refresh_organization(session, org)
     return record
 
 

@@ -196,3 +196,14 @@ async def test_feedback_pages(client: AsyncClient, regulator: dict[str, str], us
     assert sorted(seen) == [1, 2, 3, 4, 5] and len(seen) == 5
     bad = await client.get("/v1/feedback?cursor=abc", headers=regulator)
     assert bad.status_code == 422
+
+
+def test_a_boolean_is_not_a_rating() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from app.codes.schemas import FeedbackCreate
+
+    with pytest.raises(ValidationError, match="not a boolean"):
+        FeedbackCreate.model_validate({"rating": True})
+    assert FeedbackCreate.model_validate({"rating": "4"}).rating == 4

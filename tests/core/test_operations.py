@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -112,3 +114,34 @@ async def test_organization_factory_runs(session: object) -> None:
 
     assert isinstance(session, AsyncSession)
     assert len(await make_organization(session)) == 18
+
+
+async def test_anonymous_public_views_are_rate_limited(
+    test_settings: Settings, engine: object, session: object, regulator: dict[str, str]
+) -> None:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+    from app.core.database import get_session
+
+    assert isinstance(engine, AsyncEngine) and isinstance(session, AsyncSession)
+    settings = test_settings.model_copy(update={"rate_limit_public": "3/minute"})
+    app = create_app(settings, database=Database(engine))
+
+    async def same_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    app.dependency_overrides[get_session] = same_session
+    uscc = await make_organization(session)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        statuses = [
+            (await client.get(f"/v1/organizations/{uscc}/credit")).status_code for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        limited = await client.get(f"/v1/organizations/{uscc}")
+        assert limited.status_code == 429
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.headers["content-type"] == "application/problem+json"
+        # A key is not limited.
+        assert (await client.get(f"/v1/organizations/{uscc}", headers=regulator)).status_code == 200
+    spec = app.openapi()
+    assert "429" in spec["paths"]["/v1/organizations/{code}/credit"]["get"]["responses"]

@@ -195,3 +195,22 @@ async def test_wrong_content_type_and_roles(
             headers=regulator | {"content-type": "text/csv"},
         )
     ).status_code == 422
+
+
+async def test_import_refreshes_credit_once_per_organization(
+    client: AsyncClient, regulator: dict[str, str], session: AsyncSession, orgs: list[str]
+) -> None:
+    rows = [
+        f"{orgs[0]},批量{n},局,{days_ago(3)},x,{'serious' if n == 0 else 'minor'},,s,,"
+        for n in range(60)
+    ]
+    response = await client.post(
+        "/v1/imports/violations",
+        content=_csv(rows).encode(),
+        headers=regulator | {"content-type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == 60
+    credit = (await client.get(f"/v1/organizations/{orgs[0]}/credit")).json()
+    assert credit["black_list"] is True  # the imported serious violation counts
+    assert credit["grade"] == "D"
