@@ -9,6 +9,7 @@ from app.audit.models import AuditEntry
 from app.audit.schemas import AuditEntryOut
 from app.auth.dependencies import Regulator
 from app.core.database import DbSession
+from app.core.errors import invalid
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -39,7 +40,9 @@ async def list_audit_entries(
         statement = statement.where(AuditEntry.entity_id == id)
     key = decode_cursor(cursor, 1)
     if key:
-        statement = statement.where(AuditEntry.seq < int(key[0]))
+        if not isinstance(key[0], int) or not 0 <= key[0] < 2**63:
+            raise invalid("cursor", "is not a cursor this service issued")
+        statement = statement.where(AuditEntry.seq < key[0])
     rows = (await session.scalars(statement)).all()
     items = [AuditEntryOut.model_validate(r) for r in rows[:limit]]
     next_cursor = encode_cursor([items[-1].seq]) if len(rows) > limit else None

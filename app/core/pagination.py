@@ -41,6 +41,6 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         raise invalid("cursor", "is not a cursor this service issued") from None
     if not isinstance(key, list) or len(key) != arity:
         raise invalid("cursor", "is not a cursor this service issued")
-    if not all(isinstance(part, str | int) for part in key):
+    if not all(isinstance(part, str | int) and not isinstance(part, bool) for part in key):
         raise invalid("cursor", "is not a cursor this service issued")
     return key

@@ -49,6 +49,12 @@ _VIOLATION_FIELDS = (
 )
 
 
+async def _public(session: AsyncSession, repair: RepairRequest) -> bool:
+    """Name the violation in the feed only inside its publication period."""
+    violation = await session.get(Violation, repair.violation_id)
+    return violation is not None and records_service.violation_is_public(violation)
+
+
 def snapshot(r: RepairRequest) -> dict[str, object]:
     return {
         "violation_id": r.violation_id,
@@ -100,7 +106,10 @@ async def request(
         session,
         "repair.requested",
         org.uscc,
-        {"id": repair.id, "violation_id": violation_id, "status": "pending"},
+        {"id": repair.id, "status": "pending"}
+        | (
+            {"violation_id": violation_id} if records_service.violation_is_public(violation) else {}
+        ),
     )
     return repair
 
@@ -155,11 +164,7 @@ async def decide(
         session,
         f"repair.{decision}",
         org.uscc,
-        {
-            "id": repair.id,
-            "violation_id": repair.violation_id,
-            "status": decision,
-            "decided_on": on,
-        },
+        {"id": repair.id, "status": decision, "decided_on": on}
+        | ({"violation_id": repair.violation_id} if await _public(session, repair) else {}),
     )
     return repair, org

@@ -101,12 +101,15 @@ def parse(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         raise ImportRejected(f"unknown columns {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}")
     rows: list[tuple[int, dict[str, str]]] = []
     try:
+        # A row is named by the file line it starts on: a quoted field may span lines.
+        start = reader.line_num + 1
         for record in reader:
+            line, start = start, reader.line_num + 1
             if not any(cell.strip() for cell in record):
                 continue
             if len(rows) >= MAX_ROWS:
                 raise ImportRejected(f"more than {MAX_ROWS} rows: split the file")
-            rows.append((reader.line_num, dict(zip(header, record, strict=False))))
+            rows.append((line, dict(zip(header, record, strict=False))))
     except csv.Error as exc:
         raise ImportRejected(f"line {reader.line_num}: {exc}") from None
     return header, rows

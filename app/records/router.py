@@ -73,7 +73,7 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
             return replay
         org = await organization_service.find(session, code, for_update=True)
         record = await service.create(session, principal, kind, org, body)
-        location = f"/v1/{kind.plural}/{record.id}" if kind.patchable else None
+        location = f"/v1/{kind.plural}/{record.id}"
         return await idempotency.respond(
             service.view(kind, record, org.uscc, privileged=True), location=location
         )
@@ -145,8 +145,6 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         responses=responses(401, 404, 422),
     )
 
-    if patch_schema is None:
-        return
     item = f"/v1/{kind.plural}/{{id}}"
 
     async def get_record(
@@ -167,6 +165,9 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         operation_id=f"get_{kind.name}",
         responses=responses(401, 404, 422),
     )
+
+    if patch_schema is None:  # grade assessments are not corrected in place
+        return
 
     async def patch_record(
         id: uuid.UUID,

@@ -41,9 +41,29 @@ def snapshot(record: OrganizationRecord) -> dict[str, Any]:
 
 
 def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[str, Any]:
-    """What partners may read in the change feed: the public view's fields."""
+    """What partners may read in the change feed: the public view's fields — and for
+    a violation past its publication period, only that it changed (SPEC §5: after
+    that period only regulators see it)."""
+    if isinstance(record, models.Violation) and not violation_is_public(record):
+        return {"id": str(record.id), "public": False}
     data: dict[str, Any] = chain.jsonable(view(kind, record, uscc, privileged=False).model_dump())
     return data
+
+
+def violation_is_public(v: models.Violation, on: dt.date | None = None) -> bool:
+    """Inside its publication period (信用信息公示期) on `on` (today)."""
+    from app.credit import policy
+
+    return policy.is_public(
+        policy.Violation(
+            id=v.id,
+            case_no=v.case_no,
+            authority=v.authority,
+            decided_on=v.decided_on,
+            severity=v.severity,
+        ),
+        on or today(),
+    )
 
 
 def violation_status(v: models.Violation) -> str:

@@ -92,3 +92,16 @@ async def test_enterprise_key_needs_a_uscc(session: AsyncSession) -> None:
         await service.create_key(session, SYSTEM, name="x", role=Role.enterprise, uscc=None)
     with pytest.raises(Unprocessable):
         await service.create_key(session, SYSTEM, name="x", role=Role.partner, uscc=USCC)
+
+
+async def test_audit_cursor_must_be_one_it_issued(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    import base64
+
+    headers = await make_key(session, "regulator")
+    for key in (b'["abc"]', b"[-1]", b"[1.5]", b"[true]"):
+        cursor = base64.urlsafe_b64encode(key).decode().rstrip("=")
+        response = await client.get("/v1/audit", params={"cursor": cursor}, headers=headers)
+        assert response.status_code == 422, key
+        assert response.json()["errors"][0]["field"] == "cursor"

@@ -214,3 +214,21 @@ async def test_import_refreshes_credit_once_per_organization(
     credit = (await client.get(f"/v1/organizations/{orgs[0]}/credit")).json()
     assert credit["black_list"] is True  # the imported serious violation counts
     assert credit["grade"] == "D"
+
+
+async def test_rejected_rows_are_named_by_the_line_they_start_on(
+    client: AsyncClient, regulator: dict[str, str], orgs: list[str]
+) -> None:
+    rows = [
+        f'{orgs[0]},多行1,局,{days_ago(3)},x,minor,"第一行\n第二行\n第三行",s,,',
+        f"{orgs[0]},多行2,局,{days_ago(3)},x,grave,,s,,",
+    ]
+    response = await client.post(
+        "/v1/imports/violations?mode=partial",
+        content=_csv(rows).encode(),
+        headers=regulator | {"content-type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert [c["line"] for c in report["created"]] == [2]
+    assert [r["line"] for r in report["rejected"]] == [5]  # rows 2-4 hold the quoted text

@@ -308,3 +308,45 @@ async def test_pagination_walks_every_item_once_while_records_are_inserted(
             break
     assert len(seen) == len(set(seen)), "an item was returned twice"
     assert original <= set(seen), "an item that existed from the start was skipped"
+
+
+async def test_change_feed_does_not_describe_violations_past_their_publication_period(
+    client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
+) -> None:
+    from app.credit.months import add_months
+
+    partner = await make_key(session, "partner")
+    old = violation(
+        severity="minor",
+        decided_on=add_months(TODAY, -3).isoformat(),  # the first day it is no longer public
+        case_no="内部-OLD-1",
+        public_summary="不应出现在变更流中",
+    )
+    created = await client.post(f"/v1/organizations/{uscc}/violations", json=old, headers=regulator)
+    assert created.status_code == 201
+    feed = await client.get("/v1/changes", params={"limit": 200}, headers=partner)
+    recorded = [e for e in feed.json()["items"] if e["type"] == "violation.recorded"]
+    assert recorded[-1]["data"] == {"id": created.json()["id"], "public": False}
+    assert "内部-OLD-1" not in feed.text
+    assert "不应出现在变更流中" not in feed.text
+    # A public one is described.
+    fresh = await client.post(
+        f"/v1/organizations/{uscc}/violations", json=violation(case_no="PUB-1"), headers=regulator
+    )
+    feed = await client.get("/v1/changes", params={"limit": 200}, headers=partner)
+    last = [e for e in feed.json()["items"] if e["type"] == "violation.recorded"][-1]
+    assert last["data"]["id"] == fresh.json()["id"]
+    assert last["data"]["case_no"] == "PUB-1"
+
+
+async def test_grade_assessment_has_a_location(
+    client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    created = await client.post(f"/v1/organizations/{uscc}/grades", json=grade(), headers=regulator)
+    assert created.status_code == 201
+    location = created.headers["location"]
+    assert location == f"/v1/grades/{created.json()['id']}"
+    fetched = await client.get(location)
+    assert fetched.status_code == 200
+    assert fetched.json()["grade"] == created.json()["grade"]
+    assert "created_by" not in fetched.json()

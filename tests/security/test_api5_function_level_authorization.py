@@ -65,6 +65,7 @@ EXPECTED: dict[str, frozenset[str]] = {
 for _plural in ("grades", "violations", "inspections", "recalls"):
     EXPECTED[f"POST /v1/organizations/{{code}}/{_plural}"] = REGULATOR
     EXPECTED[f"GET /v1/organizations/{{code}}/{_plural}"] = PUBLIC
+    EXPECTED[f"GET /v1/{_plural}/{{id}}"] = PUBLIC
 for _plural in ("violations", "inspections", "recalls"):
     EXPECTED[f"GET /v1/{_plural}/{{id}}"] = PUBLIC
     EXPECTED[f"PATCH /v1/{_plural}/{{id}}"] = REGULATOR
