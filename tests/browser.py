@@ -12,8 +12,9 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -102,10 +103,19 @@ def browser() -> Iterator[object]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_window_size(*PHONE)
+    driver.implicitly_wait(5)  # find_element retries while a page is still loading
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def wait_for(driver: Any, condition: Callable[[Any], bool], timeout: float = 10) -> None:
+    """Wait until `condition(driver)` holds: a click that submits a form or follows
+    a link returns before the browser has loaded the next page."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(condition)
 
 
 def screenshot(driver: object, name: str) -> Path:

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 from selenium.webdriver.common.by import By
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.browser import PHONE, screenshot
+from tests.browser import PHONE, screenshot, wait_for
 from tests.codes.helpers import batch_body, code_path, product_body
 from tests.conftest import committed_key, committed_organization
 from tests.records.helpers import recall
@@ -62,7 +62,7 @@ async def test_recall_warning_above_the_fold_and_feedback_form(
     browser.find_element(By.ID, "contact").send_keys("13800001111")
     screenshot(browser, "resolver-feedback-form")
     browser.find_element(By.CSS_SELECTOR, ".feedback-form button[type=submit]").click()
-    assert "感谢您的评价" in browser.find_element(By.TAG_NAME, "h1").text
+    wait_for(browser, lambda d: "感谢您的评价" in d.find_element(By.TAG_NAME, "h1").text)
     assert "投诉" in browser.page_source
     screenshot(browser, "resolver-feedback-thanks")
 
@@ -74,4 +74,4 @@ async def test_recall_warning_above_the_fold_and_feedback_form(
 
     # Back on the page, the aggregate counts it.
     browser.find_element(By.LINK_TEXT, "返回产品信息").click()
-    assert "共 1 条评价" in browser.page_source
+    wait_for(browser, lambda d: "共 1 条评价" in d.page_source)

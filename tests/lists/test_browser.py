@@ -11,7 +11,7 @@ import httpx
 from selenium.webdriver.common.by import By
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.browser import screenshot
+from tests.browser import screenshot, wait_for
 from tests.conftest import committed_key, random_uscc
 from tests.records.helpers import grade, violation
 
@@ -78,7 +78,7 @@ async def test_a_person_browses_the_black_list(
     assert "搜索" in label.text
     search.send_keys("劣质")
     browser.find_element(By.CSS_SELECTOR, "form.search button").click()
-    assert "q=" in browser.current_url
+    wait_for(browser, lambda d: "q=" in d.current_url)
     rows = _rows(browser)
     assert len(rows) == 1
     assert "杭州市劣质电器有限公司" in rows[0].text
@@ -87,7 +87,7 @@ async def test_a_person_browses_the_black_list(
     screenshot(browser, "black-list-search")
 
     rows[0].find_element(By.LINK_TEXT, "杭州市劣质电器有限公司").click()
-    assert browser.current_url.endswith(f"/organizations/{usccs['bad']}")
+    wait_for(browser, lambda d: d.current_url.endswith(f"/organizations/{usccs['bad']}"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "杭州市劣质电器有限公司"
     alert = browser.find_element(By.CSS_SELECTOR, ".alert-black")
     assert "该企业目前在质量信用黑名单中" in alert.text
