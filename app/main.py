@@ -17,6 +17,7 @@ from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
+from app.credit.fastlane import CreditFastLane
 from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
 from app.lists import router as lists_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
+    app.add_middleware(CreditFastLane)  # inside the request context, before routing
     app.add_middleware(RequestContextMiddleware)
     openapi.install(app)
     app.include_router(health.router)

@@ -81,7 +81,8 @@ def _from_evaluated(e: credit_service.Evaluated) -> dict[str, Any]:
     }
 
 
-def _for(principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+def public_view(principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+    """The credit fields as this caller may see them."""
     if not principal.is_regulator:
         fields = fields | {"reasons": credit_service.public_reasons(fields["reasons"], today())}
     else:
@@ -122,12 +123,12 @@ async def get_credit(
         pool = request.app.state.database.fast_pool
         fields = await credit_service.fetch_current(session, code, pool)
         if fields is not None:
-            return json_response(_for(principal, fields) | {"known_at": None})
+            return json_response(public_view(principal, fields) | {"known_at": None})
     org = await organization_service.find(session, code)
     if as_of is None and moment is None:  # missing or past its edge
         has_replica = request.app.state.database.has_replica
         status = await credit_service.current_for_read(session, org, store=not has_replica)
-        return _for(principal, _from_status(status))
+        return public_view(principal, _from_status(status))
     on = as_of or today()
     if moment is not None:
         found = await history.known_at(session, {org.id: org.uscc}, moment)
@@ -137,7 +138,7 @@ async def get_credit(
     else:
         hist = (await history.current(session, {org.id: org.status}))[org.id]
     fields = _from_evaluated(credit_service.evaluate(org.id, org.uscc, hist, on))
-    return _for(principal, fields | {"known_at": moment})
+    return public_view(principal, fields | {"known_at": moment})
 
 
 @router.post("/v1/credit/batch", response_model=BatchResponse, responses=responses(401, 403, 422))
@@ -203,7 +204,7 @@ async def credit_batch(
                 }
             )
         else:
-            results.append({"code": raw} | _for(principal, fields[by_code[item]]))
+            results.append({"code": raw} | public_view(principal, fields[by_code[item]]))
     return json_response({"results": results})
 
 

@@ -174,7 +174,7 @@ CURRENT_BY_ORG_CODE = _CURRENT_SQL.format(column="org_code")
 
 
 async def fetch_current(
-    session: AsyncSession, code: str, pool: Any = None
+    session: AsyncSession | None, code: str, pool: Any = None
 ) -> dict[str, Any] | None:
     """The materialised status of a normalised code in one prepared statement (on
     the hot paths' pool when there is one), or None when it is missing or past its
@@ -183,6 +183,7 @@ async def fetch_current(
     if pool is not None:
         row = await pool.fetchrow(sql, code)
     else:
+        assert session is not None, "a session or a pool is needed"
         row = await (await fastpath.driver(session)).fetchrow(sql, code)
     if row is None:
         return None

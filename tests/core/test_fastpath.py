@@ -69,3 +69,36 @@ async def test_the_fast_pool_answers_like_the_session_path(
             assert slow.json()["item"]["scan_count"] == 3
     finally:
         await pool.close()
+
+
+async def test_the_credit_fast_lane_keeps_headers_limits_and_errors(
+    engine: Any, test_database: Any, test_settings: Any, committed_client: AsyncClient
+) -> None:
+    from httpx import ASGITransport
+
+    from app.core.database import Database, make_fast_pool
+    from app.main import create_app
+    from tests.conftest import committed_organization
+
+    uscc = await committed_organization(engine)
+    pool = await make_fast_pool(test_database.service_url, test_settings)
+    settings = test_settings.model_copy(update={"rate_limit_public": "3/minute"})
+    app = create_app(settings, database=Database(engine, fast_pool=pool))
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+            bad = await client.get("/v1/organizations/91110000600037341X/credit")
+            assert bad.status_code == 422  # not the lane's: the route's problem+json
+            assert bad.headers["content-type"] == "application/problem+json"
+            first = await client.get(f"/v1/organizations/{uscc}/credit")
+            assert first.status_code == 200
+            assert first.json()["uscc"] == uscc
+            assert first.headers["x-request-id"]
+            assert "script-src 'none'" in first.headers["content-security-policy"]
+            assert first.headers["x-content-type-options"] == "nosniff"
+            second = await client.get(f"/v1/organizations/{uscc}/credit")
+            assert second.status_code == 200
+            third = await client.get(f"/v1/organizations/{uscc}/credit")
+            assert third.status_code == 429  # every anonymous request counts, the lane too
+            assert third.headers["retry-after"]
+    finally:
+        await pool.close()
