@@ -164,7 +164,7 @@ async def _credit(session: AsyncSession, row: Any, *, store: bool) -> dict[str, 
         "reasons",
     )
     on = today()
-    if row["grade"] is None or (row["holds_until"] is not None and row["holds_until"] < on):
+    if row["grade"] is None or credit_service.past_edge(row["holds_until"], on):
         # Stale (a window edge passed since the last write): recompute, as the
         # credit endpoint does. Rare; the daily refresh normally gets there first.
         org = await session.get(Organization, row["organization_id"])

@@ -55,6 +55,24 @@ def violation(row: RowMap) -> policy.Violation:
     )
 
 
+VIOLATION_FIELDS = (
+    "id",
+    "case_no",
+    "authority",
+    "decided_on",
+    "severity",
+    "rectified_on",
+    "revoked_on",
+    "repaired_on",
+    "public_summary",
+)
+
+
+def violation_of(record: models.Violation) -> policy.Violation:
+    """A stored violation as the policy sees it."""
+    return violation({f: getattr(record, f) for f in VIOLATION_FIELDS})
+
+
 def inspection(row: RowMap) -> policy.Inspection:
     return policy.Inspection(
         id=_uuid(row["id"]),

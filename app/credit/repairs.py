@@ -24,9 +24,7 @@ from app.records.models import Violation
 
 
 def _check_eligible(v: Violation) -> None:
-    refusal = policy.repair_eligibility(
-        history.violation({c: getattr(v, c) for c in _VIOLATION_FIELDS}), today()
-    )
+    refusal = policy.repair_eligibility(history.violation_of(v), today())
     if refusal is not None:
         code, message = refusal
         raise Unprocessable(
@@ -34,19 +32,6 @@ def _check_eligible(v: Violation) -> None:
             errors=[{"field": "violation_id", "message": message}],
             extra={"reason": code},
         )
-
-
-_VIOLATION_FIELDS = (
-    "id",
-    "case_no",
-    "authority",
-    "decided_on",
-    "severity",
-    "rectified_on",
-    "revoked_on",
-    "repaired_on",
-    "public_summary",
-)
 
 
 async def _public(session: AsyncSession, repair: RepairRequest) -> bool:

@@ -174,11 +174,10 @@ async def credit_batch(
     stale: dict[uuid.UUID, Any] = {}
     for row in rows:
         by_code[row["uscc"]] = by_code[row["org_code"]] = row["id"]
-        holds_until = row["holds_until"]
         if (
             as_of is None
             and row["grade"] is not None
-            and (holds_until is None or holds_until >= on)
+            and not credit_service.past_edge(row["holds_until"], on)
         ):
             values = {f: row[f] for f in credit_service.CREDIT_FIELDS}
             values["reasons"] = orjson.loads(values["reasons"])

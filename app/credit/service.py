@@ -187,8 +187,7 @@ async def fetch_current(
         row = await (await fastpath.driver(session)).fetchrow(sql, code)
     if row is None:
         return None
-    holds_until = row["holds_until"]
-    if holds_until is not None and holds_until < today():
+    if past_edge(row["holds_until"], today()):
         return None
     fields = dict(row)
     fields["reasons"] = orjson.loads(fields["reasons"])
@@ -227,8 +226,13 @@ async def fetch_many(session: AsyncSession, codes: list[str], pool: Any = None) 
     return list(await (await fastpath.driver(session)).fetch(MANY_SQL, codes))
 
 
+def past_edge(holds_until: dt.date | None, on: dt.date) -> bool:
+    """A stored status no longer holds on `on` (a window edge has passed since)."""
+    return holds_until is not None and holds_until < on
+
+
 def is_stale(status: CreditStatus | None, on: dt.date) -> bool:
-    return status is None or (status.holds_until is not None and status.holds_until < on)
+    return status is None or past_edge(status.holds_until, on)
 
 
 async def current(session: AsyncSession, org: Organization) -> CreditStatus:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.auth.dependencies import Caller, Regulator
 from app.auth.principal import Principal
-from app.core.clock import today
 from app.core.database import DbSession
 from app.core.errors import NotFound, Unprocessable, invalid
 from app.core.idempotency import Idempotent
@@ -23,7 +22,6 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
-from app.credit import policy
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
 from app.records import imports, schemas, service
@@ -42,20 +40,7 @@ def _visible(record: OrganizationRecord, principal: Principal) -> bool:
     """Violations are public only inside their publication period."""
     if principal.is_regulator or not isinstance(record, Violation):
         return True
-    return policy.is_public(_as_policy_violation(record), today())
-
-
-def _as_policy_violation(v: Violation) -> policy.Violation:
-    return policy.Violation(
-        id=v.id,
-        case_no=v.case_no,
-        authority=v.authority,
-        decided_on=v.decided_on,
-        severity=v.severity,
-        rectified_on=v.rectified_on,
-        revoked_on=v.revoked_on,
-        repaired_on=v.repaired_on,
-    )
+    return service.violation_is_public(record)
 
 
 def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: type | None) -> None:

@@ -52,18 +52,9 @@ def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[s
 
 def violation_is_public(v: models.Violation, on: dt.date | None = None) -> bool:
     """Inside its publication period (信用信息公示期) on `on` (today)."""
-    from app.credit import policy
+    from app.credit import history, policy
 
-    return policy.is_public(
-        policy.Violation(
-            id=v.id,
-            case_no=v.case_no,
-            authority=v.authority,
-            decided_on=v.decided_on,
-            severity=v.severity,
-        ),
-        on or today(),
-    )
+    return policy.is_public(history.violation_of(v), on or today())
 
 
 def violation_status(v: models.Violation) -> str:

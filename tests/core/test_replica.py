@@ -119,42 +119,32 @@ async def app_and_engines(cluster: Cluster) -> AsyncIterator[tuple[Any, AsyncEng
     await replica.dispose()
 
 
-async def _replicated(cluster: Cluster, uscc: str) -> None:
+async def _on_replica(cluster: Cluster, sql: str, params: dict[str, str]) -> None:
+    """Wait until the replica answers `sql` with a non-zero count."""
     engine = create_async_engine(cluster.url(str(cluster.replica_data)))
     deadline = time.monotonic() + 20
     try:
         while time.monotonic() < deadline:
             async with engine.connect() as conn:
-                found = await conn.scalar(
-                    text("SELECT count(*) FROM credit_status WHERE uscc = :u"), {"u": uscc}
-                )
-            if found:
-                return
+                if await conn.scalar(text(sql), params):
+                    return
             await asyncio.sleep(0.1)
         raise AssertionError("the replica did not catch up")
     finally:
         await engine.dispose()
+
+
+async def _replicated(cluster: Cluster, uscc: str) -> None:
+    await _on_replica(cluster, "SELECT count(*) FROM credit_status WHERE uscc = :u", {"u": uscc})
 
 
 async def _caught_up(cluster: Cluster, gtin: str) -> None:
-    engine = create_async_engine(cluster.url(str(cluster.replica_data)))
-    deadline = time.monotonic() + 20
-    try:
-        while time.monotonic() < deadline:
-            async with engine.connect() as conn:
-                found = await conn.scalar(
-                    text(
-                        "SELECT count(*) FROM item_codes i JOIN batches b ON b.id = i.batch_id "
-                        "JOIN products p ON p.id = b.product_id WHERE p.gtin = :g"
-                    ),
-                    {"g": gtin},
-                )
-            if found:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError("the replica did not catch up")
-    finally:
-        await engine.dispose()
+    await _on_replica(
+        cluster,
+        "SELECT count(*) FROM item_codes i JOIN batches b ON b.id = i.batch_id "
+        "JOIN products p ON p.id = b.product_id WHERE p.gtin = :g",
+        {"g": gtin},
+    )
 
 
 def _count(engine: AsyncEngine) -> list[str]:
