@@ -11,12 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 from app import openapi
 from app.audit.router import router as audit_router
+from app.auth.dependencies import rate_limit
 from app.codes import router as codes_router
 from app.core import bodylimit, errors, health, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
 from app.core.templates import STATIC_DIR
 from app.credit.fastlane import CreditFastLane

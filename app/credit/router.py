@@ -8,13 +8,13 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from app.auth.dependencies import Caller, EnterpriseOrRegulator, Partner, Regulator
+from app.auth.dependencies import Caller, EnterpriseOrRegulator, Idempotent, Partner, Regulator
 from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
-from app.core.errors import Forbidden, NotFound, invalid, problem
+from app.core.errors import Forbidden, NotFound, invalid
 from app.core.fastpath import json_response
-from app.core.idempotency import Idempotent
+from app.core.idempotency import Created
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
@@ -153,15 +153,7 @@ async def credit_batch(
         try:
             parsed.append(codes.parse_code(raw).value)
         except codes.InvalidCode as exc:
-            parsed.append(
-                problem(
-                    422,
-                    "Unprocessable content",
-                    f"code: {exc}",
-                    slug="validation",
-                    errors=[{"field": "code", "message": str(exc)}],
-                )
-            )
+            parsed.append(invalid("code", str(exc)).body())
     wanted = [p for p in parsed if isinstance(p, str)]
     on = as_of or today()
     rows = (
@@ -197,9 +189,7 @@ async def credit_batch(
             results.append(
                 {
                     "code": raw,
-                    "error": problem(
-                        404, "Not found", f"no organization with code {item}", slug="not-found"
-                    ),
+                    "error": NotFound(f"no organization with code {item}").body(),
                 }
             )
         else:
@@ -250,13 +240,13 @@ async def request_repair(
     idempotency: Idempotent,
 ) -> Response:
     """Request credit repair for one violation (the enterprise itself, or a regulator)."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    org = await organization_service.find(session, code)
-    repair = await repairs.request(session, principal, org, body.violation_id, body.reason)
-    return await idempotency.respond(
-        _repair_out(repair, org.uscc), location=f"/v1/repairs/{repair.id}"
-    )
+
+    async def make() -> Created:
+        org = await organization_service.find(session, code)
+        repair = await repairs.request(session, principal, org, body.violation_id, body.reason)
+        return Created(_repair_out(repair, org.uscc), location=f"/v1/repairs/{repair.id}")
+
+    return await idempotency.create(make)
 
 
 @router.get("/v1/repairs/{id}", responses=responses(401, 403, 404, 422))
