@@ -6,16 +6,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 
 from app.auth.dependencies import Caller, EnterpriseOrRegulator, Idempotent, Partner, Regulator
-from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.fastpath import json_response
 from app.core.idempotency import Created
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
@@ -25,7 +22,6 @@ from app.credit.models import CreditStatus
 from app.credit.schemas import (
     BatchRequest,
     BatchResponse,
-    ChangeOut,
     CreditOut,
     RepairCreate,
     RepairDecision,
@@ -195,26 +191,6 @@ async def credit_batch(
         else:
             results.append({"code": raw} | public_view(principal, fields[by_code[item]]))
     return json_response({"results": results})
-
-
-@router.get("/v1/changes", responses=responses(401, 403, 422))
-async def list_changes(
-    session: DbSession,
-    _: Partner,
-    after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
-    limit: Limit = DEFAULT_LIMIT,
-) -> Page[ChangeOut]:
-    """The change feed, in seq order after `after` (exclusive)."""
-    rows = (
-        await session.scalars(
-            select(ChangeEvent)
-            .where(ChangeEvent.seq > after)
-            .order_by(ChangeEvent.seq)
-            .limit(limit)
-        )
-    ).all()
-    items = [ChangeOut.model_validate(r) for r in rows]
-    return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
 
 
 def _repair_out(repair: Any, uscc: str) -> RepairOut:

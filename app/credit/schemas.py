@@ -58,16 +58,6 @@ class BatchResponse(BaseModel):
     results: list[dict[str, Any]]
 
 
-class ChangeOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    seq: int
-    type: str
-    uscc: str
-    at: dt.datetime
-    data: dict[str, Any]
-
-
 class RepairCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
