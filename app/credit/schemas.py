@@ -48,12 +48,6 @@ class BatchRequest(BaseModel):
     as_of: dt.date | None = None
 
 
-class BatchResult(BaseModel):
-    code: str
-    # Either the credit fields (flattened) or `error`, a problem object.
-    model_config = ConfigDict(extra="allow")
-
-
 class BatchResponse(BaseModel):
     results: list[dict[str, Any]]
 
