@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from fastapi import Depends, FastAPI, Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -70,3 +72,18 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_of(app: FastAPI) -> Settings:
+    """The app's settings (tests give an app its own), else the process's."""
+    settings: Any = getattr(app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+# `async def` although it does not await: FastAPI runs a plain `def` dependency
+# in a worker thread, a thread hop per request.
+async def app_settings(request: Request) -> Settings:
+    return settings_of(request.app)
+
+
+AppSettings = Annotated[Settings, Depends(app_settings)]
