@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
 from app.records.models import RecordVersion, Violation
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 from tests.records.helpers import BODIES, TODAY, days_ago, grade, inspection, recall, violation
 
 TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
