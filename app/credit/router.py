@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from app.auth.dependencies import Caller, EnterpriseOrRegulator, Partner, Regulator
-from app.auth.principal import Principal
 from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
@@ -17,6 +16,7 @@ from app.core.errors import Forbidden, NotFound, invalid, problem
 from app.core.fastpath import json_response
 from app.core.idempotency import Idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
 from app.credit import history, policy, repairs

@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.audit import service as audit_service
-from app.auth.principal import SYSTEM, Principal
 from app.changes import service as changes
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import NotFound, invalid
+from app.core.principal import SYSTEM, Principal
 from app.credit import policy
 from app.credit import service as credit_service
 from app.lists import canonical, past, repository

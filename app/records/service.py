@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import chain
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.changes import service as changes
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
+from app.core.principal import Principal
 from app.credit import months
 from app.credit import service as credit_service
 from app.credit.policy import POLICY_V1
