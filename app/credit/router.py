@@ -16,7 +16,7 @@ from app.core.idempotency import Created
 from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
-from app.credit import history, policy, repairs
+from app.credit import history, repairs
 from app.credit import service as credit_service
 from app.credit.models import CreditStatus
 from app.credit.schemas import (
@@ -30,6 +30,7 @@ from app.credit.schemas import (
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
+from app.policy import policy
 
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
 

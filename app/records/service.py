@@ -19,10 +19,10 @@ from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
 from app.core.principal import Principal
 from app.credit import history as credit_history
-from app.credit import months, policy
 from app.credit import service as credit_service
-from app.credit.policy import POLICY_V1
 from app.organizations.models import Organization
+from app.policy import months, policy
+from app.policy.policy import POLICY_V1
 from app.records import models
 from app.records.kinds import VIOLATION, Kind
 from app.records.models import OrganizationRecord, RecordVersion

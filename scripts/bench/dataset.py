@@ -25,8 +25,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from app.credit import policy
 from app.organizations.codes import make_uscc
+from app.policy import policy
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS = [
