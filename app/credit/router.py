@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from app.auth.dependencies import Caller, EnterpriseOrRegulator, Partner, Regulator
 from app.auth.principal import Principal
-from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
 from app.core.errors import Forbidden, NotFound, invalid, problem
@@ -31,6 +30,7 @@ from app.credit.schemas import (
     RepairDecision,
     RepairOut,
 )
+from app.journal.models import ChangeEvent, FeedSeq
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
@@ -214,16 +214,20 @@ async def list_changes(
     after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ChangeOut]:
-    """The change feed, in seq order after `after` (exclusive)."""
+    """The change feed, in seq order after `after` (exclusive): sequenced events
+    only, so an event that committed late is never skipped."""
     rows = (
-        await session.scalars(
-            select(ChangeEvent)
-            .where(ChangeEvent.seq > after)
-            .order_by(ChangeEvent.seq)
+        await session.execute(
+            select(
+                FeedSeq.seq, ChangeEvent.type, ChangeEvent.uscc, ChangeEvent.at, ChangeEvent.data
+            )
+            .join(ChangeEvent, ChangeEvent.id == FeedSeq.event_id)
+            .where(FeedSeq.seq > after)
+            .order_by(FeedSeq.seq)
             .limit(limit)
         )
     ).all()
-    items = [ChangeOut.model_validate(r) for r in rows]
+    items = [ChangeOut.model_validate(r._mapping) for r in rows]
     return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
 
 
