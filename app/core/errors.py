@@ -212,7 +212,17 @@ def is_unavailable(exc: Exception) -> bool:
     return False
 
 
-def _sqlstate(exc: Exception) -> str:
+# Contention: a deadlock, a serialisation failure, a lock wait or a statement
+# that ran past its timeout. Never the client's fault, never a bug: retry later.
+CONTENTION_STATES = frozenset({"40P01", "40001", "55P03", "57014"})
+
+
+def sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE of a driver error, raw or wrapped by SQLAlchemy ("" if none)."""
+    return _sqlstate(exc)
+
+
+def _sqlstate(exc: BaseException) -> str:
     """The SQLSTATE of a driver error, raw (hot paths) or wrapped by SQLAlchemy."""
     state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
     return str(state or "")
@@ -232,6 +242,14 @@ async def _database_error(_: Request, exc: Exception) -> Response:
             message,
             slug="validation",
             errors=[{"field": "body", "message": message}],
+        )
+    if _sqlstate(exc) in CONTENTION_STATES:
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the database is busy with concurrent writes; retry shortly",
+            slug="unavailable",
+            headers={"Retry-After": "1"},
         )
     if not is_unavailable(exc):
         return problem_response(

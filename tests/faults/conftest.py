@@ -28,7 +28,7 @@ from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, make_engine
 from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_SIGNING_KEY
 
 DATABASE = "qcr_fault"
 
@@ -107,7 +107,11 @@ def fault_server(worker_id: str) -> Iterator[FaultServer]:
 
 @pytest.fixture(scope="session")
 def fault_settings() -> Settings:
-    return Settings(QCR_CODE_SECRET="fault-secret-0123456789abcdef", QCR_LOG_JSON=True)
+    return Settings(
+        QCR_CODE_SECRET="fault-secret-0123456789abcdef",
+        QCR_LOG_JSON=True,
+        QCR_AUDIT_SIGNING_KEY=TEST_SIGNING_KEY,
+    )
 
 
 @pytest.fixture

@@ -221,9 +221,7 @@ async def test_every_write_is_audited(
     )
     await client.put(f"/v1/organizations/{USCC}", json={"name": "乙"}, headers=regulator)
     entries = (
-        await session.scalars(
-            select(AuditEntry).order_by(AuditEntry.id).offset(before)
-        )
+        await session.scalars(select(AuditEntry).order_by(AuditEntry.id).offset(before))
     ).all()
     assert [e.action for e in entries] == ["organization.create", "organization.update"]
     assert entries[1].before is not None and entries[1].before["name"] == "甲"
