@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.audit.schemas import (
@@ -38,7 +38,7 @@ MAX_SIZE = 2**62
 NOT_FOR_ENTERPRISE = frozenset({"feedback", "complaint"})
 
 
-def _entries() -> Select[tuple[AuditEntry, int | None, str | None]]:
+def _entries() -> Any:  # Select of (AuditEntry, seq, leaf_hash)
     return select(AuditEntry, LogLeaf.seq, LogLeaf.leaf_hash).outerjoin(
         LogLeaf, LogLeaf.entry_id == AuditEntry.id
     )
@@ -80,7 +80,7 @@ async def list_audit_entries(
             raise invalid("cursor", "is not a cursor this service issued")
         statement = statement.where(AuditEntry.id < key[0])
     rows = (await session.execute(statement)).all()
-    items = [entry_out(*row) for row in rows[:limit]]
+    items = [entry_out(row[0], row[1], row[2]) for row in rows[:limit]]
     next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -140,7 +140,7 @@ async def inclusion_proof(
     row = (await session.execute(_entries().where(LogLeaf.seq == seq))).first()
     if row is None:
         raise NotFound(f"no sequenced entry {seq}: it does not exist or is not sequenced yet")
-    entry, _, leaf_hash = row
+    entry, _, leaf_hash = row[0], row[1], row[2]
     if not caller.is_regulator and not (
         entry.uscc is not None
         and caller.owns(entry.uscc)
@@ -155,7 +155,7 @@ async def inclusion_proof(
         seq=seq,
         tree_size=tree_size,
         leaf_hash=str(leaf_hash),
-        entry=entry_out(*row),
+        entry=entry_out(entry, seq, leaf_hash),
         audit_path=[h.hex() for h in path],
     )
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import structlog
 from prometheus_client import Gauge
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.core.database import db_now
@@ -97,7 +97,7 @@ async def sequence_pending(
     hashes = [merkle.leaf_hash(bytes(row.leaf)) for row in entries]
     if entries:
         await session.execute(
-            LogLeaf.__table__.insert(),
+            insert(LogLeaf),
             [
                 {
                     "seq": tree_size + i + 1,
@@ -111,13 +111,13 @@ async def sequence_pending(
         await tree.append(session, tree_size, hashes)
     if events:
         await session.execute(
-            FeedSeq.__table__.insert(),
+            insert(FeedSeq),
             [{"seq": feed_size + i + 1, "event_id": row.id} for i, row in enumerate(events)],
         )
     complete = len(entries) < limit and len(events) < limit
     new_tree, new_feed = tree_size + len(entries), feed_size + len(events)
     await session.execute(
-        SequencerBatch.__table__.insert().values(
+        insert(SequencerBatch).values(
             horizon=xmin if complete else horizon, tree_size=new_tree, feed_size=new_feed, at=now
         )
     )

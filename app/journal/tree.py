@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.journal import merkle
@@ -19,17 +19,17 @@ async def fetch_blocks(session: AsyncSession, wanted: Iterable[Block]) -> dict[B
     nodes = [(level, index) for level, index in wanted if level > 0]
     found: dict[Block, bytes] = {}
     if leaves:
-        rows = await session.execute(
+        leaf_rows = await session.execute(
             select(LogLeaf.seq, LogLeaf.leaf_hash).where(LogLeaf.seq.in_(leaves))
         )
-        found.update({(0, seq - 1): bytes.fromhex(h) for seq, h in rows})
+        found.update({(0, seq - 1): bytes.fromhex(h) for seq, h in leaf_rows})
     if nodes:
-        rows = await session.execute(
+        node_rows = await session.execute(
             select(TreeNode.level, TreeNode.index, TreeNode.hash).where(
                 tuple_(TreeNode.level, TreeNode.index).in_(nodes)
             )
         )
-        found.update({(level, index): bytes.fromhex(h) for level, index, h in rows})
+        found.update({(level, index): bytes.fromhex(h) for level, index, h in node_rows})
     missing = wanted - found.keys()
     if missing:
         raise LookupError(f"the tree lacks blocks {sorted(missing)[:3]}")
@@ -65,4 +65,4 @@ async def append(session: AsyncSession, size: int, leaf_hashes: Sequence[bytes])
         for level, index, h in merkle.new_blocks(size, leaf_hashes, frontier.__getitem__)
     ]
     if rows:
-        await session.execute(TreeNode.__table__.insert(), rows)
+        await session.execute(insert(TreeNode), rows)
