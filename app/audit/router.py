@@ -28,6 +28,7 @@ from app.core.pagination import (
 )
 from app.core.routing import AutoCommitRoute, responses
 from app.journal import heads, tree, witness
+from app.journal.leaf import rfc3339
 from app.journal.models import LogLeaf, SigningKey
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=AutoCommitRoute)
@@ -48,7 +49,7 @@ def entry_out(entry: AuditEntry, seq: int | None, leaf_hash: str | None) -> Audi
     return AuditEntryOut(
         seq=seq,
         leaf_hash=leaf_hash,
-        at=entry.at,
+        at=rfc3339(entry.at),
         actor_key_id=entry.actor_key_id,
         actor_role=entry.actor_role,
         action=entry.action,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -12,7 +11,10 @@ class AuditEntryOut(BaseModel):
 
     seq: int | None
     leaf_hash: str | None
-    at: dt.datetime
+    at: str = Field(
+        description="RFC 3339 UTC with Z and six fraction digits: as in the leaf bytes",
+        examples=["2026-11-30T12:00:00.123456Z"],
+    )
     actor_key_id: uuid.UUID | None
     actor_role: str
     action: str
