@@ -130,8 +130,14 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from app.core.errors import RegistryError
+    from app.journal import heads
     from app.lists import service
 
+    try:
+        heads.load_signer(get_settings())  # the witness is a signed tree head (SPEC §7)
+    except heads.SigningKeyError as error:
+        print(f"qcr lists publish: {error}", file=sys.stderr)
+        return 2
     as_of = None
     if args.as_of:
         try:

@@ -37,12 +37,12 @@ _PENDING = text(
     "SELECT count(*) FROM audit_entries e "
     "WHERE e.xact_id >= "
     "coalesce((SELECT horizon FROM sequencer_batches ORDER BY id DESC LIMIT 1), 0) "
-    "AND pg_visible_in_snapshot(e.xact_id::text::xid8, CAST(:snap AS pg_snapshot)) "
+    "AND pg_visible_in_snapshot(e.xact_id::text::xid8, CAST(CAST(:snap AS text) AS pg_snapshot)) "
     "AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.entry_id = e.id)"
 )
 _COVERING = text(
     "SELECT l.seq FROM audit_log l JOIN audit_entries e ON e.id = l.entry_id "
-    "WHERE pg_visible_in_snapshot(e.xact_id::text::xid8, CAST(:snap AS pg_snapshot)) "
+    "WHERE pg_visible_in_snapshot(e.xact_id::text::xid8, CAST(CAST(:snap AS text) AS pg_snapshot)) "
     "ORDER BY l.seq DESC LIMIT 1"
 )
 

@@ -219,7 +219,7 @@ async def _after_migration(
             ]
     finally:
         await engine.dispose()
-    return report, seqs, feed  # type: ignore[return-value]
+    return report, seqs, feed
 
 
 def test_apikey_create_requires_uscc_for_enterprise(

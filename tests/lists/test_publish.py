@@ -50,6 +50,7 @@ async def test_black_publication_shape_order_and_public_fields(
         "sha256",
         "audit_seq",
         "audit_hash",
+        "audit_tree_head",
         "policy_version",
         "entries",
     }
