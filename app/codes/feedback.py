@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.auth.dependencies import EnterpriseOrRegulator
 from app.codes.digital_link import DigitalLinkPath
 from app.codes.models import Batch, Feedback, ItemCode, Product
@@ -82,7 +82,6 @@ async def create(
     session: AsyncSession, target: Target, data: FeedbackCreate, client_hash: bytes
 ) -> FeedbackOut:
     """Store one anonymous feedback; the audit entry leaves the contact out."""
-    await audit_service.lock_chain(session)
     feedback = Feedback(
         organization_id=target.organization_id,
         product_id=target.product_id,
@@ -109,12 +108,13 @@ async def create(
         complaint=feedback.complaint,
         created_at=feedback.created_at,
     )
-    await audit_service.record(
+    await journal.record(
         session,
         ANONYMOUS,
         action="feedback.create",
         entity="feedback",
         entity_id=str(feedback.id),
+        uscc=target.uscc,
         after=view.model_dump(mode="json") | {"contact_given": data.contact is not None},
     )
     return view
