@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 from urllib.parse import quote
 
 from httpx import AsyncClient
