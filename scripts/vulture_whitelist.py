@@ -33,6 +33,8 @@ remedy
 recorded_by
 recorded_role
 loaded_at
+sequenced_at
+audit_path
 
 # structlog's logger protocol (app/core/logging.py) and the stdlib logger flag.
 critical
@@ -66,3 +68,8 @@ audit_head
 # Written for a caller on another branch, not merged yet.
 # TODO(lead): delete each line once its caller lands (or the function if none does).
 warn_unknown  # app/calendar/service.py, for the due-process deadlines (#14)
+
+# Unused today in the journal's code (#12), left for its owner to delete or use.
+# TODO(lead): delete these lines with the names.
+LEAF_FIELDS  # app/journal/leaf.py
+notes  # app/audit/verify.py, Report.notes
