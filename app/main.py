@@ -11,15 +11,14 @@ from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
 from app.codes import router as codes_router
-from app.core import bodylimit, errors, health, openapi, textguard
+from app.core import bodylimit, errors, health, hotroute, openapi, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
-from app.credit.fastlane import CreditFastLane
+from app.credit import router as credit_router
 from app.credit.refresher import run_daily as refresh_daily
-from app.credit.router import router as credit_router
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
@@ -78,7 +77,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
-    app.add_middleware(CreditFastLane)  # inside the request context, before routing
     app.add_middleware(RequestContextMiddleware)
     openapi.install(app)
     app.include_router(health.router)
@@ -87,9 +85,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     public = [Depends(rate_limit("public", lambda s: s.rate_limit_public))]
     app.include_router(organizations_router, dependencies=public)
     app.include_router(records_router.build_router(), dependencies=public)
-    app.include_router(credit_router, dependencies=public)
+    app.include_router(credit_router.router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
+    # The hot reads, matched before any other route (app/core/hotroute.py).
+    hotroute.install(app, credit_router.CREDIT_LOOKUP)
     return app

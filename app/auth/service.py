@@ -16,6 +16,7 @@ from app.auth.models import ApiKey
 from app.auth.principal import Principal, Role
 from app.core.database import db_now
 from app.core.errors import NotFound, invalid
+from app.core.notify import notify
 
 KEY_PREFIX = "qcr_"
 
@@ -64,13 +65,32 @@ async def create_key(
     return CreatedKey(key, secret)
 
 
-async def revoke_key(session: AsyncSession, actor: Principal, key_id: uuid.UUID) -> ApiKey:
-    key = await session.get(ApiKey, key_id, with_for_update=True)
+def parse_key_reference(reference: str) -> uuid.UUID | str:
+    """A key named by its id (a UUID) or by its secret (`qcr_…`)."""
+    reference = reference.strip()
+    try:
+        return uuid.UUID(reference)
+    except ValueError:
+        return reference
+
+
+async def revoke_key(session: AsyncSession, actor: Principal, reference: uuid.UUID | str) -> ApiKey:
+    """Revoke a key given its id or its secret; every process refuses it within 1 s
+    of the commit (app/auth/keys.py)."""
+    if isinstance(reference, uuid.UUID):
+        key = await session.get(ApiKey, reference, with_for_update=True)
+        named = str(reference)
+    else:
+        key = await session.scalar(
+            select(ApiKey).where(ApiKey.key_hash == hash_secret(reference)).with_for_update()
+        )
+        named = "with that secret"
     if key is None:
-        raise NotFound(f"no API key {key_id}")
+        raise NotFound(f"no API key {named}")
     if key.revoked_at is None:
         key.revoked_at = await db_now(session)
         await session.flush()
+        await notify(session, "apikey", str(key.id))
         await audit_service.record(
             session,
             actor,
@@ -86,23 +106,21 @@ async def revoke_key(session: AsyncSession, actor: Principal, key_id: uuid.UUID)
 KEY_SQL = "SELECT id, role, uscc FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
-async def authenticate_fast(pool: Any, secret: str) -> Principal | None:
-    """The same lookup on the hot paths' asyncpg pool (one prepared statement)."""
-    row = await pool.fetchrow(KEY_SQL, hash_secret(secret))
-    if row is None:
-        return None
-    return Principal(Role(row["role"]), key_id=row["id"], uscc=row["uscc"])
+async def key_row(session: AsyncSession, digest: str) -> dict[str, Any] | None:
+    """`KEY_SQL` on a session: the id, role and USCC of a live key, by its digest."""
+    row = (
+        await session.execute(
+            select(ApiKey.id, ApiKey.role, ApiKey.uscc).where(
+                ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+            )
+        )
+    ).first()
+    return None if row is None else {"id": row.id, "role": row.role, "uscc": row.uscc}
 
 
 async def authenticate(session: AsyncSession, secret: str) -> Principal | None:
     """The principal of a live key, or None for an unknown or revoked one."""
-    row = (
-        await session.execute(
-            select(ApiKey.id, ApiKey.role, ApiKey.uscc).where(
-                ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None)
-            )
-        )
-    ).first()
+    row = await key_row(session, hash_secret(secret))
     if row is None:
         return None
-    return Principal(Role(row.role), key_id=row.id, uscc=row.uscc)
+    return Principal(Role(row["role"]), key_id=row["id"], uscc=row["uscc"])

@@ -184,6 +184,11 @@ class Database:
         )
 
     @property
+    def primary_pool(self) -> Any:
+        """The hot paths' pool on the primary (key lookups, scan writes), or None (tests)."""
+        return self.fast_write_pool
+
+    @property
     def has_replica(self) -> bool:
         return self.read_engine is not None
 

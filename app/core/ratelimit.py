@@ -158,7 +158,13 @@ def rate_limit(
     async def check(request: Request, principal: Caller) -> None:
         if not principal.is_anonymous:
             return
-        limiter = limiter_of(request.app)
-        await limiter.hit(scope, rate(settings_of(request.app)), client_id(request))
+        await charge(request, scope, rate)
 
     return check
+
+
+async def charge(request: Request, scope: str, rate: Callable[[Settings], str]) -> None:
+    """Count one anonymous request of `scope` (429 with Retry-After once over the limit);
+    hot routes call it themselves, once, the others through `rate_limit`."""
+    limiter = limiter_of(request.app)
+    await limiter.hit(scope, rate(settings_of(request.app)), client_id(request))
