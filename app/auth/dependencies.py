@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import keys
-from app.auth.principal import Principal, Role
 from app.core.errors import Forbidden, Unauthorized
+from app.core.principal import Principal, Role
 
 _CHALLENGE = keys.CHALLENGE
 
@@ -27,7 +27,7 @@ async def get_principal(
 
 
 # Each `require(...)` check and the roles it admits: the OpenAPI document names
-# them per operation (app/core/openapi.py), and operations without one are public.
+# them per operation (app/openapi.py), and operations without one are public.
 ROLE_CHECKS: dict[Callable[..., Any], frozenset[Role]] = {}
 
 

@@ -19,10 +19,10 @@ from typing import Any
 from fastapi import Request
 
 from app.auth import service
-from app.auth.principal import ANONYMOUS, Principal, Role
 from app.core.errors import Unauthorized
 from app.core.hotroute import request_session
 from app.core.notify import Watch
+from app.core.principal import ANONYMOUS, Principal, Role
 
 TTL_SECONDS = 60.0
 MAX_KEYS = 10_000

@@ -17,10 +17,10 @@ import orjson
 from fastapi import Request, Response
 
 from app.auth import keys
-from app.auth.principal import Principal
 from app.core.clock import today
 from app.core.errors import NotFound, invalid, problem
 from app.core.hotroute import read_session
+from app.core.principal import Principal
 from app.core.ratelimit import charge
 from app.core.settings import get_settings
 from app.credit import answers, history

@@ -14,7 +14,7 @@ from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_para
 from app.core.idempotency import Idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routing import AutoCommitRoute, responses
-from app.credit import lookup, policy, repairs
+from app.credit import lookup, repairs
 from app.credit.schemas import (
     BatchRequest,
     BatchResponse,
@@ -26,6 +26,7 @@ from app.credit.schemas import (
 )
 from app.organizations import service as organization_service
 from app.organizations.types import CODE_DOC, CodePath
+from app.policy import policy
 
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
 
