@@ -11,11 +11,13 @@ from fastapi.staticfiles import StaticFiles
 
 from app import openapi
 from app.audit.router import router as audit_router
+from app.auth.keys import KeyCache
 from app.codes import router as codes_router
 from app.core import bodylimit, errors, health, hotroute, textguard
-from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
+from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.notify import Watch
 from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
 from app.core.templates import STATIC_DIR
@@ -59,11 +61,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = Database(
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
-        refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
+        # Change notifications from the primary keep the in-process caches honest.
+        watch = Watch(asyncpg_dsn(urls.service))
+        app.state.key_cache = KeyCache(watch)
+        tasks = [
+            asyncio.create_task(refresh_daily(app.state.database, settings)),
+            asyncio.create_task(watch.run()),
+        ]
         try:
             yield
         finally:
-            refresher.cancel()
+            for task in tasks:
+                task.cancel()
             await app.state.database.dispose()
 
     app = FastAPI(

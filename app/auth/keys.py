@@ -17,12 +17,16 @@ from collections import OrderedDict
 from typing import Any
 
 from fastapi import Request
+from prometheus_client import Counter
 
 from app.auth import service
 from app.core.errors import Unauthorized
 from app.core.hotroute import request_session
 from app.core.notify import Watch
 from app.core.principal import ANONYMOUS, Principal, Role
+
+LOOKUPS = Counter("qcr_api_key_lookups_total", "API key verifications", ["source"])
+FROM_CACHE, FROM_DATABASE = LOOKUPS.labels("cache"), LOOKUPS.labels("database")
 
 TTL_SECONDS = 60.0
 MAX_KEYS = 10_000
@@ -80,7 +84,10 @@ async def principal_of(request: Request) -> Principal:
     digest = service.hash_secret(secret)
     cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
     principal = cache.get(digest) if cache is not None else None
-    if principal is None:
+    if principal is not None:
+        FROM_CACHE.inc()
+    else:
+        FROM_DATABASE.inc()
         principal = await _lookup(request, digest)
         if principal is None:
             raise Unauthorized("unknown or revoked API key", headers=CHALLENGE)

@@ -125,14 +125,19 @@ def prepare(
     return urls
 
 
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+asyncpg://…`) as asyncpg's own DSN."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def make_fast_pool(url: str, settings: Settings) -> Any:
     """The hot paths' asyncpg pool on the read URL (replica or primary)."""
     import asyncpg
     import orjson
-    from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(url)
 
     async def json_codecs(connection: Any) -> None:
         # As SQLAlchemy's asyncpg dialect does: JSON in and out as Python values.
