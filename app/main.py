@@ -11,7 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app import openapi
 from app.audit.router import router as audit_router
-from app.auth.keys import KeyCache
+from app.auth.keys import key_cache
+from app.codes import resolution, resolver, scans
 from app.codes import router as codes_router
 from app.core import bodylimit, errors, health, hotroute, textguard
 from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
@@ -63,16 +64,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
         # Change notifications from the primary keep the in-process caches honest.
         watch = Watch(asyncpg_dsn(urls.service))
-        app.state.key_cache = KeyCache(watch)
+        app.state.key_cache = key_cache(watch)
+        app.state.resolver_cache = resolution.cache(watch)
+        app.state.scan_buffer = scans.ScanBuffer(app.state.database.primary_pool)
         tasks = [
             asyncio.create_task(refresh_daily(app.state.database, settings)),
             asyncio.create_task(watch.run()),
         ]
+        scan_writer = asyncio.create_task(app.state.scan_buffer.run())
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
+            scan_writer.cancel()  # writes what is buffered (the drain), then ends
+            await asyncio.gather(scan_writer, return_exceptions=True)
             await app.state.database.dispose()
 
     app = FastAPI(
@@ -101,5 +107,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     # The hot reads, matched before any other route (app/core/hotroute.py).
-    hotroute.install(app, credit_router.CREDIT_LOOKUP)
+    hotroute.install(app, credit_router.CREDIT_LOOKUP, *resolver.RESOLVER_ROUTES)
     return app

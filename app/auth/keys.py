@@ -1,30 +1,31 @@
 """Who is calling: the API key of a request, verified without a database round trip
 when this process verified it a moment ago.
 
-`KeyCache` keeps verified keys (by the SHA-256 of the secret, never the secret)
-for at most `TTL_SECONDS`. Staleness: a revoked key is refused by every process
-within 1 second of the revocation's commit — `revoke_key` NOTIFYs `apikey`, each
-process's `Watch` (app/core/notify.py) drops the entry, and the cache answers
-only while the watch has confirmed its connection within the last 0.8 s;
-otherwise every lookup goes to the primary (never a lagging replica). Unknown
+`key_cache` keeps verified keys (by the SHA-256 of the secret, never the
+secret) for at most `TTL_SECONDS`. Staleness (app/core/watched.py): a revoked
+key is refused by every process within 1 second of the revocation's commit —
+`revoke_key` NOTIFYs `apikey` with the key's id, each process's `Watch` drops
+the entry, and the cache answers only while the watch is confirmed; otherwise
+every lookup goes to the primary (never a lagging replica). Unknown
 and revoked keys are not cached: each attempt with one costs a lookup.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from typing import Any
 
+import structlog
 from fastapi import Request
 from prometheus_client import Counter
 
 from app.auth import service
-from app.core.errors import Unauthorized
-from app.core.hotroute import request_session
+from app.core.errors import Unauthorized, is_unavailable
+from app.core.hotroute import read_session, request_session
 from app.core.notify import Watch
 from app.core.principal import ANONYMOUS, Principal, Role
+from app.core.watched import WatchedCache
 
+log = structlog.get_logger("qcr.auth")
 LOOKUPS = Counter("qcr_api_key_lookups_total", "API key verifications", ["source"])
 FROM_CACHE, FROM_DATABASE = LOOKUPS.labels("cache"), LOOKUPS.labels("database")
 
@@ -34,34 +35,9 @@ TOPIC = "apikey"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="qcr"'}
 
 
-class KeyCache:
-    """Verified keys of this process; see the module docstring for its staleness."""
-
-    def __init__(self, watch: Watch) -> None:
-        self.watch = watch
-        self._keys: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
-        watch.subscribe(TOPIC, self.forget)
-        watch.on_reset(self._keys.clear)
-
-    def get(self, digest: str) -> Principal | None:
-        if not self.watch.confirmed():
-            return None
-        found = self._keys.get(digest)
-        if found is None or time.monotonic() - found[0] > TTL_SECONDS:
-            return None
-        return found[1]
-
-    def put(self, digest: str, principal: Principal) -> None:
-        self._keys[digest] = (time.monotonic(), principal)
-        self._keys.move_to_end(digest)
-        while len(self._keys) > MAX_KEYS:
-            self._keys.popitem(last=False)
-
-    def forget(self, key_id: str) -> None:
-        """Drop a revoked key (the notification names its id)."""
-        for digest, (_, principal) in list(self._keys.items()):
-            if str(principal.key_id) == key_id:
-                del self._keys[digest]
+def key_cache(watch: Watch) -> WatchedCache[str, Principal]:
+    """Verified keys by digest, tagged by key id (what a revocation names)."""
+    return WatchedCache(watch, TOPIC, ttl=TTL_SECONDS, max_entries=MAX_KEYS)
 
 
 def bearer_secret(request: Request) -> str | None:
@@ -82,28 +58,41 @@ async def principal_of(request: Request) -> Principal:
     if secret is None:
         return ANONYMOUS
     digest = service.hash_secret(secret)
-    cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
+    cache: WatchedCache[str, Principal] | None = getattr(request.app.state, "key_cache", None)
     principal = cache.get(digest) if cache is not None else None
     if principal is not None:
         FROM_CACHE.inc()
     else:
         FROM_DATABASE.inc()
+        token = cache.begin() if cache is not None else 0
         principal = await _lookup(request, digest)
         if principal is None:
             raise Unauthorized("unknown or revoked API key", headers=CHALLENGE)
         if cache is not None:
-            cache.put(digest, principal)
+            cache.put(digest, principal, (str(principal.key_id),), token)
     request.state.role = principal.role.value
     return principal
 
 
 async def _lookup(request: Request, digest: str) -> Principal | None:
-    pool: Any = request.app.state.database.primary_pool
-    if pool is not None:
-        row = await pool.fetchrow(service.KEY_SQL, digest)
-    else:  # tests: the request's own (rolled-back) session
-        async with request_session(request, commit=False) as session:
-            row = await service.key_row(session, digest)
+    """On the primary (a revocation is there first); only while the primary cannot
+    be reached, on the replica (which has every revocation made before the outage)."""
+    database = request.app.state.database
+    try:
+        row = await _key_row(request, database.primary_pool, digest, replica=False)
+    except Exception as exc:
+        if not (database.has_replica and is_unavailable(exc)):
+            raise
+        log.warning("api_key_read_from_replica", reason="primary database unavailable")
+        row = await _key_row(request, database.fast_pool, digest, replica=True)
     if row is None:
         return None
     return Principal(Role(row["role"]), key_id=row["id"], uscc=row["uscc"])
+
+
+async def _key_row(request: Request, pool: Any, digest: str, *, replica: bool) -> Any:
+    if pool is not None:
+        return await pool.fetchrow(service.KEY_SQL, digest)
+    opened = read_session(request) if replica else request_session(request, commit=False)
+    async with opened as session:  # no pool (tests): the request's own session
+        return await service.key_row(session, digest)

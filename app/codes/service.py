@@ -27,6 +27,7 @@ from app.codes.serials import issue_serials
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, invalid
 from app.core.principal import Principal
+from app.organizations import notify as organization_notify
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
 
@@ -98,6 +99,7 @@ async def create_product(
     )
     session.add(product)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = product_view(product, org, base)
     await audit_service.record(
         session,
@@ -138,6 +140,7 @@ async def create_batch(
     )
     session.add(batch)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = batch_view(batch, product, base)
     await audit_service.record(
         session,

@@ -51,13 +51,18 @@ def install(app: FastAPI, *routes: HotRoute) -> None:
         app.router.routes.insert(0, route)
 
 
-def path_parameter(name: str, description: str, example: str, max_length: int) -> dict[str, Any]:
+def path_parameter(
+    name: str, description: str, example: str, max_length: int | None = None
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "title": name.title()}
+    if max_length is not None:
+        schema["maxLength"] = max_length
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string", "maxLength": max_length, "title": name.title()},
+        "schema": schema,
         "example": example,
     }
 

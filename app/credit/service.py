@@ -18,6 +18,7 @@ from app.core.clock import today
 from app.core.database import db_now
 from app.credit import history
 from app.credit.models import CreditStatus
+from app.organizations import notify as organization_notify
 from app.organizations.models import Organization
 from app.policy import policy
 from app.policy.months import add_months
@@ -175,6 +176,8 @@ async def refresh(
         set_={c: statement.excluded[c] for c in rows[0] if c != "organization_id"},
     )
     await session.execute(statement)
+    for org_id in ids:  # cached resolver answers show this status
+        await organization_notify.changed(session, org_id)
     for row in rows:
         before = previous.get(row["organization_id"])
         after = {f: row[f] for f in FLAGS}
