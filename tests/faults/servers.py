@@ -50,7 +50,7 @@ def environment(server: FaultServer, settings: Settings, data_dir: Path) -> dict
 
 async def wait_until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
     """Up, and its change watch connected (the caches answer only then)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine starts slowly
     async with httpx.AsyncClient(base_url=base) as client:
         while time.monotonic() < deadline:
             assert process.poll() is None, "the server exited at start-up"
@@ -83,7 +83,11 @@ async def serving(
             )
             started.append(Served(process, f"http://127.0.0.1:{port}"))
         for served in started:
-            await wait_until_ready(served.base, served.process)
+            try:
+                await wait_until_ready(served.base, served.process)
+            except AssertionError:
+                served.process.kill()
+                raise AssertionError(served.process.communicate(timeout=10)[0][-3000:]) from None
         yield started
     finally:
         for served in started:
