@@ -6,7 +6,9 @@ secret) for at most `TTL_SECONDS`. Staleness (app/core/watched.py): a revoked
 key is refused by every process within 1 second of the revocation's commit —
 `revoke_key` NOTIFYs `apikey` with the key's id, each process's `Watch` drops
 the entry, and the cache answers only while the watch is confirmed; otherwise
-every lookup goes to the primary (never a lagging replica). Unknown
+every lookup goes to the primary (never a lagging replica — except while the
+primary cannot be reached, when the replica, which holds every revocation made
+before the outage, answers rather than refusing every partner). Unknown
 and revoked keys are not cached: each attempt with one costs a lookup.
 """
 
