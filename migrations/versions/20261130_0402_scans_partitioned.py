@@ -104,9 +104,7 @@ def upgrade() -> None:
     op.execute(ENSURE_PARTITIONS)
     op.execute("SELECT ensure_item_scan_partitions(24)")
     op.execute("GRANT EXECUTE ON FUNCTION ensure_item_scan_partitions(integer) TO qcr_service")
-    op.execute(
-        "CREATE INDEX ix_item_scans_item_id_scanned_at ON item_scans (item_id, scanned_at)"
-    )
+    op.execute("CREATE INDEX ix_item_scans_item_id_scanned_at ON item_scans (item_id, scanned_at)")
     op.execute(
         "INSERT INTO item_scans (id, item_id, scanned_at, client_hash, agent) "
         "SELECT id, item_id, scanned_at, client_hash, agent FROM item_scans_unpartitioned"
