@@ -89,7 +89,9 @@ async def request_session(request: Request, *, commit: bool = True) -> AsyncIter
     (STYLE 4); rolled back on error."""
     override: Any = request.app.dependency_overrides.get(get_session)
     provider = (
-        asynccontextmanager(override)() if override else asynccontextmanager(get_session)(request)
+        asynccontextmanager(override)()
+        if override
+        else asynccontextmanager(get_session)(request.app.state.database)
     )
     async with provider as session:
         yield session

@@ -17,11 +17,11 @@ import orjson
 from fastapi import Request, Response
 
 from app.auth import keys
+from app.auth.dependencies import charge
 from app.core.clock import today
-from app.core.errors import NotFound, invalid, problem
+from app.core.errors import NotFound, invalid
 from app.core.hotroute import read_session
 from app.core.principal import Principal
-from app.core.ratelimit import charge
 from app.core.settings import get_settings
 from app.credit import answers, history
 from app.credit import service as credit_service
@@ -159,13 +159,7 @@ async def credit_batch(
             invalid_results.append(None)
         except codes.InvalidCode as exc:
             normalised.append(None)
-            error = problem(
-                422,
-                "Unprocessable content",
-                f"code: {exc}",
-                slug="validation",
-                errors=[{"field": "code", "message": str(exc)}],
-            )
+            error = invalid("code", str(exc)).body()
             invalid_results.append(orjson.dumps({"code": raw, "error": error}).decode())
     evaluated: list[str | None] = [None] * len(raws)
     full = principal.is_regulator

@@ -1,24 +1,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Request, Response
 
-from app.auth.dependencies import EnterpriseOrRegulator, Partner, Regulator
-from app.changes.models import ChangeEvent
+from app.auth.dependencies import EnterpriseOrRegulator, Idempotent, Partner, Regulator
 from app.core.database import DbSession
 from app.core.errors import Forbidden
 from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_parameter
-from app.core.idempotency import Idempotent
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.idempotency import Created
 from app.core.routing import AutoCommitRoute, responses
 from app.credit import lookup, repairs
 from app.credit.schemas import (
     BatchRequest,
     BatchResponse,
-    ChangeOut,
     CreditOut,
     RepairCreate,
     RepairDecision,
@@ -61,26 +57,6 @@ async def credit_batch(body: BatchRequest, request: Request, principal: Partner)
     return await lookup.credit_batch(request, principal, body.codes, body.as_of)
 
 
-@router.get("/v1/changes", responses=responses(401, 403, 422))
-async def list_changes(
-    session: DbSession,
-    _: Partner,
-    after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
-    limit: Limit = DEFAULT_LIMIT,
-) -> Page[ChangeOut]:
-    """The change feed, in seq order after `after` (exclusive)."""
-    rows = (
-        await session.scalars(
-            select(ChangeEvent)
-            .where(ChangeEvent.seq > after)
-            .order_by(ChangeEvent.seq)
-            .limit(limit)
-        )
-    ).all()
-    items = [ChangeOut.model_validate(r) for r in rows]
-    return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
-
-
 def _repair_out(repair: Any, uscc: str) -> RepairOut:
     return RepairOut.model_validate(
         {c: getattr(repair, c) for c in RepairOut.model_fields if c != "uscc"} | {"uscc": uscc}
@@ -104,13 +80,13 @@ async def request_repair(
     idempotency: Idempotent,
 ) -> Response:
     """Request credit repair for one violation (the enterprise itself, or a regulator)."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    org = await organization_service.find(session, code)
-    repair = await repairs.request(session, principal, org, body.violation_id, body.reason)
-    return await idempotency.respond(
-        _repair_out(repair, org.uscc), location=f"/v1/repairs/{repair.id}"
-    )
+
+    async def make() -> Created:
+        org = await organization_service.find(session, code)
+        repair = await repairs.request(session, principal, org, body.violation_id, body.reason)
+        return Created(_repair_out(repair, org.uscc), location=f"/v1/repairs/{repair.id}")
+
+    return await idempotency.create(make)
 
 
 @router.get("/v1/repairs/{id}", responses=responses(401, 403, 404, 422))

@@ -2,7 +2,7 @@
 partners see, stored with the status so reads need not filter them
 
 Revision ID: 0401
-Revises: 0090
+Revises: 0101
 Create Date: 2026-11-30 12:10:00
 
 Statuses whose reasons carry a publication period are marked due
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0401"
-down_revision: str | Sequence[str] | None = "0090"
+down_revision: str | Sequence[str] | None = "0101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,7 +18,8 @@ import httpx
 
 from app.core.settings import Settings
 from tests.conftest import ROOT
-from tests.faults.conftest import FaultServer, free_port
+from tests.faults.conftest import FaultServer
+from tests.live import free_port
 
 
 @dataclass

@@ -12,7 +12,7 @@ from app.core.database import Database, make_engine, make_fast_pool
 from app.core.settings import Settings
 from app.main import create_app
 from tests.codes.helpers import item_codes
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.faults.conftest import FaultServer
 
 

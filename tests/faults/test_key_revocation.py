@@ -12,7 +12,7 @@ import httpx
 
 from app.core.database import make_engine
 from app.core.settings import Settings
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.faults.conftest import FaultServer
 from tests.faults.servers import cli, serving
 

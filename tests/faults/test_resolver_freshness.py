@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.core.database import make_engine
 from app.core.settings import Settings
 from tests.codes.helpers import item_codes
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.faults.conftest import FaultServer
 from tests.faults.servers import serving
 from tests.records.helpers import recall
