@@ -58,6 +58,9 @@ _.should_exit
 _.binary_location
 _.handle_starttag
 
+# Declared for the schema (migration 0402, the drift test); written in SQL by app/codes/scans.py.
+ItemScanClient
+
 # Test data compared whole (dataclass equality) or shown when a test fails.
 attempts
 _.attempts
