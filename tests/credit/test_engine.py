@@ -384,8 +384,14 @@ async def test_batch_round_trips_do_not_grow_with_the_batch(
     usccs = [await make_organization(session) for _ in range(30)]
     statements: list[str] = []
 
+    # The test app sequences the audit log before each request (the stand-in for
+    # the server's sequencer): those statements are the harness's, not the batch's.
+    harness = ("sequencer_batches", "pg_snapshot_xmin", "audit_log", "audit_tree_nodes")
+    harness += ("change_sequence", "clock_timestamp")
+
     def count(*args: Any) -> None:
-        statements.append(str(args[2]))
+        if not any(table in str(args[2]) for table in harness):
+            statements.append(str(args[2]))
 
     event.listen(connection.sync_connection, "before_cursor_execute", count)
     try:
