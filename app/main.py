@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if database is not None:
             app.state.database = database
-            witness.configure(signer, database.engine)
+            witness.configure(signer)
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = Database(
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
-        witness.configure(signer, app.state.database.engine)
+        witness.configure(signer)
         refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
         # Every process runs for the sequencer's election; one leads (SPEC §7).
         sequencing = asyncio.create_task(sequencer.run(app.state.database.engine, signer))
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     if database is not None:
         app.state.database = database
-        witness.configure(signer, database.engine)
+        witness.configure(signer)
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
