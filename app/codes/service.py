@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.auth.principal import Principal
 from app.codes import digital_link, repository
 from app.codes.models import Batch, CodeIssuance, Product
 from app.codes.schemas import (
@@ -23,9 +22,12 @@ from app.codes.schemas import (
     ProductOut,
 )
 from app.codes.serials import issue_serials
+from app.core import fastpath
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, invalid
+from app.core.principal import Principal
 from app.journal.leaf import jsonable
+from app.organizations import notify as organization_notify
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
 
@@ -96,6 +98,7 @@ async def create_product(
     )
     session.add(product)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = product_view(product, org, base)
     await journal.record(
         session,
@@ -136,6 +139,7 @@ async def create_batch(
     )
     session.add(batch)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = batch_view(batch, product, base)
     await journal.record(
         session,
@@ -182,7 +186,7 @@ async def issue_codes(
             f"a batch holds at most {MAX_CODES_PER_BATCH} item codes; "
             f"{batch.code_count} are issued already",
         )
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     for _ in range(3):
         # Signing 100,000 serials takes a few hundred milliseconds of CPU: off the loop.
         serials = await asyncio.to_thread(issue_serials, secret, product.gtin, lot, count)
@@ -284,7 +288,7 @@ async def stream_uris(
     ranges: list[tuple[int, int]],
 ) -> AsyncIterator[bytes]:
     """Item URIs one a line, read in keyset chunks so memory stays flat."""
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     for first, last in ranges:
         after = first - 1
         while True:

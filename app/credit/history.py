@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.credit import policy
 from app.journal.models import AuditEntry
 from app.organizations.models import Organization
+from app.policy import policy
 from app.records import models
 
 RowMap = Mapping[str, Any]

@@ -19,7 +19,7 @@ __all__ = ["Entry", "Event", "deferred", "emit", "listen", "private_digest", "re
 
 
 class Actor(Protocol):
-    """Who wrote: an API key's principal (app.auth.principal.Principal fits)."""
+    """Who wrote: an API key's principal (app.core.principal.Principal fits)."""
 
     @property
     def key_id(self) -> Any: ...

@@ -16,8 +16,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.auth.principal import Principal
 from app.core.errors import field_name
+from app.core.principal import Principal
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.records import service

@@ -1,7 +1,7 @@
 """journal: entries without a lock, the sequencer's tables, the Merkle log
 
 Revision ID: 0101
-Revises: 0006
+Revises: 0090
 Create Date: 2026-11-30 12:40:00
 
 Turn-1 audit entries become the first leaves of the tree: their `seq` becomes
@@ -28,7 +28,7 @@ from app.core.migrations import append_only_statements
 from app.journal import leaf
 
 revision: str = "0101"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0090"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

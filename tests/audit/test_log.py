@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.journal import heads, merkle
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 
 def outsider_leaf_hash(entry: dict[str, Any]) -> bytes:

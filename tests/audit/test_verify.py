@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.audit import verify
 from app.core.settings import Settings
 from app.journal import heads, leaf, merkle, sequencer, witness
-from tests.conftest import make_organization
+from tests.factories import make_organization
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from app import cli
 from app.audit import chain, verify
 from app.core import migrations
 from app.core.database import ensure_database
-from app.core.metadata import metadata
 from app.core.settings import get_settings
 from app.journal import heads, sequencer
+from app.models import metadata
 from tests.conftest import TEST_SIGNING_KEY, DatabaseUnderTest
 
 pytestmark = pytest.mark.usefixtures("test_database")

@@ -20,8 +20,10 @@ from app.audit import verify
 from app.core.database import make_engine
 from app.core.settings import Settings
 from tests import figures
-from tests.conftest import ROOT, committed_key, random_uscc
-from tests.faults.conftest import FaultServer, free_port
+from tests.conftest import ROOT
+from tests.factories import committed_key, random_uscc
+from tests.faults.conftest import FaultServer
+from tests.live import free_port
 
 TAKEOVER_BOUND = 5.0  # seconds: election every 0.5 s, batches every 0.1 s
 

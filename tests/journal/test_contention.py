@@ -13,13 +13,13 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.auth.principal import SYSTEM
 from app.core import errors
+from app.core.principal import SYSTEM
 from app.core.routing import AutoCommitRoute
 from app.records import service as records_service
 from app.records.kinds import VIOLATION
 from app.records.schemas import ViolationCreate
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.records.helpers import grade, violation
 
 

@@ -8,11 +8,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import journal
-from app.auth.principal import SYSTEM
+from app.core.principal import SYSTEM
 from app.core.settings import Settings
 from app.journal import heads, sequencer
 from app.journal.models import AuditEntry, LogLeaf
-from tests.conftest import committed_key
+from tests.factories import committed_key
 
 
 async def _write(session: AsyncSession, name: str) -> journal.Entry:
