@@ -29,7 +29,7 @@ def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]])
             signer: heads.Signer | None = heads.load_signer(get_settings())
         except heads.SigningKeyError:
             signer = None  # only publishing signs; it says so if the key is missing
-        witness.configure(signer, database.engine)
+        witness.configure(signer)
         try:
             async with database.sessionmaker() as session:
                 result = await work(session)

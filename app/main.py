@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if database is not None:
             app.state.database = database
-            witness.configure(signer, database.engine)
+            witness.configure(signer)
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = Database(
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
-        witness.configure(signer, app.state.database.engine)
+        witness.configure(signer)
         # Every process runs for the sequencer's election; one leads (SPEC §7).
         sequencing = asyncio.create_task(sequencer.run(app.state.database.engine, signer))
         # Change notifications from the primary keep the in-process caches honest.
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     if database is not None:
         app.state.database = database
-        witness.configure(signer, database.engine)
+        witness.configure(signer)
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.core.errors import Unavailable
 from app.journal import heads, sequencer
@@ -20,17 +20,26 @@ WAIT_SECONDS = 10.0
 
 @dataclass
 class Runtime:
-    """Set at start-up (server lifespan, CLI, tests): who signs, where to catch up."""
+    """Set at start-up (server lifespan, CLI, tests): who signs tree heads."""
 
     signer: heads.Signer | None = None
-    engine: AsyncEngine | None = None
 
 
 runtime = Runtime()
 
 
-def configure(signer: heads.Signer | None, engine: AsyncEngine | None = None) -> None:
-    runtime.signer, runtime.engine = signer, engine
+def configure(signer: heads.Signer | None) -> None:
+    runtime.signer = signer
+
+
+def _engine_of(session: AsyncSession) -> AsyncEngine | None:
+    """The session's own engine (its connections belong to this event loop)."""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine):
+        return bind
+    if isinstance(bind, AsyncConnection):
+        return bind.engine
+    return None
 
 
 _PENDING = text(
@@ -63,7 +72,8 @@ async def covering_head(session: AsyncSession) -> TreeHead:
             raise Unavailable(
                 "the audit log is not sequenced yet; retry shortly", headers={"Retry-After": "2"}
             )
-        if runtime.engine is None or not await sequencer.catch_up(runtime.engine, signer):
+        engine = _engine_of(session)
+        if engine is None or not await sequencer.catch_up(engine, signer):
             await asyncio.sleep(0.05)
     size = int(await session.scalar(_COVERING, {"snap": snap}) or 0)
     return await heads.sign(session, signer, size)

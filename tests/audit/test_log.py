@@ -86,12 +86,13 @@ async def test_proof_requests_outside_the_log_are_problems(
         f"/v1/audit/entries/{size + 1}/proof?tree_size={size}": 404,
         "/v1/audit/entries/2/proof?tree_size=1": 422,
         "/v1/audit/entries/0/proof?tree_size=1": 422,
-        "/v1/audit/entries/1/proof": 422,
     }
     for url, status in cases.items():
         response = await client.get(url, headers=regulator)
         assert response.status_code == status, (url, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+    default = await client.get("/v1/audit/entries/1/proof", headers=regulator)
+    assert default.json()["tree_size"] == size  # tree_size defaults to the current size
     assert (await client.get(f"/v1/audit/tree-head?tree_size={size + 1}")).status_code == 422
     assert (await client.get(f"/v1/audit/consistency?first=1&second={size + 1}")).status_code == 422
     assert (await client.get("/v1/audit/consistency?first=3&second=2")).status_code == 422
