@@ -23,6 +23,9 @@ def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]])
     async def run() -> T:
         database = Database(make_engine(urls_service, get_settings(), pool_size=2))
         try:
+            from app.startup import start_up
+
+            await start_up(database, get_settings())
             async with database.sessionmaker() as session:
                 result = await work(session)
                 await session.commit()

@@ -18,11 +18,13 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
 from app.credit.fastlane import CreditFastLane
+from app.credit.policies import router as policies_router
 from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
+from app.startup import start_up
 from app.web.templates import STATIC_DIR
 
 DESCRIPTION = """
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = Database(
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
+        await start_up(app.state.database, settings)
         refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
         try:
             yield
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(organizations_router, dependencies=public)
     app.include_router(records_router.build_router(), dependencies=public)
     app.include_router(credit_router, dependencies=public)
+    app.include_router(policies_router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

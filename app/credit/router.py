@@ -19,7 +19,7 @@ from app.core.idempotency import Idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
-from app.credit import history, repairs
+from app.credit import repairs
 from app.credit import service as credit_service
 from app.credit.models import CreditStatus
 from app.credit.schemas import (
@@ -59,6 +59,8 @@ def _from_status(s: CreditStatus) -> dict[str, Any]:
         "holds_until": s.holds_until,
         "listed_since": s.listed_since,
         "expected_exit": s.expected_exit,
+        "black_list_pending": s.black_list_pending,
+        "notice_id": s.notice_id,
         "updated_at": s.updated_at,
     }
 
@@ -78,6 +80,8 @@ def _from_evaluated(e: credit_service.Evaluated) -> dict[str, Any]:
         "holds_until": r.holds_until,
         "listed_since": e.listed_since,
         "expected_exit": r.expected_exit,
+        "black_list_pending": r.black_list_pending,
+        "notice_id": r.notice_id,
         "updated_at": None,
     }
 
@@ -132,12 +136,12 @@ async def get_credit(
         return public_view(principal, _from_status(status))
     on = as_of or today()
     if moment is not None:
-        found = await history.known_at(session, {org.id: org.uscc}, moment)
+        found = await credit_service.histories_known_at(session, {org.id: org.uscc}, moment)
         if org.id not in found:
             raise NotFound(f"the registry did not know {org.uscc} at {moment.isoformat()}")
         hist = found[org.id]
     else:
-        hist = (await history.current(session, {org.id: org.status}))[org.id]
+        hist = (await credit_service.histories_of(session, {org.id: org.status}))[org.id]
     fields = _from_evaluated(credit_service.evaluate(org.id, org.uscc, hist, on))
     return public_view(principal, fields | {"known_at": moment})
 
@@ -186,7 +190,9 @@ async def credit_batch(
         else:
             stale[row["id"]] = row
     if stale:  # a past as_of, or statuses past their edge: evaluated, not stored
-        histories = await history.current(session, {i: r["org_status"] for i, r in stale.items()})
+        histories = await credit_service.histories_of(
+            session, {i: r["org_status"] for i, r in stale.items()}
+        )
         for org_id, hist in histories.items():
             uscc = stale[org_id]["uscc"]
             fields[org_id] = _from_evaluated(credit_service.evaluate(org_id, uscc, hist, on))

@@ -31,7 +31,7 @@ from app.lists import canonical, past, repository
 from app.lists.canonical import KIND_ZH
 from app.lists.models import ListEntry, ListPublication
 from app.organizations import codes
-from app.policy import policy
+from app.policy import versions
 
 READ_BATCH = 5000
 LINES_SQL = (
@@ -90,7 +90,7 @@ async def publish_list(
         sha256=sha256,
         audit_seq=audit_seq,
         audit_hash=audit_hash,
-        policy_version=policy.POLICY_V1.version,
+        policy_version=versions.current().in_force(on).version,
         published_by=actor.key_id,
     )
     session.add(publication)

@@ -201,7 +201,7 @@ async def run(
         )
     for line, org, violation in accepted:
         record = await service.create(
-            session, actor, VIOLATION, org, violation, refresh_credit=False
+            session, actor, VIOLATION, org, violation, refresh_credit=False, imported=True
         )
         report.created.append(
             RowCreated(line=line, id=record.id, uscc=org.uscc, case_no=violation.case_no)

@@ -105,7 +105,8 @@ def test_cli_audit_verify_detects_an_altered_row(
         assert secret.startswith("qcr_")
         assert cli.main(["apikey", "create", "--name", "bank", "--role", "partner"]) == 0
         assert cli.main(["audit", "verify"]) == 0
-        assert "intact: 2 entries" in capsys.readouterr().out
+        # The policy schedule stored at first start (SPEC §4.1), then the two keys.
+        assert "intact: 3 entries" in capsys.readouterr().out
 
         asyncio.run(
             _admin_execute_in(
