@@ -23,8 +23,10 @@ def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]])
     async def run() -> T:
         database = Database(make_engine(urls_service, get_settings(), pool_size=2))
         try:
+            from app.dueprocess import wiring
             from app.startup import start_up
 
+            wiring.install()
             await start_up(database, get_settings())
             async with database.sessionmaker() as session:
                 result = await work(session)

@@ -21,6 +21,8 @@ from app.credit.fastlane import CreditFastLane
 from app.credit.policies import router as policies_router
 from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
+from app.dueprocess import router as dueprocess_router
+from app.dueprocess import wiring as dueprocess_wiring
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """Build the app; tests pass their own Database, the server makes one in lifespan."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
+    dueprocess_wiring.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(records_router.build_router(), dependencies=public)
     app.include_router(credit_router, dependencies=public)
     app.include_router(policies_router, dependencies=public)
+    app.include_router(dueprocess_router.router)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

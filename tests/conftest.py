@@ -28,6 +28,7 @@ from app.auth.principal import SYSTEM, Role
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
 from app.core.settings import Settings, get_settings
+from app.dueprocess import wiring as dueprocess_wiring
 from app.main import create_app
 from app.organizations import codes
 from app.organizations import service as organization_service
@@ -36,6 +37,9 @@ from app.organizations.schemas import OrganizationWrite
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest_plugins = ["tests.browser", "tests.figures"]
+
+# What the application factory and the CLI do at start: due process feeds credit.
+dueprocess_wiring.install()
 
 
 @dataclass(frozen=True)

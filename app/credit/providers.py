@@ -15,6 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,10 +31,11 @@ DueProcessProvider = Callable[
     [AsyncSession, Sequence[uuid.UUID], dt.datetime | None],
     Awaitable[Mapping[uuid.UUID, tuple[Sequence[NoticeFact], Sequence[ObjectionFact]]]],
 ]
-# (session, [(organization id, uscc, the day)]) -> the organizations it served a notice to
-UnnoticedListener = Callable[
-    [AsyncSession, Sequence[tuple[uuid.UUID, str, dt.date]]], Awaitable[Sequence[uuid.UUID]]
-]
+# An organization on which an S rule holds with no notice in its episode:
+# (organization id, uscc, the day, the S reasons as stored).
+Unnoticed = tuple[uuid.UUID, str, dt.date, list[dict[str, Any]]]
+# (session, those organizations) -> the organizations it served a notice to
+UnnoticedListener = Callable[[AsyncSession, Sequence[Unnoticed]], Awaitable[Sequence[uuid.UUID]]]
 
 _complaints: ComplaintProvider | None = None
 _due_process: DueProcessProvider | None = None
@@ -76,7 +78,7 @@ async def with_facts(
 
 
 async def unnoticed(
-    session: AsyncSession, organizations: Sequence[tuple[uuid.UUID, str, dt.date]]
+    session: AsyncSession, organizations: Sequence[Unnoticed]
 ) -> Sequence[uuid.UUID]:
     if _unnoticed is None or not organizations:
         return []

@@ -24,6 +24,7 @@ from app.organizations.models import Organization
 from app.policy import policy, publication, versions
 from app.records.models import Violation
 
+S_RULES = policy.BLACK_LIST_RULES
 FLAGS = ("grade", "a_level", "red_list", "black_list", "black_list_pending")
 
 
@@ -183,7 +184,7 @@ async def refresh(
     # Policy v2 (SPEC §9): an S rule holding with no notice in its episode gets one
     # served now, in this transaction; those organizations are evaluated again.
     unnoticed = [
-        (e.organization_id, e.uscc, on)
+        (e.organization_id, e.uscc, on, [r for r in e.reasons if r["rule_id"] in S_RULES])
         for e in evaluated
         if e.result.black_list_pending and e.result.notice_id is None
     ]
@@ -235,7 +236,7 @@ async def refresh_organization(session: AsyncSession, org: Organization) -> Cred
 _CURRENT_SQL = """
 SELECT s.uscc, s.grade, s.assessed_grade, s.a_level, s.red_list, s.black_list,
        s.reasons::text AS reasons, s.policy_version, s.as_of, s.holds_until,
-       s.listed_since, s.expected_exit, s.black_list_pending, s.notice_id, s.updated_at
+       s.listed_since, s.expected_exit, s.black_list_pending, s.notice_id::text AS notice_id, s.updated_at
 FROM organizations o JOIN credit_status s ON s.organization_id = o.id
 WHERE o.{column} = $1
 """
@@ -267,7 +268,8 @@ async def fetch_current(
 MANY_SQL = """
 SELECT o.id, o.uscc, o.org_code, o.status AS org_status, s.grade, s.assessed_grade, s.a_level,
        s.red_list, s.black_list, s.reasons::text AS reasons, s.policy_version, s.as_of,
-       s.holds_until, s.listed_since, s.expected_exit, s.black_list_pending, s.notice_id,
+       s.holds_until, s.listed_since, s.expected_exit, s.black_list_pending,
+       s.notice_id::text AS notice_id,
        s.updated_at
 FROM organizations o LEFT JOIN credit_status s ON s.organization_id = o.id
 WHERE o.uscc = ANY($1::text[]) OR o.org_code = ANY($1::text[])

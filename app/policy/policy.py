@@ -392,13 +392,14 @@ def _mark_disputed(
 def _pending_reason(reason: Reason, notice: NoticeFact | None) -> Reason:
     if reason.rule_id not in BLACK_LIST_RULES:
         return reason
-    if notice is None:
-        zh, en = "；事先告知送达前暂不列入", "; black list pending: a notice is to be served"
+    # The notice is named by `notice_id` in the result, not in the text: reasons
+    # reach public pages, notices never do (SPEC §9).
+    if notice is None or notice.objection_deadline is None:
+        zh, en = "；待事先告知期满后列入黑名单", "; black list pending: notice period"
     else:
-        until = notice.objection_deadline or "送达后十日"
-        until_en = notice.objection_deadline or "10 days after delivery"
-        zh = f"；已事先告知（告知书 {notice.id}），异议期（至 {until}）届满前暂不列入"
-        en = f"; black list pending: notice {notice.id}, objections until {until_en}"
+        until = notice.objection_deadline
+        zh = f"；已事先告知，异议期（至 {until}）届满后列入黑名单"
+        en = f"; black list pending: objections until {until}"
     return replace(
         reason, explanation_zh=reason.explanation_zh + zh, explanation_en=reason.explanation_en + en
     )

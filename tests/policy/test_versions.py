@@ -110,7 +110,7 @@ def notice(served: str, delivered: str | None, deadline: str | None, n: int = 1)
 def test_v2_s_rule_without_notice_is_pending() -> None:
     r = evaluate(History(status="active", violations=(SERIOUS,)), D("2027-02-02"), SCHEDULE)
     assert (r.grade, r.black_list, r.black_list_pending, r.notice_id) == ("D", False, True, None)
-    assert "事先告知" in r.reasons[1].explanation_zh
+    assert "事先告知" in r.reasons[1].explanation_zh and "pending" in r.reasons[1].explanation_en
 
 
 def test_listed_the_day_after_the_objection_deadline() -> None:
