@@ -82,10 +82,15 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
     if role is Role.enterprise and not uscc:
         print("--uscc is required for an enterprise key", file=sys.stderr)
         return 2
+    if args.official is not None and role is not Role.regulator:
+        print("--official names the official behind a regulator key", file=sys.stderr)
+        return 2
     urls = prepare(get_settings(), migrate=True)
     created = _in_session(
         urls.service,
-        lambda s: service.create_key(s, SYSTEM, name=args.name, role=role, uscc=uscc),
+        lambda s: service.create_key(
+            s, SYSTEM, name=args.name, role=role, uscc=uscc, official=args.official
+        ),
     )
     print(f"created {role.value} key {created.key.id} ({created.key.prefix}…); the secret:")
     print(created.secret)
@@ -212,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, choices=["admin", "regulator", "partner", "enterprise"]
     )
     create.add_argument("--uscc")
+    create.add_argument("--official", help="the official behind a regulator key (four eyes)")
     create.set_defaults(func=cmd_apikey_create)
     revoke = apikey.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id", type=uuid.UUID)

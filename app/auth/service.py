@@ -31,7 +31,13 @@ class CreatedKey:
 
 
 async def create_key(
-    session: AsyncSession, actor: Principal, *, name: str, role: Role, uscc: str | None
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    name: str,
+    role: Role,
+    uscc: str | None,
+    official: str | None = None,
 ) -> CreatedKey:
     """Create a key; the secret is returned here and never again."""
     if role is Role.anonymous:
@@ -42,6 +48,12 @@ async def create_key(
         raise invalid("uscc", "only enterprise keys are bound to an organization")
     if not name.strip() or len(name) > 200:
         raise invalid("name", "must be 1-200 characters")
+    if official is not None:
+        if role is not Role.regulator:
+            raise invalid("official", "only regulator keys name an official")
+        official = official.strip()
+        if not official or len(official) > 100:
+            raise invalid("official", "must be 1-100 characters")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name.strip(),
@@ -50,6 +62,7 @@ async def create_key(
         prefix=secret[:12],
         key_hash=hash_secret(secret),
         created_by=actor.key_id,
+        official=official,
     )
     session.add(key)
     await session.flush()
@@ -59,7 +72,8 @@ async def create_key(
         action="apikey.create",
         entity="api_key",
         entity_id=str(key.id),
-        after={"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix},
+        after={"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix}
+        | ({"official": official} if official else {}),
     )
     return CreatedKey(key, secret)
 
@@ -83,7 +97,7 @@ async def revoke_key(session: AsyncSession, actor: Principal, key_id: uuid.UUID)
     return key
 
 
-KEY_SQL = "SELECT id, role, uscc FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+KEY_SQL = "SELECT id, role, uscc, official FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
 async def authenticate_fast(pool: Any, secret: str) -> Principal | None:
@@ -91,18 +105,20 @@ async def authenticate_fast(pool: Any, secret: str) -> Principal | None:
     row = await pool.fetchrow(KEY_SQL, hash_secret(secret))
     if row is None:
         return None
-    return Principal(Role(row["role"]), key_id=row["id"], uscc=row["uscc"])
+    return Principal(
+        Role(row["role"]), key_id=row["id"], uscc=row["uscc"], official=row["official"]
+    )
 
 
 async def authenticate(session: AsyncSession, secret: str) -> Principal | None:
     """The principal of a live key, or None for an unknown or revoked one."""
     row = (
         await session.execute(
-            select(ApiKey.id, ApiKey.role, ApiKey.uscc).where(
+            select(ApiKey.id, ApiKey.role, ApiKey.uscc, ApiKey.official).where(
                 ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None)
             )
         )
     ).first()
     if row is None:
         return None
-    return Principal(Role(row.role), key_id=row.id, uscc=row.uscc)
+    return Principal(Role(row.role), key_id=row.id, uscc=row.uscc, official=row.official)

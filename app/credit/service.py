@@ -236,7 +236,8 @@ async def refresh_organization(session: AsyncSession, org: Organization) -> Cred
 _CURRENT_SQL = """
 SELECT s.uscc, s.grade, s.assessed_grade, s.a_level, s.red_list, s.black_list,
        s.reasons::text AS reasons, s.policy_version, s.as_of, s.holds_until,
-       s.listed_since, s.expected_exit, s.black_list_pending, s.notice_id::text AS notice_id, s.updated_at
+       s.listed_since, s.expected_exit, s.black_list_pending, s.notice_id::text AS notice_id,
+       s.updated_at
 FROM organizations o JOIN credit_status s ON s.organization_id = o.id
 WHERE o.{column} = $1
 """

@@ -227,7 +227,7 @@ async def facts(
         out[o.organization_id][1].append(
             ObjectionFact(
                 o.id,
-                o.record_type,
+                "grade_assessment" if o.record_type == "grade" else o.record_type,
                 o.record_id,
                 o.opened_on,
                 o.decided_on if decided else None,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
+from app.auth import guards
 from app.auth.dependencies import EnterpriseOrRegulator, Regulator
 from app.auth.principal import Principal
+from app.core.clock import today
 from app.core.database import DbSession
 from app.core.errors import NotFound, invalid
 from app.core.idempotency import Idempotent
@@ -23,13 +26,30 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
-from app.dueprocess import notices
+from app.dueprocess import notices, objections
 from app.dueprocess.models import Notice, Objection
-from app.dueprocess.schemas import DeliveryCreate, NoticeCreate, NoticeOut
+from app.dueprocess.schemas import (
+    DeliveryCreate,
+    NoticeCreate,
+    NoticeOut,
+    ObjectionCreate,
+    ObjectionDecision,
+    ObjectionOut,
+)
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
 
 router = APIRouter(tags=["due process"], route_class=AutoCommitRoute)
+
+
+def _after(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    key = decode_cursor(cursor, 2)
+    if key is None:
+        return None
+    try:
+        return (dt.datetime.fromisoformat(str(key[0])), uuid.UUID(str(key[1])))
+    except ValueError:
+        raise invalid("cursor", "is not a cursor this service issued") from None
 
 
 def _owned(principal: Principal, uscc: str, what: str) -> None:
@@ -89,13 +109,7 @@ async def list_notices(
     """The organization's notices, oldest first (the enterprise itself and regulators)."""
     org = await organization_service.find(session, code)
     _owned(principal, org.uscc, f"no organization with code {code}")
-    key = decode_cursor(cursor, 2)
-    after: tuple[dt.datetime, uuid.UUID] | None = None
-    if key is not None:
-        try:
-            after = (dt.datetime.fromisoformat(str(key[0])), uuid.UUID(str(key[1])))
-        except ValueError:
-            raise invalid("cursor", "is not a cursor this service issued") from None
+    after = _after(cursor)
     rows = await notices.of_organization(session, org, after=after, limit=limit)
     items = [await notice_out(session, n) for n in rows]
     more = (
@@ -123,3 +137,87 @@ async def deliver_notice(
     """Record the notice's delivery (送达); the objection window runs from it."""
     notice = await notices.deliver(session, principal, id, body.delivered_on)
     return await notice_out(session, notice)
+
+
+def objection_out(o: Objection) -> ObjectionOut:
+    return ObjectionOut.model_validate(
+        {k: getattr(o, k) for k in ObjectionOut.model_fields if k != "overdue"}
+        | {"overdue": o.status == "open" and o.due_on < today()}
+    )
+
+
+@router.post(
+    "/v1/objections",
+    status_code=201,
+    response_class=Response,
+    responses={
+        201: {"model": ObjectionOut, "description": "Filed"},
+        **responses(401, 403, 404, 409, 422),
+    },
+)
+async def file_objection(
+    body: ObjectionCreate,
+    session: DbSession,
+    principal: EnterpriseOrRegulator,
+    idempotency: Idempotent,
+) -> Response:
+    """Object to a record or a notice (the enterprise itself, or a regulator on its behalf)."""
+    if (replay := await idempotency.replay()) is not None:
+        return replay
+    objection = await objections.open_objection(
+        session, principal, body.record_type, body.record_id, body.grounds, body.evidence
+    )
+    return await idempotency.respond(
+        objection_out(objection), location=f"/v1/objections/{objection.id}"
+    )
+
+
+@router.get("/v1/objections", responses=responses(401, 403, 422))
+async def list_objections(
+    session: DbSession,
+    principal: EnterpriseOrRegulator,
+    status: Literal["open", "upheld", "rejected"] | None = None,
+    overdue: bool = False,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[ObjectionOut]:
+    """Objections, oldest first (an enterprise sees its own); `overdue=true`: open, past due."""
+    after = _after(cursor)
+    rows = await objections.listing(
+        session, principal, status=status, overdue=overdue, after=after, limit=limit
+    )
+    more = (
+        encode_cursor([rows[-1].opened_at.isoformat(), str(rows[-1].id)])
+        if len(rows) == limit
+        else None
+    )
+    return Page(items=[objection_out(o) for o in rows], next_cursor=more)
+
+
+@router.get("/v1/objections/{id}", responses=responses(401, 403, 404, 422))
+async def get_objection(
+    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+) -> ObjectionOut:
+    """One objection, with the decision's reason (the enterprise it concerns, and regulators)."""
+    objection = await objections.find(session, id)
+    _owned(principal, objection.uscc, f"no objection {id}")
+    return objection_out(objection)
+
+
+@router.post(
+    "/v1/objections/{id}/decision",
+    responses={
+        202: {"description": "Four eyes: the pending approval (`Location: /v1/approvals/{id}`)"},
+        **responses(401, 403, 404, 409, 422),
+    },
+)
+async def decide_objection(
+    id: uuid.UUID, body: ObjectionDecision, session: DbSession, principal: Regulator
+) -> Any:
+    """Uphold (correct or revoke the record, withdraw the notice) or reject, with a reason."""
+    result = await objections.decide(
+        session, principal, id, body.decision, body.reason, body.correction
+    )
+    if isinstance(result, Objection):
+        return objection_out(result)
+    return guards.accepted(result)

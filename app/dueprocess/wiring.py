@@ -5,8 +5,10 @@ that serves a notice when an S rule first holds in an episode."""
 from __future__ import annotations
 
 from app.credit import providers
-from app.dueprocess import notices
+from app.dueprocess import notices, objections
+from app.records import disputes
 
 
 def install() -> None:
     providers.register_due_process(notices.facts, notices.serve_automatically)
+    disputes.register(objections.disputed_ids)

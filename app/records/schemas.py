@@ -113,6 +113,9 @@ class RecordOut(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    disputed: bool = Field(
+        default=False, description="under objection (异议处理中, SPEC §9); the record still counts"
+    )
 
 
 class PrivilegedOut(BaseModel):

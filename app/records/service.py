@@ -90,10 +90,13 @@ def violation_status(v: models.Violation) -> str:
     return "open"
 
 
-def view(kind: Kind, record: OrganizationRecord, uscc: str, *, privileged: bool) -> RecordOut:
+def view(
+    kind: Kind, record: OrganizationRecord, uscc: str, *, privileged: bool, disputed: bool = False
+) -> RecordOut:
     schema = kind.privileged if privileged else kind.public
     values = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs}
     values["uscc"] = uscc
+    values["disputed"] = disputed
     if isinstance(record, models.Violation):
         values["status"] = violation_status(record)
     return schema.model_validate(values)
