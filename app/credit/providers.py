@@ -32,7 +32,7 @@ DueProcessProvider = Callable[
     Awaitable[Mapping[uuid.UUID, tuple[Sequence[NoticeFact], Sequence[ObjectionFact]]]],
 ]
 # An organization on which an S rule holds with no notice in its episode:
-# (organization id, uscc, the day, the S reasons as stored).
+# (organization id, uscc, the first day of the episode, the S reasons as stored).
 Unnoticed = tuple[uuid.UUID, str, dt.date, list[dict[str, Any]]]
 # (session, those organizations) -> the organizations it served a notice to
 UnnoticedListener = Callable[[AsyncSession, Sequence[Unnoticed]], Awaitable[Sequence[uuid.UUID]]]

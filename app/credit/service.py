@@ -184,7 +184,12 @@ async def refresh(
     # Policy v2 (SPEC §9): an S rule holding with no notice in its episode gets one
     # served now, in this transaction; those organizations are evaluated again.
     unnoticed = [
-        (e.organization_id, e.uscc, on, [r for r in e.reasons if r["rule_id"] in S_RULES])
+        (
+            e.organization_id,
+            e.uscc,
+            policy.episode_start(histories[e.organization_id], on, versions.current()),
+            [r for r in e.reasons if r["rule_id"] in S_RULES],
+        )
         for e in evaluated
         if e.result.black_list_pending and e.result.notice_id is None
     ]

@@ -83,9 +83,18 @@ async def _serve(
 async def serve_automatically(
     session: AsyncSession, organizations: Sequence[providers.Unnoticed]
 ) -> list[uuid.UUID]:
-    """The credit refresh's listener: one notice per episode, served by the registry."""
+    """The credit refresh's listener: one notice per episode, served by the registry —
+    not again after one was withdrawn (an upheld objection): a regulator may serve
+    a new one by hand."""
     served = []
-    for org_id, uscc, _, reasons in organizations:
+    for org_id, uscc, episode_start, reasons in organizations:
+        earlier = await session.scalar(
+            select(Notice.id).where(
+                Notice.organization_id == org_id, Notice.served_on >= episode_start
+            )
+        )
+        if earlier is not None:
+            continue
         await _serve(session, SYSTEM, org_id, uscc, _basis(reasons))
         served.append(org_id)
     return served
