@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM, Role
+from app.auth.principal import SYSTEM, Principal, Role
 from app.core.database import Database, make_engine, prepare
 from app.core.settings import get_settings
 
@@ -23,10 +23,12 @@ def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]])
     async def run() -> T:
         database = Database(make_engine(urls_service, get_settings(), pool_size=2))
         try:
+            from app.approvals import wiring as approvals_wiring
             from app.dueprocess import wiring
             from app.startup import start_up
 
             wiring.install()
+            approvals_wiring.install()
             await start_up(database, get_settings())
             async with database.sessionmaker() as session:
                 result = await work(session)
@@ -125,6 +127,7 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
 
     from app.core.errors import RegistryError
     from app.lists import service
+    from app.lists.models import ListPublication
 
     as_of = None
     if args.as_of:
@@ -134,14 +137,22 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
             print(f"--as-of: {args.as_of!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
             return 2
     urls = prepare(get_settings(), migrate=True)
+    # Four eyes (SPEC §9): the black list is proposed by a named official.
+    actor = Principal(Role.regulator, official=args.official) if args.official else SYSTEM
     try:
         publication = _in_session(
             urls.service,
-            lambda s: service.publish_list(s, SYSTEM, args.kind, as_of=as_of, note=args.note),
+            lambda s: service.publish_list(s, actor, args.kind, as_of=as_of, note=args.note),
         )
     except RegistryError as exc:
         print(exc.detail, file=sys.stderr)
         return 2
+    if not isinstance(publication, ListPublication):  # a pending approval
+        print(
+            f"proposed: approval {publication.id} is pending; a second official decides "
+            f"at POST /v1/approvals/{publication.id}/decision"
+        )
+        return 0
     print(
         f"published {publication.kind} list {publication.number} as of "
         f"{publication.as_of.isoformat()}: {publication.entry_count} entries, "
@@ -241,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("kind", choices=["red", "black"])
     publish.add_argument("--as-of", help="valid date YYYY-MM-DD (default: today)")
     publish.add_argument("--note", help="a note kept with the publication")
+    publish.add_argument(
+        "--official", help="the official proposing a black list (four eyes: 202-like proposal)"
+    )
     publish.set_defaults(func=cmd_lists_publish)
 
     calendar = sub.add_parser("calendar", help="working-day calendar").add_subparsers(

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.approvals import router as approvals_router
+from app.approvals import wiring as approvals_wiring
 from app.audit.router import router as audit_router
 from app.codes import router as codes_router
 from app.core import bodylimit, errors, health, openapi, textguard
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
     dueprocess_wiring.install()
+    approvals_wiring.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(credit_router, dependencies=public)
     app.include_router(policies_router, dependencies=public)
     app.include_router(dueprocess_router.router)
+    app.include_router(approvals_router.router)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

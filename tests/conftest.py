@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from app.approvals import service as approvals_service
+from app.approvals import wiring as approvals_wiring
 from app.auth import service as auth_service
 from app.auth.principal import SYSTEM, Role
 from app.core import embedded, migrations
@@ -40,6 +42,17 @@ pytest_plugins = ["tests.browser", "tests.figures"]
 
 # What the application factory and the CLI do at start: due process feeds credit.
 dueprocess_wiring.install()
+approvals_wiring.install()
+
+
+@pytest.fixture
+def four_eyes_off() -> Iterator[None]:
+    """A one-person office (QCR_FOUR_EYES=false): for tests of acts, not of four eyes."""
+    approvals_service.configure(False)
+    try:
+        yield
+    finally:
+        approvals_service.configure(True)
 
 
 @dataclass(frozen=True)

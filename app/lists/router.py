@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from app.auth import guards
 from app.auth.dependencies import Caller, Regulator
 from app.core.database import DbSession, ReadSession
 from app.core.errors import invalid
@@ -115,6 +116,7 @@ async def _read(
     response_class=Response,
     responses={
         201: {"model": PublicationOut, "description": "Published"},
+        202: {"description": "Four eyes (black list): the pending approval, with `Location`"},
         **responses(401, 403, 409, 422),
     },
 )
@@ -131,6 +133,8 @@ async def publish(
     publication = await service.publish_list(
         session, principal, kind, as_of=body.as_of, note=body.note
     )
+    if not isinstance(publication, ListPublication):  # four eyes: the pending approval
+        return guards.accepted(publication)
     created = PublicationOut.model_validate(
         await _publication_body(session, publication, DEFAULT_LIMIT, None)
     )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.audit import service as audit_service
+from app.auth import guards
 from app.auth.principal import SYSTEM, Principal
 from app.changes import service as changes
 from app.core import fastpath
@@ -62,8 +63,11 @@ async def publish_list(
     *,
     as_of: dt.date | None = None,
     note: str | None = None,
-) -> ListPublication:
-    """Compute list `kind` as of `as_of` (today) and store it as the next publication."""
+    approval: Any = None,
+) -> ListPublication | guards.Pending:
+    """Compute list `kind` as of `as_of` (today) and store it as the next publication.
+    The black list needs four eyes (SPEC §9): the proposal fixes `as_of` and the
+    entries' hash, and an approval applies only to the same list."""
     if kind not in canonical.KINDS:
         raise invalid("kind", "must be red or black")
     on = check_as_of(as_of)
@@ -74,11 +78,25 @@ async def publish_list(
     if on == today():
         # Statuses whose window edge has passed are stale: recompute them first.
         await credit_service.refresh_due(session, on)
-        audit_seq, audit_hash = await audit_service.head(session)
-        await session.execute(repository.insert_current(kind), {"kind": kind, "number": number})
-    else:
-        audit_seq, audit_hash = await audit_service.head(session)
-        await _insert_past(session, kind, number, on)
+    if kind == "black":
+        # The entries as they would be published, computed in a savepoint undone after.
+        trial = await session.begin_nested()
+        await _fill(session, kind, number, on)
+        trial_sha256, trial_count = await _digest(session, kind, number)
+        await trial.rollback()
+        payload = {
+            "kind": kind,
+            "as_of": on,
+            "note": note,
+            "entries_sha256": trial_sha256,
+            "entry_count": trial_count,
+        }
+        proposal = guards.Proposal("black_list.publish", "list", kind, payload)
+        pending = await guards.check(session, actor, proposal, approval)
+        if pending is not None:
+            return pending
+    audit_seq, audit_hash = await audit_service.head(session)
+    await _fill(session, kind, number, on)
     sha256, count = await _digest(session, kind, number)
     publication = ListPublication(
         kind=kind,
@@ -116,6 +134,13 @@ async def publish_list(
     # Not about one organization: the event's uscc is empty.
     await changes.emit(session, "list.published", "", summary)
     return publication
+
+
+async def _fill(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:
+    if on == today():
+        await session.execute(repository.insert_current(kind), {"kind": kind, "number": number})
+    else:
+        await _insert_past(session, kind, number, on)
 
 
 async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:
@@ -301,5 +326,8 @@ async def diff_lines(
 
 async def publish_demo_lists(session: AsyncSession) -> str:
     """Publish both lists now (for `qcr demo-data`); a one-line summary."""
-    made = [await publish_list(session, SYSTEM, kind, note="演示数据") for kind in canonical.KINDS]
+    made = []
+    for kind in canonical.KINDS:
+        made.append(await publish_list(session, SYSTEM, kind, note="演示数据"))
+    assert all(isinstance(p, ListPublication) for p in made), "demo data: four eyes is off"
     return "; ".join(f"{KIND_ZH[p.kind]} 第 {p.number} 期 {p.entry_count} 家" for p in made)

@@ -15,3 +15,8 @@ def frozen_today() -> Iterator[None]:
     """A fixed "today" so that windows and exits are exact dates."""
     with clock.frozen(TODAY):
         yield
+
+
+@pytest.fixture(autouse=True)
+def one_person_office(four_eyes_off: None) -> None:
+    """These tests publish black lists with one key; four eyes has its own tests."""

@@ -17,6 +17,12 @@ from tests.conftest import DatabaseUnderTest, committed_key, make_key
 from tests.security.dataset import Dataset, seed
 from tests.security.helpers import empty_all_tables
 
+
+@pytest.fixture(autouse=True)
+def one_person_office(four_eyes_off: None) -> None:
+    """These tests publish black lists and decide repairs with one key."""
+
+
 # Anonymous limits out of the way: these tests send hundreds of anonymous
 # requests from one client; the limits have their own tests (API4).
 UNLIMITED = {
