@@ -17,6 +17,7 @@ from app.core.errors import Conflict
 from app.credit import repairs
 from app.dueprocess import objections
 from app.dueprocess.models import Objection
+from app.lists import retractions
 from app.lists import service as lists_service
 from app.lists.models import ListPublication
 from app.lists.schemas import PublicationSummary
@@ -77,7 +78,19 @@ async def decide_objection(
     return dict(objections.snapshot(objection)) | {"id": str(objection.id)}  # type: ignore[arg-type]
 
 
+async def retract_entries(
+    session: AsyncSession, actor: Principal, approval: Approval
+) -> dict[str, Any]:
+    p = approval.payload
+    made = await retractions.retract(
+        session, actor, p["kind"], p["number"], p["uscc"], p["reason"], approval=approval
+    )
+    _done(made)
+    return PublicationSummary.model_validate(made).model_dump(mode="json")
+
+
 def install() -> None:
+    service.register_executor("list.retract", retract_entries)
     service.register_executor("black_list.publish", publish_black_list)
     service.register_executor("repair.decide", decide_repair)
     service.register_executor("objection.decide", decide_objection)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
@@ -46,6 +48,11 @@ class ListPublication(Base):
     audit_hash: Mapped[str] = mapped_column(String(64))
     policy_version: Mapped[str] = mapped_column(String(8))
     published_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # None: the CLI
+    # A correction publication (错误列入, SPEC §9): the number it corrects, the
+    # entries it retracts (as first published) and why.
+    corrects: Mapped[int | None] = mapped_column(Integer)
+    retracted: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("kind IN ('red', 'black')", name="kind"),

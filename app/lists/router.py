@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth import guards
 from app.auth.dependencies import Caller, Regulator
@@ -25,7 +26,7 @@ from app.core.pagination import (
 )
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
-from app.lists import downloads, feed, pages, service
+from app.lists import downloads, feed, pages, retractions, service
 from app.lists.models import ListPublication
 from app.lists.schemas import (
     DiffOut,
@@ -260,3 +261,42 @@ async def get_feed(kind: KindPath, session: ReadSession, _: Caller) -> Response:
 
 
 router.include_router(pages.router)
+
+
+class RetractionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: Annotated[
+        list[Annotated[str, StringConstraints(min_length=18, max_length=18)]],
+        Field(min_length=1, max_length=retractions.MAX_RETRACTED),
+    ]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+@router.post(
+    "/v1/lists/{kind}/publications/{number}/retractions",
+    status_code=201,
+    response_class=Response,
+    responses={
+        201: {"model": PublicationSummary, "description": "The correction publication"},
+        202: {"description": "Four eyes: the pending approval, with `Location`"},
+        **responses(401, 403, 404, 409, 422),
+    },
+)
+async def retract_entries(
+    kind: KindPath,
+    number: NumberPath,
+    body: RetractionCreate,
+    session: DbSession,
+    principal: Regulator,
+) -> Response:
+    """Retract wrongly listed entries (错误列入): the next publication corrects this one."""
+    made = await retractions.retract(session, principal, kind, number, body.uscc, body.reason)
+    if not isinstance(made, ListPublication):
+        return guards.accepted(made)
+    return Response(
+        orjson.dumps(summary(made)),
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": f"/v1/lists/{kind}/publications/{made.number}"},
+    )

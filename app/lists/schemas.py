@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -59,6 +59,13 @@ class PublicationSummary(BaseModel):
     audit_seq: int = Field(description="audit chain head when the list was computed")
     audit_hash: str
     policy_version: str
+    corrects: int | None = Field(
+        default=None, description="a correction publication: the number it corrects (SPEC §9)"
+    )
+    retracted: list[dict[str, Any]] | None = Field(
+        default=None, description="a correction publication: the entries it retracts"
+    )
+    retraction_reason: str | None = None
 
 
 class PublicationOut(PublicationSummary):

@@ -82,7 +82,7 @@ async def publish_list(
         # The entries as they would be published, computed in a savepoint undone after.
         trial = await session.begin_nested()
         await _fill(session, kind, number, on)
-        trial_sha256, trial_count = await _digest(session, kind, number)
+        trial_sha256, trial_count = await digest(session, kind, number)
         await trial.rollback()
         payload = {
             "kind": kind,
@@ -97,7 +97,7 @@ async def publish_list(
             return pending
     audit_seq, audit_hash = await audit_service.head(session)
     await _fill(session, kind, number, on)
-    sha256, count = await _digest(session, kind, number)
+    sha256, count = await digest(session, kind, number)
     publication = ListPublication(
         kind=kind,
         number=number,
@@ -163,7 +163,7 @@ async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.dat
             await session.execute(insert(ListEntry), rows)
 
 
-async def _digest(session: AsyncSession, kind: str, number: int) -> tuple[str, int]:
+async def digest(session: AsyncSession, kind: str, number: int) -> tuple[str, int]:
     """The hash of the stored lines, streamed in ordinal order (bounded memory)."""
     digest = canonical.LineDigest()
     async for _, _, line in iter_lines(session, kind, number):

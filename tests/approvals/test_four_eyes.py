@@ -224,3 +224,36 @@ async def test_four_eyes_off_is_audited_at_start(session: AsyncSession) -> None:
         assert entry is not None and entry.after == {"four_eyes": False}
     finally:
         approvals_service.configure(True)
+
+
+async def test_retraction_publishes_a_correction_and_keeps_the_original(
+    client: AsyncClient, session: AsyncSession, officials: dict[str, dict[str, str]]
+) -> None:
+    a, b = officials["张科长"], officials["李处长"]
+    wrong = await _serious(client, session, a)
+    right = await _serious(client, session, a)
+    proposed = (await client.post("/v1/lists/black/publications", json={}, headers=a)).json()
+    number = (await _decide(client, proposed["id"], b)).json()["result"]["number"]
+    path = f"/v1/lists/black/publications/{number}"
+    original = await client.get(f"{path}?format=jsonl")
+    retraction = f"{path}/retractions"
+    unknown = await client.post(retraction, json={"uscc": ["9" * 18], "reason": "x"}, headers=a)
+    assert unknown.status_code == 422
+    asked = await client.post(
+        retraction, json={"uscc": [wrong], "reason": "主体识别错误"}, headers=a
+    )
+    assert asked.status_code == 202 and asked.json()["action"] == "list.retract"
+    # 李处长 published it (by approving): the last editor of the publication.
+    by_publisher = await _decide(client, asked.json()["id"], b)
+    assert by_publisher.json()["rule"] == "four_eyes.approver_is_not_last_editor"
+    done = await _decide(client, asked.json()["id"], officials["王科员"])
+    assert done.status_code == 200, done.text
+    correction = done.json()["result"]
+    assert (correction["number"], correction["corrects"]) == (number + 1, number)
+    assert [e["uscc"] for e in correction["retracted"]] == [wrong]
+    lines = (await client.get(f"/v1/lists/black/publications/{number + 1}?format=jsonl")).text
+    assert wrong not in lines and right in lines
+    assert (await client.get(f"{path}?format=jsonl")).content == original.content
+    partner = await make_key(session, "partner")
+    feed = (await client.get("/v1/changes?limit=200", headers=partner)).json()["items"]
+    assert any(e["type"] == "list.exited" and e["uscc"] == wrong for e in feed)
