@@ -29,6 +29,7 @@ from app.lists.models import ListEntry, ListPublication
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
+from app.records import disputes
 from app.records import service as record_service
 from app.records.kinds import INSPECTION, RECALL, VIOLATION, Kind
 from app.web.templates import render
@@ -73,6 +74,9 @@ def _publication_view(p: ListPublication) -> dict[str, Any]:
         "audit_seq": p.audit_seq,
         "audit_hash": p.audit_hash,
         "note": p.note,
+        "corrects": p.corrects,
+        "retracted": p.retracted or [],
+        "retraction_reason": p.retraction_reason,
         "api": f"/v1/lists/{p.kind}/publications/{p.number}",
         "page": f"/lists/{p.kind}/{p.number}",
     }
@@ -199,6 +203,18 @@ async def _records(session: ReadSession, kind: Kind, org: Organization) -> tuple
     return rows[:RECORDS_SHOWN], len(rows) > RECORDS_SHOWN
 
 
+async def _retractions(session: ReadSession, uscc: str) -> list[dict[str, Any]]:
+    """Correction publications that retracted this organization (错误列入, SPEC §9)."""
+    rows = await session.scalars(
+        select(ListPublication)
+        .where(ListPublication.retracted.contains([{"uscc": uscc}]))
+        .order_by(ListPublication.published_at, ListPublication.kind, ListPublication.number)
+    )
+    return [
+        _publication_view(p) | {"corrects": p.corrects, "reason": p.retraction_reason} for p in rows
+    ]
+
+
 async def _memberships(session: ReadSession, uscc: str) -> list[dict[str, Any]]:
     """The latest publication of each list that names this organization."""
     out = []
@@ -235,6 +251,9 @@ async def organization_page(code: str, request: Request, session: ReadSession) -
     violations, more_violations = await _records(session, VIOLATION, org)
     inspections, more_inspections = await _records(session, INSPECTION, org)
     recalls, more_recalls = await _records(session, RECALL, org)
+    disputed: set[Any] = set()
+    for kind, rows in ((VIOLATION, violations), (INSPECTION, inspections), (RECALL, recalls)):
+        disputed |= await disputes.disputed(session, kind.name, [r.id for r in rows])
     return render(
         "lists/organization.html",
         org=org,
@@ -254,4 +273,6 @@ async def organization_page(code: str, request: Request, session: ReadSession) -
         result_zh=RESULT_ZH,
         recall_kind_zh=RECALL_KIND_ZH,
         recall_status_zh=RECALL_STATUS_ZH,
+        disputed=disputed,
+        retractions=await _retractions(session, org.uscc),
     )

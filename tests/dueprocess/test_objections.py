@@ -60,6 +60,8 @@ async def test_an_objection_disputes_the_record_everywhere_at_once(
     opened = [e for e in events if e["type"] == "objection.opened"]
     assert opened and opened[0]["uscc"] == uscc and opened[0]["data"]["record_id"] == record["id"]
     assert "grounds" not in opened[0]["data"]
+    page = (await client.get(f"/organizations/{uscc}")).text
+    assert "异议处理中" in page and "处罚决定已被复议撤销" not in page
 
 
 async def test_another_organizations_record_is_404_and_a_second_objection_409(
