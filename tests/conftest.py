@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from app.approvals import service as approvals_service
+from app.apikeys import service as key_service
 from app.approvals import wiring as approvals_wiring
-from app.auth import service as auth_service
-from app.auth.principal import SYSTEM, Role
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
+from app.core.principal import SYSTEM, Role
 from app.core.settings import Settings, get_settings
 from app.dueprocess import wiring as dueprocess_wiring
 from app.main import create_app
@@ -43,16 +42,6 @@ pytest_plugins = ["tests.browser", "tests.figures"]
 # What the application factory and the CLI do at start: due process feeds credit.
 dueprocess_wiring.install()
 approvals_wiring.install()
-
-
-@pytest.fixture
-def four_eyes_off() -> Iterator[None]:
-    """A one-person office (QCR_FOUR_EYES=false): for tests of acts, not of four eyes."""
-    approvals_service.configure(False)
-    try:
-        yield
-    finally:
-        approvals_service.configure(True)
 
 
 @dataclass(frozen=True)
@@ -195,7 +184,7 @@ async def make_key(
     session: AsyncSession, role: str, uscc: str | None = None, *, official: str | None = None
 ) -> dict[str, str]:
     """Authorization headers for a new key of the role (a regulator's may name its official)."""
-    created = await auth_service.create_key(
+    created = await key_service.create_key(
         session, SYSTEM, name=f"test {role}", role=Role(role), uscc=uscc, official=official
     )
     await session.commit()

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import service
 from app.approvals.models import Approval
-from app.auth.principal import Principal
 from app.core.errors import Conflict
+from app.core.principal import Principal
 from app.credit import repairs
 from app.dueprocess import objections
 from app.dueprocess.models import Objection

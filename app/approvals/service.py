@@ -28,11 +28,11 @@ from app.audit import chain
 from app.audit import service as audit_service
 from app.auth import guards
 from app.auth.models import ApiKey
-from app.auth.principal import SYSTEM, Principal, Role
 from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.principal import SYSTEM, Principal, Role
 from app.policy import versions
 
 log = structlog.get_logger("qcr.four_eyes")
@@ -83,7 +83,7 @@ def as_json(a: Approval) -> dict[str, Any]:
     return out
 
 
-Approval.as_json = as_json  # type: ignore[attr-defined]
+Approval.as_json = as_json  # the `guards.Pending` protocol
 
 
 def _official(actor: Principal, doing: str) -> str:
@@ -154,6 +154,7 @@ async def guard(
         raise Conflict(
             f"a proposal of {proposal.action} on this {proposal.target_type} is pending"
         ) from None
+    assert isinstance(approval, Approval)
     await audit_service.record(
         session,
         actor,

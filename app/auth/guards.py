@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.core.principal import Principal
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class Pending(Protocol):
     def as_json(self) -> dict[str, Any]: ...
 
 
-Guard = Callable[[AsyncSession, Principal, Proposal, Any], Awaitable[Pending | None]]
+# Answers None, or the pending approval (a `Pending`).
+Guard = Callable[[AsyncSession, Principal, Proposal, Any], Awaitable[Any]]
 
 _guard: Guard | None = None
 
@@ -50,7 +51,8 @@ async def check(
     """None: act now. Otherwise the pending approval to answer with."""
     if _guard is None:
         return None
-    return await _guard(session, actor, proposal, approval)
+    pending: Pending | None = await _guard(session, actor, proposal, approval)
+    return pending
 
 
 def accepted(pending: Pending) -> JSONResponse:

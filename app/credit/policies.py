@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import SYSTEM
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import NotFound
+from app.core.principal import SYSTEM
 from app.core.routing import AutoCommitRoute, responses
 from app.credit import service as credit_service
 from app.credit.models import PolicyVersion

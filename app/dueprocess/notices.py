@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import SYSTEM, Principal
 from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, invalid
+from app.core.principal import SYSTEM, Principal
 from app.credit import providers
 from app.credit import service as credit_service
 from app.dueprocess import effects
@@ -244,3 +244,9 @@ async def facts(
             )
         )
     return dict(out)
+
+
+async def recent_notices(session: AsyncSession, limit: int = 50) -> list[Notice]:
+    """For the regulators' console: the latest notices, newest first (never public)."""
+    statement = select(Notice).order_by(Notice.served_at.desc(), Notice.id.desc()).limit(limit)
+    return list((await session.scalars(statement)).all())

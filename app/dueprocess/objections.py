@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit_service
 from app.auth import guards
 from app.auth.models import ApiKey
-from app.auth.principal import Principal
 from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.principal import Principal
 from app.credit import service as credit_service
 from app.dueprocess import effects, notices, targets
 from app.dueprocess.models import Notice, Objection

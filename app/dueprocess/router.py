@@ -11,12 +11,11 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from app.auth import guards
-from app.auth.dependencies import EnterpriseOrRegulator, Regulator
-from app.auth.principal import Principal
+from app.auth.dependencies import EnterpriseOrRegulator, Idempotent, Regulator
 from app.core.clock import today
 from app.core.database import DbSession
 from app.core.errors import NotFound, invalid
-from app.core.idempotency import Idempotent
+from app.core.idempotency import Created
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -25,6 +24,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.dueprocess import notices, objections
 from app.dueprocess.models import Notice, Objection
@@ -89,13 +89,13 @@ async def serve_notice(
     idempotency: Idempotent,
 ) -> Response:
     """Serve the notice (事先告知) of the current episode by hand."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    org = await organization_service.find(session, code)
-    notice = await notices.serve_by_hand(session, principal, org)
-    return await idempotency.respond(
-        await notice_out(session, notice), location=f"/v1/notices/{notice.id}"
-    )
+
+    async def make() -> Created:
+        org = await organization_service.find(session, code)
+        notice = await notices.serve_by_hand(session, principal, org)
+        return Created(await notice_out(session, notice), location=f"/v1/notices/{notice.id}")
+
+    return await idempotency.create(make)
 
 
 @router.get("/v1/organizations/{code}/notices", responses=responses(401, 403, 404, 422))
@@ -162,14 +162,14 @@ async def file_objection(
     idempotency: Idempotent,
 ) -> Response:
     """Object to a record or a notice (the enterprise itself, or a regulator on its behalf)."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    objection = await objections.open_objection(
-        session, principal, body.record_type, body.record_id, body.grounds, body.evidence
-    )
-    return await idempotency.respond(
-        objection_out(objection), location=f"/v1/objections/{objection.id}"
-    )
+
+    async def make() -> Created:
+        objection = await objections.open_objection(
+            session, principal, body.record_type, body.record_id, body.grounds, body.evidence
+        )
+        return Created(objection_out(objection), location=f"/v1/objections/{objection.id}")
+
+    return await idempotency.create(make)
 
 
 @router.get("/v1/objections", responses=responses(401, 403, 422))

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.core.clock import today
 from app.core.errors import NotFound, Unprocessable
+from app.core.principal import Principal
 from app.records import service as records_service
 from app.records.kinds import GRADE, INSPECTION, RECALL, VIOLATION, Kind
 from app.records.models import RecordVersion

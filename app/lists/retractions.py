@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth import guards
-from app.auth.principal import Principal
 from app.changes import service as changes
 from app.core.database import db_now
 from app.core.errors import invalid
+from app.core.principal import Principal
 from app.lists import repository, service
 from app.lists.models import ListEntry, ListPublication
 

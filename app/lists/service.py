@@ -21,12 +21,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.audit import service as audit_service
 from app.auth import guards
-from app.auth.principal import SYSTEM, Principal
 from app.changes import service as changes
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import NotFound, invalid
+from app.core.principal import SYSTEM, Principal
 from app.credit import service as credit_service
 from app.lists import canonical, past, repository
 from app.lists.canonical import KIND_ZH
@@ -328,6 +328,7 @@ async def publish_demo_lists(session: AsyncSession) -> str:
     """Publish both lists now (for `qcr demo-data`); a one-line summary."""
     made = []
     for kind in canonical.KINDS:
-        made.append(await publish_list(session, SYSTEM, kind, note="演示数据"))
-    assert all(isinstance(p, ListPublication) for p in made), "demo data: four eyes is off"
+        publication = await publish_list(session, SYSTEM, kind, note="演示数据")
+        assert isinstance(publication, ListPublication), "demo data: four eyes is suspended"
+        made.append(publication)
     return "; ".join(f"{KIND_ZH[p.kind]} 第 {p.number} 期 {p.entry_count} 家" for p in made)

@@ -679,9 +679,9 @@ def _change_dates(history: History, schedule: Schedule) -> set[date]:
         since = min(due_from)
         for n in history.notices:
             deadline_passed = n.objection_deadline + _ONE_DAY if n.objection_deadline else None
-            for d in (n.served_on, n.delivered_on, deadline_passed, n.withdrawn_on):
-                if d is not None and d >= since:
-                    dates.add(d)
+            for day in (n.served_on, n.delivered_on, deadline_passed, n.withdrawn_on):
+                if day is not None and day >= since:
+                    dates.add(day)
         for o in history.objections:
             dates.update(d for d in (o.opened_on, o.decided_on) if d is not None and d >= since)
     return dates

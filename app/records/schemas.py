@@ -17,8 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.codes.gtin import InvalidGtin, normalise_gtin
 from app.core.clock import today
+from app.identifiers.gtin import InvalidGtin, normalise_gtin
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
 Severity = Literal["minor", "general", "serious"]
@@ -163,7 +163,7 @@ class ViolationCreate(Strict):
         _after(self.restriction_until, self.decided_on, "restriction_until is before decided_on")
         if self.restriction_until is not None and "restriction" not in self.penalty_kinds:
             raise ValueError("restriction_until needs the penalty kind restriction")
-        self.penalty_kinds = sorted(set(self.penalty_kinds))  # type: ignore[assignment]
+        self.penalty_kinds = sorted(set(self.penalty_kinds))
         return self
 
 

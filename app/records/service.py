@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import chain
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.calendar import service as calendar_service
 from app.changes import service as changes
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
+from app.core.principal import Principal
+from app.credit import history as credit_history
 from app.credit import service as credit_service
 from app.organizations.models import Organization
 from app.policy import months, publication, versions
@@ -54,13 +55,11 @@ def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[s
 def violation_is_public(v: models.Violation, on: dt.date | None = None) -> bool:
     """Inside its publication period (信用信息公示期) on `on` (today), under the policy
     version in force that day (SPEC §4.1)."""
-    from app.credit import history
-
     day = on or today()
     schedule = versions.current()
     if schedule.in_force(day).publication_rule == "order45" and v.public_until is not None:
         return v.public_from is not None and v.public_from <= day < v.public_until
-    return publication.is_public(history.violation_of(v), day, schedule)
+    return publication.is_public(credit_history.violation_of(v), day, schedule)
 
 
 async def publication_fields(

@@ -260,4 +260,4 @@ async def test_retraction_publishes_a_correction_and_keeps_the_original(
     org_page = (await client.get(f"/organizations/{wrong}")).text
     assert "错误列入已更正" in org_page and "主体识别错误" in org_page
     list_page = (await client.get(f"/lists/black/{number + 1}")).text
-    assert f"更正<a href=\"/lists/black/{number}\">第 {number} 期</a>" in list_page
+    assert f'更正<a href="/lists/black/{number}">第 {number} 期</a>' in list_page

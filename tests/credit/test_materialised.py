@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM
 from app.core import clock
+from app.core.principal import SYSTEM
 from app.credit import history
 from app.credit import service as credit_service
 from app.organizations import service as organization_service

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.approvals import service as approvals_service
 from app.core import clock
 
 TODAY = dt.date(2026, 6, 15)
@@ -18,5 +19,10 @@ def frozen_today() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def one_person_office(four_eyes_off: None) -> None:
+def one_person_office() -> Iterator[None]:
     """These tests publish black lists with one key; four eyes has its own tests."""
+    approvals_service.configure(False)
+    try:
+        yield
+    finally:
+        approvals_service.configure(True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_v1_runs_from_the_decision_by_severity() -> None:
     [{"procedure": "summary"}, {"penalty_kinds": ("warning",)}],
     ids=["summary procedure (art. 2)", "warning only (art. 2)"],
 )
-def test_never_public(changes: dict[str, object]) -> None:
+def test_never_public(changes: dict[str, Any]) -> None:
     assert period(dataclasses.replace(V, **changes), POLICY_V2) is None
 
 
