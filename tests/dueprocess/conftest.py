@@ -11,6 +11,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals import service as approvals_service
 from app.core import clock
 from app.policy import versions
 from tests.conftest import make_key, make_organization
@@ -22,8 +23,13 @@ V2_FROM = dt.date(2026, 1, 1)
 
 @pytest.fixture(autouse=True)
 def under_v2() -> Iterator[None]:
-    with versions.v2_from(V2_FROM), clock.frozen(TODAY):
-        yield
+    """Policy v2 in force; a one-person office (four eyes has its own tests)."""
+    approvals_service.configure(False)
+    try:
+        with versions.v2_from(V2_FROM), clock.frozen(TODAY):
+            yield
+    finally:
+        approvals_service.configure(True)
 
 
 async def listed_pending(
