@@ -59,13 +59,18 @@ class PublicationSummary(BaseModel):
     audit_seq: int = Field(description="audit chain head when the list was computed")
     audit_hash: str
     policy_version: str
+    # Only on a correction publication (SPEC §9); absent otherwise.
     corrects: int | None = Field(
-        default=None, description="a correction publication: the number it corrects (SPEC §9)"
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="a correction publication: the number it corrects (SPEC §9)",
     )
     retracted: list[dict[str, Any]] | None = Field(
-        default=None, description="a correction publication: the entries it retracts"
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="a correction publication: the entries it retracts",
     )
-    retraction_reason: str | None = None
+    retraction_reason: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class PublicationOut(PublicationSummary):

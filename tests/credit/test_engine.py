@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.core import clock
 from app.credit import service as credit_service
 from app.credit.models import CreditStatus
+from app.policy import versions
 from tests.conftest import make_key, make_organization, random_uscc
 from tests.records.helpers import grade, violation
 
@@ -524,5 +525,7 @@ async def test_refresh_once_recomputes_due_statuses(
     assert await refresh_once(Database(engine)) == 1
     async with AsyncSession(engine) as fresh:
         status = await fresh.scalar(select(CreditStatus).where(CreditStatus.uscc == uscc))
-        assert status is not None and status.holds_until is None
+        # Nothing ends its result but the next policy version (SPEC §4.1).
+        v2_from = versions.current().versions[1].effective_from
+        assert status is not None and status.holds_until == v2_from - dt.timedelta(days=1)
     assert await refresh_once(Database(engine)) == 0
