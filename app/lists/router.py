@@ -26,7 +26,7 @@ from app.core.pagination import (
 )
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
-from app.lists import downloads, feed, pages, retractions, service
+from app.lists import downloads, feed, pages, redaction, retractions, service
 from app.lists.models import ListPublication
 from app.lists.schemas import (
     DiffOut,
@@ -81,12 +81,20 @@ async def _publication_body(
     lines, more = await service.entry_page(
         session, publication, after=_cursor_int(cursor) or 0, limit=limit
     )
-    return summary(publication) | {
-        "entries": {
-            "items": [orjson.loads(line) for line in lines],
-            "next_cursor": encode_cursor([more]) if more is not None else None,
+    redacted, marks = await redaction.marks(session, publication)
+    return (
+        summary(publication)
+        | marks
+        | {
+            "entries": {
+                "items": [
+                    orjson.loads(redaction.redacted_line(line) if n in redacted else line)
+                    for n, line in lines
+                ],
+                "next_cursor": encode_cursor([more]) if more is not None else None,
+            }
         }
-    }
+    )
 
 
 async def _read(
@@ -100,7 +108,8 @@ async def _read(
 ) -> Response:
     chosen = downloads.negotiate(request, fmt)
     if chosen != "json":
-        response: Response = downloads.stream(session, publication, chosen)
+        redacted = await redaction.redacted_ordinals(session, publication)
+        response: Response = downloads.stream(session, publication, chosen, redacted)
         response.headers["Cache-Control"] = cache
         return response
     body = await _publication_body(session, publication, limit, cursor)

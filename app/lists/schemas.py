@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -73,8 +73,25 @@ class PublicationSummary(BaseModel):
     retraction_reason: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
+class RedactedEntry(BaseModel):
+    """An entry line naming a violation past its publication period (SPEC §4.1)."""
+
+    redacted: Literal[True]
+    line_sha256: str
+
+
 class PublicationOut(PublicationSummary):
-    entries: Page[RedEntry] | Page[BlackEntry]
+    redacted: bool | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="a line names a violation past its publication period (SPEC §4.1)",
+    )
+    line_hashes: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="redacted: SHA-256 of each line as first published, in order",
+    )
+    entries: Page[RedEntry | RedactedEntry] | Page[BlackEntry | RedactedEntry]
 
 
 class ChangedEntry(BaseModel):

@@ -231,8 +231,8 @@ async def publications(
 
 async def entry_page(
     session: AsyncSession, publication: ListPublication, *, after: int, limit: int
-) -> tuple[list[str], int | None]:
-    """One page of entry lines after ordinal `after`, and the ordinal to continue from."""
+) -> tuple[list[tuple[int, str]], int | None]:
+    """One page of `(ordinal, line)` after ordinal `after`, and the ordinal to continue from."""
     rows = (
         await session.execute(
             repository.lines_after(publication.kind, publication.number, after, limit + 1)
@@ -240,7 +240,7 @@ async def entry_page(
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return [r.line for r in rows], (rows[-1].ordinal if more else None)
+    return [(r.ordinal, r.line) for r in rows], (rows[-1].ordinal if more else None)
 
 
 async def search_page(
