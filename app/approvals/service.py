@@ -23,9 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.approvals.models import Approval
-from app.audit import chain
-from app.audit import service as audit_service
 from app.auth import guards
 from app.auth.models import ApiKey
 from app.calendar import service as calendar_service
@@ -33,6 +32,7 @@ from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.principal import SYSTEM, Principal, Role
+from app.journal import leaf
 from app.policy import versions
 
 log = structlog.get_logger("qcr.four_eyes")
@@ -58,14 +58,14 @@ def configure(on: bool) -> None:
 
 def payload_sha256(payload: dict[str, Any]) -> str:
     canonical = json.dumps(
-        chain.jsonable(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        leaf.jsonable(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def as_json(a: Approval) -> dict[str, Any]:
     """The approval object of SPEC §9."""
-    out: dict[str, Any] = chain.jsonable(
+    out: dict[str, Any] = leaf.jsonable(
         {
             "id": a.id,
             "action": a.action,
@@ -137,7 +137,7 @@ async def guard(
         action=proposal.action,
         target_type=proposal.target_type,
         target_id=proposal.target_id,
-        payload=chain.jsonable(proposal.payload),
+        payload=leaf.jsonable(proposal.payload),
         payload_sha256=payload_sha256(proposal.payload),
         proposed_by=proposer,
         proposed_key=actor.key_id,
@@ -155,7 +155,7 @@ async def guard(
             f"a proposal of {proposal.action} on this {proposal.target_type} is pending"
         ) from None
     assert isinstance(approval, Approval)
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="approval.propose",
@@ -183,7 +183,6 @@ async def decide(
 ) -> tuple[Approval, dict[str, Any] | None]:
     """A second official approves (the act runs now, its answer is `result`) or rejects."""
     decider = _official(actor, "decide")
-    await audit_service.lock_chain(session)
     approval = await find(session, approval_id, for_update=True)
     if approval.status != "pending":
         raise Conflict(f"the approval was already {approval.status}: an approval is used once")
@@ -211,9 +210,9 @@ async def decide(
     approval.decided_key = actor.key_id
     approval.decided_at = await db_now(session)
     approval.decision_reason = reason
-    approval.result = chain.jsonable(result) if result is not None else None
+    approval.result = leaf.jsonable(result) if result is not None else None
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action=f"approval.{decision}",
@@ -251,7 +250,7 @@ async def suspended(session: AsyncSession, why: str) -> AsyncIterator[None]:
     """Four eyes off for the duration (demo data only: a sandbox with no officials);
     audited."""
     global _enabled
-    await audit_service.record(
+    await journal.record(
         session,
         SYSTEM,
         action="four_eyes.suspend",
@@ -272,7 +271,7 @@ async def start(session: AsyncSession, four_eyes: bool) -> None:
     guards.register(guard)
     if not four_eyes:
         log.warning("four_eyes_off", detail="QCR_FOUR_EYES=false: one official acts alone")
-        await audit_service.record(
+        await journal.record(
             session,
             SYSTEM,
             action="four_eyes.off",

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import NotFound
@@ -32,7 +32,6 @@ async def load_schedule(session: AsyncSession, requested: dt.date) -> dt.date:
     """Store `v2`'s date at first start; move it only when both the stored and the
     requested date are still in the future (history is never rewritten); configure
     this process with the stored date and return it."""
-    await audit_service.lock_chain(session)
     stored = await session.get(PolicyVersion, "v2", with_for_update=True)
     now = today()
     if stored is None:
@@ -41,7 +40,7 @@ async def load_schedule(session: AsyncSession, requested: dt.date) -> dt.date:
         )
         session.add(stored)
         await session.flush()
-        await audit_service.record(
+        await journal.record(
             session,
             SYSTEM,
             action="policy.schedule",
@@ -55,7 +54,7 @@ async def load_schedule(session: AsyncSession, requested: dt.date) -> dt.date:
             stored.effective_from = requested
             stored.recorded_at = await db_now(session)
             await session.flush()
-            await audit_service.record(
+            await journal.record(
                 session,
                 SYSTEM,
                 action="policy.schedule",

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.auth import guards
-from app.changes import service as changes
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -59,7 +58,6 @@ async def request(
     """File a repair request for one of the organization's violations."""
     if not (actor.is_regulator or actor.owns(org.uscc)):
         raise Forbidden("an enterprise key may request repair only for its own organization")
-    await audit_service.lock_chain(session)
     violation = await session.get(Violation, violation_id)
     if violation is None or violation.organization_id != org.id:
         raise NotFound(f"no violation {violation_id} of {org.uscc}")
@@ -82,21 +80,19 @@ async def request(
     )
     session.add(repair)
     await session.flush()
-    await audit_service.record(
+    public = records_service.violation_is_public(violation)
+    await journal.record(
         session,
         actor,
         action="repair.request",
         entity="repair",
         entity_id=str(repair.id),
+        uscc=org.uscc,
         after=snapshot(repair),
-    )
-    await changes.emit(
-        session,
-        "repair.requested",
-        org.uscc,
-        {"id": repair.id, "status": "pending"}
-        | (
-            {"violation_id": violation_id} if records_service.violation_is_public(violation) else {}
+        event=(
+            "repair.requested",
+            {"id": repair.id, "status": "pending"}
+            | ({"violation_id": violation_id} if public else {}),
         ),
     )
     return repair
@@ -126,7 +122,6 @@ async def decide(
 ) -> tuple[RepairRequest, Organization] | guards.Pending:
     """Approve or reject; an approval marks the violation repaired from today. Four
     eyes (`repair.decide`, SPEC §9): the answer may be the pending approval."""
-    await audit_service.lock_chain(session)
     repair, org = await find(session, repair_id)
     if repair.status != "pending":
         raise Conflict(f"the request was already {repair.status}")
@@ -159,20 +154,20 @@ async def decide(
     repair.decided_by = actor.key_id
     repair.decision_reason = reason
     await session.flush()
-    await audit_service.record(
+    public = await _public(session, repair)
+    await journal.record(
         session,
         actor,
         action=f"repair.{decision}",
         entity="repair",
         entity_id=str(repair.id),
+        uscc=org.uscc,
         before=before,
         after=snapshot(repair),
-    )
-    await changes.emit(
-        session,
-        f"repair.{decision}",
-        org.uscc,
-        {"id": repair.id, "status": decision, "decided_on": on}
-        | ({"violation_id": repair.violation_id} if await _public(session, repair) else {}),
+        event=(
+            f"repair.{decision}",
+            {"id": repair.id, "status": decision, "decided_on": on}
+            | ({"violation_id": repair.violation_id} if public else {}),
+        ),
     )
     return repair, org

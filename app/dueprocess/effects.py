@@ -1,6 +1,6 @@
 """The side effects of a due-process write: its audit entry and, when it has one,
-its change event, in the writer's transaction. One helper, so that moving to the
-journal (STYLE 18) is a change in one place."""
+its change event, through the journal (STYLE 18), in the writer's transaction.
+One helper, so that every due-process write records the same way."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.core.principal import Principal
 
 
@@ -20,20 +19,26 @@ async def record(
     action: str,
     entity: str,
     entity_id: str,
+    uscc: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    event: tuple[str, str, dict[str, Any]] | None = None,
+    event: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Append the audit entry and, if given, the change event `(type, uscc, data)`."""
-    await audit_service.record(
+    """Append the audit entry and, if given, the change event `(type, data)` about `uscc`."""
+    await journal.record(
         session,
         actor,
         action=action,
         entity=entity,
         entity_id=entity_id,
-        before=before,
-        after=after,
+        uscc=uscc,
+        before=journal_safe(before),
+        after=journal_safe(after),
+        event=event,
     )
-    if event is not None:
-        type_, uscc, data = event
-        await changes.emit(session, type_, uscc, data)
+
+
+def journal_safe(value: dict[str, Any] | None) -> Any:
+    from app.journal import leaf
+
+    return leaf.jsonable(value) if value is not None else None

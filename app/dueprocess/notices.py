@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
 from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import db_now
@@ -75,6 +74,7 @@ async def _serve(
         action="notice.serve",
         entity="notice",
         entity_id=str(notice.id),
+        uscc=uscc,
         after=snapshot(notice),
     )
     return notice
@@ -102,7 +102,6 @@ async def serve_automatically(
 
 async def serve_by_hand(session: AsyncSession, actor: Principal, org: Organization) -> Notice:
     """A regulator serves the notice of the current episode."""
-    await audit_service.lock_chain(session)
     status = await credit_service.current(session, org)
     reasons = [r for r in status.reasons if r["rule_id"] in credit_service.S_RULES]
     if not reasons:
@@ -130,7 +129,6 @@ async def deliver(
     session: AsyncSession, actor: Principal, notice_id: uuid.UUID, delivered_on: dt.date | None
 ) -> Notice:
     """Record delivery (送达); the objection deadline follows from it."""
-    await audit_service.lock_chain(session)
     notice = await find(session, notice_id, for_update=True)
     if notice.status == "withdrawn":
         raise Conflict("the notice was withdrawn")
@@ -155,6 +153,7 @@ async def deliver(
         action="notice.deliver",
         entity="notice",
         entity_id=str(notice.id),
+        uscc=notice.uscc,
         before=before,
         after=snapshot(notice),
     )
@@ -176,6 +175,7 @@ async def withdraw(session: AsyncSession, actor: Principal, notice: Notice) -> N
         action="notice.withdraw",
         entity="notice",
         entity_id=str(notice.id),
+        uscc=notice.uscc,
         before=before,
         after=snapshot(notice),
     )

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
 from app.auth import guards
 from app.auth.models import ApiKey
 from app.calendar import service as calendar_service
@@ -81,7 +80,6 @@ async def open_objection(
     evidence: list[str] | None,
 ) -> Objection:
     """File an objection; the record is disputed from now on."""
-    await audit_service.lock_chain(session)
     target = targets.get(record_type)
     found = await target.find(session, record_id)
     if found is None or not (actor.is_regulator or actor.owns(found.uscc)):
@@ -128,9 +126,9 @@ async def open_objection(
         entity="objection",
         entity_id=str(objection.id),
         after=snapshot(objection) | {"grounds": grounds},
+        uscc=found.uscc,
         event=(
             "objection.opened",
-            found.uscc,
             {"id": objection.id, "record_type": record_type, "due_on": due_on} | named,
         ),
     )
@@ -173,7 +171,6 @@ async def decide(
     approval: Any = None,
 ) -> Objection | guards.Pending:
     """Decide an objection (four eyes: `objection.decide`)."""
-    await audit_service.lock_chain(session)
     objection = await find(session, objection_id, for_update=True)
     if objection.status != "open":
         raise Conflict(f"the objection was already {objection.status}")
@@ -220,9 +217,9 @@ async def decide(
         entity_id=str(objection.id),
         before=before,
         after=snapshot(objection),
+        uscc=objection.uscc,
         event=(
             "objection.decided",
-            objection.uscc,
             {"id": objection.id, "decision": decision, "late": objection.late},
         ),
     )

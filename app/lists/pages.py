@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.core.database import ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
-from app.core.settings import get_settings
+from app.core.settings import AppSettings, Settings, get_settings
 from app.core.templates import error_page, render
 from app.lists import service
 from app.lists.canonical import KIND_ZH, KINDS
@@ -77,6 +77,7 @@ def _page_number(raw: str | None) -> int | None:
 
 async def _publication_page(
     session: ReadSession,
+    settings: Settings,
     kind: str,
     number: int | None,
     q: str | None,
@@ -127,7 +128,7 @@ async def _publication_page(
         previous_link=previous_link,
         next_link=next_link,
         history=[publication_view(p) for p in history],
-        base_url=get_settings().public_base_url.rstrip("/"),
+        base_url=settings.public_base_url.rstrip("/"),
     )
 
 
@@ -135,12 +136,13 @@ async def _publication_page(
 async def latest_list_page(
     kind: str,
     session: ReadSession,
+    settings: AppSettings,
     q: str | None = None,
     after: str | None = None,
     before: str | None = None,
 ) -> HTMLResponse:
     """The latest red or black list, with search by name or code and pagination."""
-    return await _publication_page(session, kind, None, q, after, before)
+    return await _publication_page(session, settings, kind, None, q, after, before)
 
 
 @router.get("/lists/{kind}/{number}", response_class=HTMLResponse)
@@ -148,6 +150,7 @@ async def publication_page(
     kind: str,
     number: str,
     session: ReadSession,
+    settings: AppSettings,
     q: str | None = None,
     after: str | None = None,
     before: str | None = None,
@@ -159,7 +162,7 @@ async def publication_page(
         n = None
     if n is None or n < 1:
         return error_page(404, "没有这一期名单", "期号应为正整数。")
-    return await _publication_page(session, kind, n, q, after, before)
+    return await _publication_page(session, settings, kind, n, q, after, before)
 
 
 async def retractions_of(session: ReadSession, uscc: str) -> list[dict[str, Any]]:

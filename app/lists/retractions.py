@@ -12,12 +12,12 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.auth import guards
-from app.changes import service as changes
 from app.core.database import db_now
 from app.core.errors import invalid
 from app.core.principal import Principal
+from app.journal import heads, witness
 from app.lists import repository, service
 from app.lists.models import ListEntry, ListPublication
 
@@ -35,7 +35,6 @@ async def retract(
     approval: Any = None,
 ) -> ListPublication | guards.Pending:
     """Publish the correction of publication `number` without the entries of `usccs`."""
-    await audit_service.lock_chain(session)
     original = await service.find(session, kind, number)
     wanted = sorted(set(usccs))
     if not wanted or len(wanted) > MAX_RETRACTED:
@@ -59,7 +58,7 @@ async def retract(
     if pending is not None:
         return pending
     new_number = int(await session.scalar(repository.next_number(kind)) or 1)
-    audit_seq, audit_hash = await audit_service.head(session)
+    head = await witness.covering_head(session)
     if kept:
         await session.execute(
             insert(ListEntry),
@@ -84,8 +83,9 @@ async def retract(
         note=f"更正第 {number} 期（错误列入）",
         entry_count=count,
         sha256=sha256,
-        audit_seq=audit_seq,
-        audit_hash=audit_hash,
+        audit_seq=head.tree_size,
+        audit_hash=head.root_hash,
+        audit_tree_head=heads.head_json(head),
         policy_version=original.policy_version,
         published_by=actor.key_id,
         corrects=number,
@@ -103,7 +103,7 @@ async def retract(
         "entry_count": count,
         "sha256": sha256,
     }
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="list.retract",
@@ -111,9 +111,9 @@ async def retract(
         entity_id=f"{kind}/{new_number}",
         after=summary,
     )
-    await changes.emit(session, "list.published", "", summary)
+    await journal.emit(session, "list.published", "", summary)
     for uscc in wanted:
-        await changes.emit(
+        await journal.emit(
             session, "list.exited", uscc, {"uscc": uscc, "list": kind, "publication": new_number}
         )
     return correction

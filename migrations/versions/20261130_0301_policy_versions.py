@@ -1,7 +1,7 @@
 """policy versions: v2's stored date, violation fields of SAMR Order 45, pending black list
 
 Revision ID: 0301
-Revises: 0090
+Revises: 0101
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0301"
-down_revision: str | Sequence[str] | None = "0090"
+down_revision: str | Sequence[str] | None = "0101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.lists.models import ListPublication
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 from tests.records.helpers import violation
 
 TODAY = dt.date(2026, 6, 15)

@@ -14,7 +14,7 @@ from app.core import clock
 from app.credit import policies
 from app.credit import service as credit_service
 from app.policy import versions
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.records.helpers import violation
 
 V2_FROM = dt.date(2026, 7, 1)

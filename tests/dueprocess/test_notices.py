@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.credit import service as credit_service
-from tests.conftest import make_key, make_organization
 from tests.dueprocess.conftest import TODAY, credit, listed_pending
+from tests.factories import make_key, make_organization
 
 
 async def test_s_rule_under_v2_serves_a_notice_and_is_pending(

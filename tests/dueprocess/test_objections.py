@@ -11,8 +11,8 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from tests.conftest import make_key, make_organization
 from tests.dueprocess.conftest import credit, listed_pending
+from tests.factories import make_key, make_organization
 from tests.records.helpers import violation
 
 
