@@ -12,7 +12,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database, make_engine, prepare
-from app.core.principal import SYSTEM, Role
+from app.core.principal import SYSTEM, Principal, Role
 from app.core.settings import get_settings
 
 T = TypeVar("T")
@@ -31,6 +31,9 @@ def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]])
             signer = None  # only publishing signs; it says so if the key is missing
         witness.configure(signer)
         try:
+            from app.startup import start_up
+
+            await start_up(database, get_settings())
             async with database.sessionmaker() as session:
                 result = await work(session)
                 await session.commit()
@@ -92,10 +95,15 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
     if role is Role.enterprise and not uscc:
         print("--uscc is required for an enterprise key", file=sys.stderr)
         return 2
+    if args.official is not None and role is not Role.regulator:
+        print("--official names the official behind a regulator key", file=sys.stderr)
+        return 2
     urls = prepare(get_settings(), migrate=True)
     created = _in_session(
         urls.service,
-        lambda s: service.create_key(s, SYSTEM, name=args.name, role=role, uscc=uscc),
+        lambda s: service.create_key(
+            s, SYSTEM, name=args.name, role=role, uscc=uscc, official=args.official
+        ),
     )
     print(f"created {role.value} key {created.key.id} ({created.key.prefix}…); the secret:")
     print(created.secret)
@@ -138,6 +146,7 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
     from app.core.errors import RegistryError
     from app.journal import heads
     from app.lists import service
+    from app.lists.models import ListPublication
 
     try:
         heads.load_signer(get_settings())  # the witness is a signed tree head (SPEC §7)
@@ -152,14 +161,22 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
             print(f"--as-of: {args.as_of!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
             return 2
     urls = prepare(get_settings(), migrate=True)
+    # Four eyes (SPEC §9): the black list is proposed by a named official.
+    actor = Principal(Role.regulator, official=args.official) if args.official else SYSTEM
     try:
         publication = _in_session(
             urls.service,
-            lambda s: service.publish_list(s, SYSTEM, args.kind, as_of=as_of, note=args.note),
+            lambda s: service.publish_list(s, actor, args.kind, as_of=as_of, note=args.note),
         )
     except RegistryError as exc:
         print(exc.detail, file=sys.stderr)
         return 2
+    if not isinstance(publication, ListPublication):  # a pending approval
+        print(
+            f"proposed: approval {publication.id} is pending; a second official decides "
+            f"at POST /v1/approvals/{publication.id}/decision"
+        )
+        return 0
     print(
         f"published {publication.kind} list {publication.number} as of "
         f"{publication.as_of.isoformat()}: {publication.entry_count} entries, "
@@ -242,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, choices=["admin", "regulator", "partner", "enterprise"]
     )
     create.add_argument("--uscc")
+    create.add_argument("--official", help="the official behind a regulator key (four eyes)")
     create.set_defaults(func=cmd_apikey_create)
     revoke = apikey.add_parser(
         "revoke", help="revoke a key by its id or its secret (- reads it from stdin)"
@@ -267,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("kind", choices=["red", "black"])
     publish.add_argument("--as-of", help="valid date YYYY-MM-DD (default: today)")
     publish.add_argument("--note", help="a note kept with the publication")
+    publish.add_argument(
+        "--official", help="the official proposing a black list (four eyes: 202-like proposal)"
+    )
     publish.set_defaults(func=cmd_lists_publish)
 
     calendar = sub.add_parser("calendar", help="working-day calendar").add_subparsers(

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import openapi
+from app.approvals import router as approvals_router
 from app.audit.router import router as audit_router
 from app.auth.dependencies import rate_limit
 from app.auth.keys import key_cache
@@ -24,11 +25,14 @@ from app.core.notify import Watch
 from app.core.settings import Settings, get_settings
 from app.core.templates import STATIC_DIR
 from app.credit import router as credit_router
+from app.credit.policies import router as policies_router
 from app.credit.refresher import run_daily as refresh_daily
+from app.dueprocess import router as dueprocess_router
 from app.journal import heads, sequencer, witness
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
+from app.startup import start_up
 from app.web import organization as organization_page
 from app.wiring import install_listeners
 
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
         witness.configure(signer)
+        await start_up(app.state.database, settings)
         # Every process runs for the sequencer's election; one leads (SPEC §7).
         sequencing = asyncio.create_task(sequencer.run(app.state.database.engine, signer))
         # Change notifications from the primary keep the in-process caches honest.
@@ -115,6 +120,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(records_router.build_router(), dependencies=public)
     app.include_router(credit_router.router, dependencies=public)
     app.include_router(changes_router, dependencies=public)
+    app.include_router(policies_router, dependencies=public)
+    app.include_router(dueprocess_router.router)
+    app.include_router(approvals_router.router)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(organization_page.router, dependencies=public)
     app.include_router(codes_router.router)

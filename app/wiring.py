@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from app import journal
+from app.approvals import wiring as approvals_wiring
 from app.credit import service as credit_service
+from app.dueprocess import wiring as dueprocess_wiring
 
 
 def install_listeners() -> None:
@@ -12,3 +14,7 @@ def install_listeners() -> None:
     # A write to an organization's inputs refreshes its materialised credit in
     # the same transaction (SPEC §4.6); once per organization in a bulk import.
     journal.listen(credit_service.refresh_after_write, coalesce=True)
+    # Due process feeds credit (notices, objections) and four eyes guards the acts
+    # of SPEC §9; both register hooks the lower packages call.
+    dueprocess_wiring.install()
+    approvals_wiring.install()

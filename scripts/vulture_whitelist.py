@@ -68,11 +68,20 @@ serious_violation_id
 _.serious_violation_id
 audit_head
 
-# Written for a caller on another branch, not merged yet.
-# TODO(lead): delete each line once its caller lands (or the function if none does).
-warn_unknown  # app/calendar/service.py, for the due-process deadlines (#14)
 
 # Unused today in the journal's code (#12), left for its owner to delete or use.
 # TODO(lead): delete these lines with the names.
 LEAF_FIELDS  # app/journal/leaf.py
 notes  # app/audit/verify.py, Report.notes
+
+# Due process and four eyes (SPEC §9): columns written for the audit trail and
+# the API, and the console's service functions the lead wires into /console.
+proposed_key
+decided_key
+_.decided_key
+opened_role
+published_late
+pending_approvals
+overdue_objections
+recent_notices
+register_complaints

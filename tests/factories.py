@@ -45,10 +45,12 @@ async def make_organization(
     return uscc
 
 
-async def make_key(session: AsyncSession, role: str, uscc: str | None = None) -> dict[str, str]:
-    """Authorization headers for a new key of the role."""
+async def make_key(
+    session: AsyncSession, role: str, uscc: str | None = None, *, official: str | None = None
+) -> dict[str, str]:
+    """Authorization headers for a new key of the role (a regulator's may name its official)."""
     created = await key_service.create_key(
-        session, SYSTEM, name=f"test {role}", role=Role(role), uscc=uscc
+        session, SYSTEM, name=f"test {role}", role=Role(role), uscc=uscc, official=official
     )
     await session.commit()
     return {"Authorization": f"Bearer {created.secret}"}

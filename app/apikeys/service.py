@@ -27,7 +27,13 @@ class CreatedKey:
 
 
 async def create_key(
-    session: AsyncSession, actor: Principal, *, name: str, role: Role, uscc: str | None
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    name: str,
+    role: Role,
+    uscc: str | None,
+    official: str | None = None,
 ) -> CreatedKey:
     """Create a key; the secret is returned here and never again."""
     if role is Role.anonymous:
@@ -38,6 +44,12 @@ async def create_key(
         raise invalid("uscc", "only enterprise keys are bound to an organization")
     if not name.strip() or len(name) > 200:
         raise invalid("name", "must be 1-200 characters")
+    if official is not None:
+        if role is not Role.regulator:
+            raise invalid("official", "only regulator keys name an official")
+        official = official.strip()
+        if not official or len(official) > 100:
+            raise invalid("official", "must be 1-100 characters")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name.strip(),
@@ -46,6 +58,7 @@ async def create_key(
         prefix=secret[:12],
         key_hash=hash_secret(secret),
         created_by=actor.key_id,
+        official=official,
     )
     session.add(key)
     await session.flush()
@@ -55,7 +68,8 @@ async def create_key(
         action="apikey.create",
         entity="api_key",
         entity_id=str(key.id),
-        after={"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix},
+        after={"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix}
+        | ({"official": official} if official else {}),
     )
     return CreatedKey(key, secret)
 

@@ -15,16 +15,18 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-KEY_SQL = "SELECT id, role, uscc FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+KEY_SQL = "SELECT id, role, uscc, official FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
 async def key_row(session: AsyncSession, digest: str) -> dict[str, Any] | None:
     """`KEY_SQL` on a session: the id, role and USCC of a live key, by its digest."""
     row = (
         await session.execute(
-            select(ApiKey.id, ApiKey.role, ApiKey.uscc).where(
+            select(ApiKey.id, ApiKey.role, ApiKey.uscc, ApiKey.official).where(
                 ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
             )
         )
     ).first()
-    return None if row is None else {"id": row.id, "role": row.role, "uscc": row.uscc}
+    if row is None:
+        return None
+    return {"id": row.id, "role": row.role, "uscc": row.uscc, "official": row.official}

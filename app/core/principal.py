@@ -20,6 +20,7 @@ class Principal:
     role: Role
     key_id: uuid.UUID | None = None
     uscc: str | None = None  # bound organization of an enterprise key
+    official: str | None = None  # the official behind a regulator key (four eyes, SPEC §9)
 
     @property
     def is_anonymous(self) -> bool:

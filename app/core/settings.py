@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     rate_limit_public: str = Field(default="300/minute", alias="QCR_RATE_LIMIT_PUBLIC")
     # An item code scanned from more distinct clients than this is suspicious.
     suspicious_scan_threshold: int = Field(default=5, alias="QCR_SUSPICIOUS_SCANS")
+    # Policy v2's effective_from (SPEC §4.1): stored at first start, changeable only
+    # while still in the future.
+    policy_v2_from: dt.date = Field(default=dt.date(2027, 1, 1), alias="QCR_POLICY_V2_FROM")
+    # Four eyes (SPEC §9): off only for a one-person office (logged and audited at start).
+    four_eyes: bool = Field(default=True, alias="QCR_FOUR_EYES")
 
     @field_validator("database_url", "migration_database_url", "database_read_url")
     @classmethod

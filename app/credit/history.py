@@ -4,6 +4,7 @@ once (a constant number of queries), now or as known at a past moment."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -41,7 +42,12 @@ def assessment(row: RowMap) -> policy.Assessment:
     )
 
 
+def _decimal(value: Any) -> decimal.Decimal | None:
+    return None if value is None else decimal.Decimal(str(value))
+
+
 def violation(row: RowMap) -> policy.Violation:
+    # Versions recorded before policy v2 lack its fields: their defaults (SPEC §4.1).
     return policy.Violation(
         id=_uuid(row["id"]),
         case_no=row["case_no"],
@@ -52,6 +58,12 @@ def violation(row: RowMap) -> policy.Violation:
         revoked_on=_date(row["revoked_on"]),
         repaired_on=_date(row["repaired_on"]),
         public_summary=row["public_summary"],
+        category=row.get("category") or "",
+        procedure=row.get("procedure") or "ordinary",
+        penalty_kinds=tuple(row.get("penalty_kinds") or ()),
+        penalty_amount=_decimal(row.get("penalty_amount")),
+        restriction_until=_date(row.get("restriction_until")),
+        published_on=_date(row.get("published_on")),
     )
 
 
@@ -65,6 +77,12 @@ VIOLATION_FIELDS = (
     "revoked_on",
     "repaired_on",
     "public_summary",
+    "category",
+    "procedure",
+    "penalty_kinds",
+    "penalty_amount",
+    "restriction_until",
+    "published_on",
 )
 
 

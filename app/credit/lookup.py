@@ -23,7 +23,7 @@ from app.core.errors import NotFound, invalid
 from app.core.hotroute import read_session
 from app.core.principal import Principal
 from app.core.settings import get_settings
-from app.credit import answers, history
+from app.credit import answers
 from app.credit import service as credit_service
 from app.organizations import codes
 from app.organizations import service as organization_service
@@ -120,12 +120,12 @@ async def credit_lookup(request: Request) -> Response:
     async with read_session(request) as session:  # evaluated: time travel, or past its edge
         org = await organization_service.find(session, code)
         if known_at is not None:
-            found = await history.known_at(session, {org.id: org.uscc}, known_at)
+            found = await credit_service.histories_known_at(session, {org.id: org.uscc}, known_at)
             if org.id not in found:
                 raise NotFound(f"the registry did not know {org.uscc} at {known_at.isoformat()}")
             hist = found[org.id]
         elif as_of is not None:
-            hist = (await history.current(session, {org.id: org.status}))[org.id]
+            hist = (await credit_service.histories_of(session, {org.id: org.status}))[org.id]
         else:
             status = await credit_service.current_for_read(
                 session, org, store=not database.has_replica
@@ -187,7 +187,7 @@ async def _evaluate(
     ids = list(row["stale_ids"])
     statuses = dict(zip(ids, row["stale_statuses"], strict=True))
     usccs = dict(zip(ids, row["stale_usccs"], strict=True))
-    histories = await history.current(session, statuses)
+    histories = await credit_service.histories_of(session, statuses)
     for position, org_id in zip(row["stale_positions"], ids, strict=True):
         fields = credit_service.fields_of(
             credit_service.evaluate(org_id, usccs[org_id], histories[org_id], on)

@@ -46,6 +46,8 @@ class CreditStatus(Base):
     holds_until: Mapped[dt.date | None] = mapped_column(Date)
     listed_since: Mapped[dt.date | None] = mapped_column(Date)
     expected_exit: Mapped[dt.date | None] = mapped_column(Date)
+    black_list_pending: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    notice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # `reasons` as the public and partners see them (publication periods applied),
     # right until `public_until` (null: for good); written with the status.
@@ -94,3 +96,14 @@ class RepairRequest(Base):
             postgresql_where=text("status = 'pending'"),
         ),
     )
+
+
+class PolicyVersion(Base):
+    """The stored `effective_from` of a policy version (SPEC §4.1): set at first
+    start, changed only while still in the future, so history is never rewritten."""
+
+    __tablename__ = "policy_versions"
+
+    version: Mapped[str] = mapped_column(String(8), primary_key=True)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

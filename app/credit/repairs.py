@@ -5,11 +5,13 @@ from the decision date as a new version of the violation."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
+from app.auth import guards
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -110,12 +112,32 @@ async def find(session: AsyncSession, repair_id: uuid.UUID) -> tuple[RepairReque
 
 
 async def decide(
-    session: AsyncSession, actor: Principal, repair_id: uuid.UUID, decision: str, reason: str
-) -> tuple[RepairRequest, Organization]:
-    """Approve or reject; an approval marks the violation repaired from today."""
+    session: AsyncSession,
+    actor: Principal,
+    repair_id: uuid.UUID,
+    decision: str,
+    reason: str,
+    *,
+    approval: Any = None,
+) -> tuple[RepairRequest, Organization] | guards.Pending:
+    """Approve or reject; an approval marks the violation repaired from today. Four
+    eyes (`repair.decide`, SPEC §9): the answer may be the pending approval."""
     repair, org = await find(session, repair_id)
     if repair.status != "pending":
         raise Conflict(f"the request was already {repair.status}")
+    violation_now = await session.get(Violation, repair.violation_id)
+    payload = {
+        "repair_id": repair.id,
+        "decision": decision,
+        "reason": reason,
+        "violation_version": violation_now.version if violation_now else None,
+    }
+    proposal = guards.Proposal(
+        "repair.decide", "repair", str(repair.id), payload, repair.requested_by
+    )
+    pending = await guards.check(session, actor, proposal, approval)
+    if pending is not None:
+        return pending
     before = snapshot(repair)
     on = today()
     if decision == "approved":

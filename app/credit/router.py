@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from app.auth import guards
 from app.auth.dependencies import EnterpriseOrRegulator, Idempotent, Partner, Regulator
 from app.core.database import DbSession
 from app.core.errors import Forbidden
@@ -100,12 +101,22 @@ async def get_repair(
     return _repair_out(repair, org.uscc)
 
 
-@router.post("/v1/repairs/{id}/decision", responses=responses(401, 403, 404, 409, 422))
+@router.post(
+    "/v1/repairs/{id}/decision",
+    response_model=RepairOut,
+    responses={
+        202: {"description": "Four eyes: the pending approval (`Location: /v1/approvals/{id}`)"},
+        **responses(401, 403, 404, 409, 422),
+    },
+)
 async def decide_repair(
     id: uuid.UUID, body: RepairDecision, session: DbSession, principal: Regulator
-) -> RepairOut:
-    """Approve or reject a repair request, with a reason."""
-    repair, org = await repairs.decide(session, principal, id, body.decision, body.reason)
+) -> Any:
+    """Approve or reject a repair request, with a reason (four eyes: `202` and the approval)."""
+    decided = await repairs.decide(session, principal, id, body.decision, body.reason)
+    if not isinstance(decided, tuple):
+        return guards.accepted(decided)
+    repair, org = decided
     return _repair_out(repair, org.uscc)
 
 

@@ -16,6 +16,9 @@ class ReasonOut(BaseModel):
     record_id: uuid.UUID | None
     explanation_zh: str
     explanation_en: str
+    disputed: bool | None = Field(
+        default=None, description="policy v2: the record is under objection (it still counts)"
+    )
 
 
 class CreditOut(BaseModel):
@@ -35,6 +38,13 @@ class CreditOut(BaseModel):
     listed_since: dt.date | None = Field(description="black list: continuously listed since")
     expected_exit: dt.date | None = Field(
         description="black list: first day off it, absent changes"
+    )
+    black_list_pending: bool = Field(
+        default=False,
+        description="policy v2: an S rule holds, the notice's objection window has not passed",
+    )
+    notice_id: uuid.UUID | None = Field(
+        default=None, description="policy v2: the notice of the pending listing"
     )
     updated_at: dt.datetime | None = Field(description="when the materialised status was computed")
 

@@ -9,34 +9,34 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.core.clock import today
 from app.core.database import db_now
-from app.credit import history
+from app.credit import history, providers
 from app.credit.models import CreditStatus
 from app.organizations import notify as organization_notify
 from app.organizations.models import Organization
-from app.policy import policy
-from app.policy.months import add_months
+from app.policy import policy, publication, versions
+from app.records.models import Violation
 
-FLAGS = ("grade", "a_level", "red_list", "black_list")
-
-
-def published_until(v: policy.Violation, p: policy.Policy = policy.POLICY_V1) -> dt.date:
-    """The first day a violation is no longer public (end of its 公示期)."""
-    months = {
-        "minor": p.publication_minor_months,
-        "general": p.publication_general_months,
-        "serious": p.publication_serious_months,
-    }[v.severity]
-    return add_months(v.decided_on, months) + dt.timedelta(days=1)
+S_RULES = policy.BLACK_LIST_RULES
+FLAGS = ("grade", "a_level", "red_list", "black_list", "black_list_pending")
 
 
-def reason_json(reason: policy.Reason, hist: policy.History) -> dict[str, Any]:
+def published_until(
+    v: policy.Violation, on: dt.date, hist: policy.History | None = None
+) -> dt.date:
+    """The first day a violation is no longer public (end of its 公示期), under the
+    version in force on `on` (SPEC §4.1: the period of a read is that of its day)."""
+    others = hist.violations if hist is not None else ()
+    return publication.public_until(v, on, versions.current(), others)
+
+
+def reason_json(reason: policy.Reason, hist: policy.History, on: dt.date) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rule_id": reason.rule_id,
         "effect": reason.effect,
@@ -48,7 +48,9 @@ def reason_json(reason: policy.Reason, hist: policy.History) -> dict[str, Any]:
     if reason.record_type == "violation":
         found = next((v for v in hist.violations if v.id == reason.record_id), None)
         if found is not None:
-            out["published_until"] = published_until(found).isoformat()
+            out["published_until"] = published_until(found, on, hist).isoformat()
+    if reason.disputed:
+        out["disputed"] = True
     return out
 
 
@@ -89,9 +91,59 @@ class Evaluated:
 
 
 def evaluate(org_id: uuid.UUID, uscc: str, hist: policy.History, on: dt.date) -> Evaluated:
-    result = policy.evaluate(hist, on)
-    since = policy.black_listed_since(hist, on) if result.black_list else None
-    return Evaluated(org_id, uscc, result, [reason_json(r, hist) for r in result.reasons], since)
+    """The result on `on` under the policy version in force that day."""
+    schedule = versions.current()
+    result = policy.evaluate(hist, on, schedule)
+    since = policy.black_listed_since(hist, on, schedule) if result.black_list else None
+    reasons = [reason_json(r, hist, on) for r in result.reasons]
+    return Evaluated(org_id, uscc, result, reasons, since)
+
+
+async def histories_of(
+    session: AsyncSession, statuses: dict[uuid.UUID, str]
+) -> dict[uuid.UUID, policy.History]:
+    """Everything known now, with the registered providers' facts (complaints, notices)."""
+    return await providers.with_facts(session, await history.current(session, statuses))
+
+
+async def histories_known_at(
+    session: AsyncSession, organizations: dict[uuid.UUID, str], moment: dt.datetime
+) -> dict[uuid.UUID, policy.History]:
+    """Only what the registry had stored by `moment`, facts included."""
+    found = await history.known_at(session, organizations, moment)
+    return await providers.with_facts(session, found, moment)
+
+
+async def _store_publication_periods(
+    session: AsyncSession, histories: dict[uuid.UUID, policy.History]
+) -> None:
+    """Keep each violation's SAMR Order 45 period (the latest version that uses it)
+    in its row, for the SQL of public reads; early stop depends on the organization's
+    other violations, so all of them are derived together."""
+    order45 = [p for p in versions.current().versions if p.publication_rule == "order45"]
+    if not order45:
+        return
+    rows = []
+    for hist in histories.values():
+        for v in hist.violations:
+            found = publication.period(v, order45[-1], hist.violations)
+            start, end = found if found is not None else (v.decided_on, v.decided_on)
+            rows.append({"vid": v.id, "public_from": start, "public_until": end})
+    if rows:
+        table = Violation.__table__
+        c = table.c
+        await session.execute(
+            update(table)  # type: ignore[arg-type]
+            .where(
+                c.id == bindparam("vid"),
+                or_(
+                    c.public_from.is_distinct_from(bindparam("public_from")),
+                    c.public_until.is_distinct_from(bindparam("public_until")),
+                ),
+            )
+            .values(public_from=bindparam("public_from"), public_until=bindparam("public_until")),
+            rows,
+        )
 
 
 # The fields of a credit answer, in the answer's order: the stored status, the
@@ -109,6 +161,8 @@ CREDIT_FIELDS = (
     "holds_until",
     "listed_since",
     "expected_exit",
+    "black_list_pending",
+    "notice_id",
     "updated_at",
 )
 
@@ -141,6 +195,8 @@ def _row(e: Evaluated, now: dt.datetime | None) -> dict[str, Any]:
         "holds_until": r.holds_until,
         "listed_since": e.listed_since,
         "expected_exit": r.expected_exit,
+        "black_list_pending": r.black_list_pending,
+        "notice_id": r.notice_id,
         "updated_at": now,
         # What the public and partners see, stored beside the full reasons so
         # that reads need not filter them (right until `public_until`).
@@ -159,7 +215,8 @@ async def refresh(
     if not ids:
         return []
     statuses = await history.statuses_of(session, ids)
-    histories = await history.current(session, statuses)
+    histories = await histories_of(session, statuses)
+    await _store_publication_periods(session, histories)
     previous = {
         s.organization_id: {f: getattr(s, f) for f in FLAGS}
         for s in await session.scalars(
@@ -167,9 +224,29 @@ async def refresh(
         )
     }
     now = await db_now(session)
-    rows = [
-        _row(evaluate(org_id, uscc, histories[org_id], on), now) for org_id, uscc in organizations
+    evaluated = [evaluate(org_id, uscc, histories[org_id], on) for org_id, uscc in organizations]
+    # Policy v2 (SPEC §9): an S rule holding with no notice in its episode gets one
+    # served now, in this transaction; those organizations are evaluated again.
+    unnoticed = [
+        (
+            e.organization_id,
+            e.uscc,
+            policy.episode_start(histories[e.organization_id], on, versions.current()),
+            [r for r in e.reasons if r["rule_id"] in S_RULES],
+        )
+        for e in evaluated
+        if e.result.black_list_pending and e.result.notice_id is None
     ]
+    served = set(await providers.unnoticed(session, unnoticed))
+    if served:
+        again = await histories_of(session, {i: statuses[i] for i in served})
+        evaluated = [
+            evaluate(e.organization_id, e.uscc, again[e.organization_id], on)
+            if e.organization_id in served
+            else e
+            for e in evaluated
+        ]
+    rows = [_row(e, now) for e in evaluated]
     statement = insert(CreditStatus).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=[CreditStatus.organization_id],
@@ -262,7 +339,7 @@ async def current_for_read(
     if store:
         return await current(session, org)
     on = today()
-    hist = (await history.current(session, {org.id: org.status}))[org.id]
+    hist = (await histories_of(session, {org.id: org.status}))[org.id]
     row = _row(evaluate(org.id, org.uscc, hist, on), await db_now(session))
     return CreditStatus(**row)  # transient: never added to the session
 

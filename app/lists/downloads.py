@@ -23,7 +23,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.lists import service
+from app.lists import redaction, service
 from app.lists.models import ListPublication
 
 Format = Literal["json", "csv", "jsonl"]
@@ -104,14 +104,20 @@ def filename(publication: ListPublication, extension: str) -> str:
     return f"{publication.kind}-list-{publication.number}.{extension}"
 
 
-def stream(session: AsyncSession, publication: ListPublication, fmt: Format) -> StreamingResponse:
-    """The whole publication as CSV or JSON Lines, read and sent a batch at a time."""
+def stream(
+    session: AsyncSession,
+    publication: ListPublication,
+    fmt: Format,
+    redacted: set[int] | frozenset[int] = frozenset(),
+) -> StreamingResponse:
+    """The whole publication as CSV or JSON Lines, read and sent a batch at a time;
+    entries past their publication period redacted (SPEC §4.1)."""
     kind, number = publication.kind, publication.number
 
     async def batches() -> AsyncIterator[list[str]]:
         batch: list[str] = []
-        async for _, _, line in service.iter_lines(session, kind, number):
-            batch.append(line)
+        async for ordinal, _, line in service.iter_lines(session, kind, number):
+            batch.append(redaction.redacted_line(line) if ordinal in redacted else line)
             if len(batch) == service.READ_BATCH:
                 yield batch
                 batch = []
@@ -121,7 +127,7 @@ def stream(session: AsyncSession, publication: ListPublication, fmt: Format) -> 
         first = True
         async for lines in batches():
             if fmt == "csv":
-                entries = (orjson.loads(line) for line in lines)
+                entries = (e for e in map(orjson.loads, lines) if not e.get("redacted"))
                 text = csv_text(kind, entries, header=first)
                 yield ((BOM if first else "") + text).encode("utf-8")
             else:

@@ -52,6 +52,11 @@ class ListPublication(Base):
     audit_tree_head: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     policy_version: Mapped[str] = mapped_column(String(8))
     published_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # None: the CLI
+    # A correction publication (错误列入, SPEC §9): the number it corrects, the
+    # entries it retracts (as first published) and why.
+    corrects: Mapped[int | None] = mapped_column(Integer)
+    retracted: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    retraction_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("kind IN ('red', 'black')", name="kind"),

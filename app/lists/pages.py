@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 
 from app.core.database import ReadSession
 from app.core.errors import NotFound
@@ -48,6 +49,9 @@ def publication_view(p: ListPublication) -> dict[str, Any]:
         "audit_seq": p.audit_seq,
         "audit_hash": p.audit_hash,
         "note": p.note,
+        "corrects": p.corrects,
+        "retracted": p.retracted or [],
+        "retraction_reason": p.retraction_reason,
         "api": f"/v1/lists/{p.kind}/publications/{p.number}",
         "page": f"/lists/{p.kind}/{p.number}",
     }
@@ -159,3 +163,15 @@ async def publication_page(
     if n is None or n < 1:
         return error_page(404, "没有这一期名单", "期号应为正整数。")
     return await _publication_page(session, settings, kind, n, q, after, before)
+
+
+async def retractions_of(session: ReadSession, uscc: str) -> list[dict[str, Any]]:
+    """Correction publications that retracted this organization (错误列入, SPEC §9)."""
+    rows = await session.scalars(
+        select(ListPublication)
+        .where(ListPublication.retracted.contains([{"uscc": uscc}]))
+        .order_by(ListPublication.published_at, ListPublication.kind, ListPublication.number)
+    )
+    return [
+        publication_view(p) | {"corrects": p.corrects, "reason": p.retraction_reason} for p in rows
+    ]

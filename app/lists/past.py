@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.credit import history
 from app.credit import service as credit_service
 from app.lists import repository
 from app.policy import policy
@@ -80,7 +79,7 @@ async def entries(
         if not rows:
             return
         statuses: dict[uuid.UUID, str] = {r.id: r.status for r in rows}
-        histories = await history.current(session, statuses)
+        histories = await credit_service.histories_of(session, statuses)
         out: list[dict[str, Any]] = []
         for row in rows:
             hist = histories[row.id]

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.auth import guards
 from app.auth.dependencies import Caller, Idempotent, Regulator
 from app.core.database import DbSession, ReadSession
 from app.core.errors import invalid
@@ -24,7 +26,7 @@ from app.core.pagination import (
 )
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import AppSettings
-from app.lists import downloads, feed, pages, service
+from app.lists import downloads, feed, pages, redaction, retractions, service
 from app.lists.models import ListPublication
 from app.lists.schemas import (
     DiffOut,
@@ -79,12 +81,20 @@ async def _publication_body(
     lines, more = await service.entry_page(
         session, publication, after=_cursor_int(cursor) or 0, limit=limit
     )
-    return summary(publication) | {
-        "entries": {
-            "items": [orjson.loads(line) for line in lines],
-            "next_cursor": encode_cursor([more]) if more is not None else None,
+    redacted, marks = await redaction.marks(session, publication)
+    return (
+        summary(publication)
+        | marks
+        | {
+            "entries": {
+                "items": [
+                    orjson.loads(redaction.redacted_line(line) if n in redacted else line)
+                    for n, line in lines
+                ],
+                "next_cursor": encode_cursor([more]) if more is not None else None,
+            }
         }
-    }
+    )
 
 
 async def _read(
@@ -98,7 +108,8 @@ async def _read(
 ) -> Response:
     chosen = downloads.negotiate(request, fmt)
     if chosen != "json":
-        response: Response = downloads.stream(session, publication, chosen)
+        redacted = await redaction.redacted_ordinals(session, publication)
+        response: Response = downloads.stream(session, publication, chosen, redacted)
         response.headers["Cache-Control"] = cache
         return response
     body = await _publication_body(session, publication, limit, cursor)
@@ -115,6 +126,7 @@ async def _read(
     response_class=Response,
     responses={
         201: {"model": PublicationOut, "description": "Published"},
+        202: {"description": "Four eyes (black list): the pending approval, with `Location`"},
         **responses(401, 403, 409, 422),
     },
 )
@@ -127,10 +139,12 @@ async def publish(
 ) -> Response:
     """Publish list `kind` now (or as of a past `as_of`) as its next numbered publication."""
 
-    async def make() -> Created:
+    async def make() -> Created | Response:
         publication = await service.publish_list(
             session, principal, kind, as_of=body.as_of, note=body.note
         )
+        if not isinstance(publication, ListPublication):  # four eyes: the pending approval
+            return guards.accepted(publication)
         created = PublicationOut.model_validate(
             await _publication_body(session, publication, DEFAULT_LIMIT, None)
         )
@@ -258,3 +272,42 @@ async def get_feed(
 
 
 router.include_router(pages.router)
+
+
+class RetractionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: Annotated[
+        list[Annotated[str, StringConstraints(min_length=18, max_length=18)]],
+        Field(min_length=1, max_length=retractions.MAX_RETRACTED),
+    ]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+@router.post(
+    "/v1/lists/{kind}/publications/{number}/retractions",
+    status_code=201,
+    response_class=Response,
+    responses={
+        201: {"model": PublicationSummary, "description": "The correction publication"},
+        202: {"description": "Four eyes: the pending approval, with `Location`"},
+        **responses(401, 403, 404, 409, 422),
+    },
+)
+async def retract_entries(
+    kind: KindPath,
+    number: NumberPath,
+    body: RetractionCreate,
+    session: DbSession,
+    principal: Regulator,
+) -> Response:
+    """Retract wrongly listed entries (错误列入): the next publication corrects this one."""
+    made = await retractions.retract(session, principal, kind, number, body.uscc, body.reason)
+    if not isinstance(made, ListPublication):
+        return guards.accepted(made)
+    return Response(
+        orjson.dumps(summary(made)),
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": f"/v1/lists/{kind}/publications/{made.number}"},
+    )

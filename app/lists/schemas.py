@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -63,10 +63,39 @@ class PublicationSummary(BaseModel):
         "publication; null for publications made before the Merkle log"
     )
     policy_version: str
+    # Only on a correction publication (SPEC §9); absent otherwise.
+    corrects: int | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="a correction publication: the number it corrects (SPEC §9)",
+    )
+    retracted: list[dict[str, Any]] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="a correction publication: the entries it retracts",
+    )
+    retraction_reason: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class RedactedEntry(BaseModel):
+    """An entry line naming a violation past its publication period (SPEC §4.1)."""
+
+    redacted: Literal[True]
+    line_sha256: str
 
 
 class PublicationOut(PublicationSummary):
-    entries: Page[RedEntry] | Page[BlackEntry]
+    redacted: bool | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="a line names a violation past its publication period (SPEC §4.1)",
+    )
+    line_hashes: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="redacted: SHA-256 of each line as first published, in order",
+    )
+    entries: Page[RedEntry | RedactedEntry] | Page[BlackEntry | RedactedEntry]
 
 
 class ChangedEntry(BaseModel):

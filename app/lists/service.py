@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app import journal
+from app.auth import guards
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
@@ -30,7 +31,7 @@ from app.lists import canonical, past, repository
 from app.lists.canonical import KIND_ZH
 from app.lists.models import ListEntry, ListPublication
 from app.organizations import codes
-from app.policy import policy
+from app.policy import versions
 
 READ_BATCH = 5000
 LINES_SQL = (
@@ -62,8 +63,11 @@ async def publish_list(
     *,
     as_of: dt.date | None = None,
     note: str | None = None,
-) -> ListPublication:
-    """Compute list `kind` as of `as_of` (today) and store it as the next publication."""
+    approval: Any = None,
+) -> ListPublication | guards.Pending:
+    """Compute list `kind` as of `as_of` (today) and store it as the next publication.
+    The black list needs four eyes (SPEC §9): the proposal fixes `as_of` and the
+    entries' hash, and an approval applies only to the same list."""
     if kind not in canonical.KINDS:
         raise invalid("kind", "must be red or black")
     on = check_as_of(as_of)
@@ -77,12 +81,27 @@ async def publish_list(
     if on == today():
         # Statuses whose window edge has passed are stale: recompute them first.
         await credit_service.refresh_due(session, on)
-        await session.execute(repository.insert_current(kind), {"kind": kind, "number": number})
-    else:
-        await _insert_past(session, kind, number, on)
+    if kind == "black":
+        # The entries as they would be published, computed in a savepoint undone after.
+        trial = await session.begin_nested()
+        await _fill(session, kind, number, on)
+        trial_sha256, trial_count = await digest(session, kind, number)
+        await trial.rollback()
+        payload = {
+            "kind": kind,
+            "as_of": on,
+            "note": note,
+            "entries_sha256": trial_sha256,
+            "entry_count": trial_count,
+        }
+        proposal = guards.Proposal("black_list.publish", "list", kind, payload)
+        pending = await guards.check(session, actor, proposal, approval)
+        if pending is not None:
+            return pending
+    await _fill(session, kind, number, on)
     head = await witness.covering_head(session)
     audit_seq, audit_hash = head.tree_size, head.root_hash
-    sha256, count = await _digest(session, kind, number)
+    sha256, count = await digest(session, kind, number)
     publication = ListPublication(
         kind=kind,
         number=number,
@@ -94,7 +113,7 @@ async def publish_list(
         audit_seq=audit_seq,
         audit_hash=audit_hash,
         audit_tree_head=heads.head_json(head),
-        policy_version=policy.POLICY_V1.version,
+        policy_version=versions.current().in_force(on).version,
         published_by=actor.key_id,
     )
     session.add(publication)
@@ -122,6 +141,13 @@ async def publish_list(
     return publication
 
 
+async def _fill(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:
+    if on == today():
+        await session.execute(repository.insert_current(kind), {"kind": kind, "number": number})
+    else:
+        await _insert_past(session, kind, number, on)
+
+
 async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:
     ordinal = 0
     async for batch in past.entries(session, kind, on):
@@ -142,7 +168,7 @@ async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.dat
             await session.execute(insert(ListEntry), rows)
 
 
-async def _digest(session: AsyncSession, kind: str, number: int) -> tuple[str, int]:
+async def digest(session: AsyncSession, kind: str, number: int) -> tuple[str, int]:
     """The hash of the stored lines, streamed in ordinal order (bounded memory)."""
     digest = canonical.LineDigest()
     async for _, _, line in iter_lines(session, kind, number):
@@ -210,8 +236,8 @@ async def publications(
 
 async def entry_page(
     session: AsyncSession, publication: ListPublication, *, after: int, limit: int
-) -> tuple[list[str], int | None]:
-    """One page of entry lines after ordinal `after`, and the ordinal to continue from."""
+) -> tuple[list[tuple[int, str]], int | None]:
+    """One page of `(ordinal, line)` after ordinal `after`, and the ordinal to continue from."""
     rows = (
         await session.execute(
             repository.lines_after(publication.kind, publication.number, after, limit + 1)
@@ -219,7 +245,7 @@ async def entry_page(
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return [r.line for r in rows], (rows[-1].ordinal if more else None)
+    return [(r.ordinal, r.line) for r in rows], (rows[-1].ordinal if more else None)
 
 
 async def search_page(
@@ -305,5 +331,9 @@ async def diff_lines(
 
 async def publish_demo_lists(session: AsyncSession) -> str:
     """Publish both lists now (for `qcr demo-data`); a one-line summary."""
-    made = [await publish_list(session, SYSTEM, kind, note="演示数据") for kind in canonical.KINDS]
+    made = []
+    for kind in canonical.KINDS:
+        publication = await publish_list(session, SYSTEM, kind, note="演示数据")
+        assert isinstance(publication, ListPublication), "demo data: four eyes is suspended"
+        made.append(publication)
     return "; ".join(f"{KIND_ZH[p.kind]} 第 {p.number} 期 {p.entry_count} 家" for p in made)

@@ -15,10 +15,12 @@ is what `holds_until`, `expected_exit` and `black_listed_since` are built on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from decimal import Decimal
 
+from app.policy.facts import ComplaintFact, NoticeFact, ObjectionFact
 from app.policy.months import add_months, first_day_outside, within
 
 GRADES = ("AAA", "AA", "A", "B", "C", "D")  # best first
@@ -28,7 +30,19 @@ INSPECTION_RESULTS = ("pass", "fail")
 RECALL_KINDS = ("voluntary", "ordered")
 STATUSES = ("active", "deregistered")
 INFO = "info"  # the effect of a reason that caps nothing
-RULE_ORDER = ("BASE", "S1", "S2", "G1", "G2", "G3", "M1", "M2", "M3", "V1")
+RULE_ORDER = ("BASE", "S1", "S2", "G1", "G2", "G3", "M1", "M2", "M3", "C1", "V1")
+PROCEDURES = ("ordinary", "summary")
+# SAMR Order 45 of 2021 art. 13 and 14: the kinds of administrative penalty.
+PENALTY_KINDS = (
+    "warning",
+    "criticism",  # 通报批评
+    "fine",
+    "confiscation",
+    "suspension",  # 责令停产停业
+    "licence_revoked",  # 吊销许可证件或营业执照
+    "restriction",  # 限制开展生产经营活动或从业
+    "qualification_lowered",  # 降低资质等级
+)
 BLACK_LIST_RULES = frozenset({"S1", "S2"})
 
 _ONE_DAY = timedelta(days=1)
@@ -70,9 +84,19 @@ class Violation:
     revoked_on: date | None = None
     repaired_on: date | None = None
     public_summary: str = ""
+    # Since policy v2 (SPEC §4.1); policy v1 reads none of them.
+    category: str = ""
+    procedure: str = "ordinary"  # ordinary | summary
+    penalty_kinds: tuple[str, ...] = ()
+    penalty_amount: Decimal | None = None
+    restriction_until: date | None = None
+    published_on: date | None = None  # None: decided_on
 
     def __post_init__(self) -> None:
         _require(self.severity, SEVERITIES, "severity")
+        _require(self.procedure, PROCEDURES, "procedure")
+        for kind in self.penalty_kinds:
+            _require(kind, PENALTY_KINDS, "penalty_kinds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +130,10 @@ class History:
     violations: tuple[Violation, ...] = ()
     inspections: tuple[Inspection, ...] = ()
     recalls: tuple[Recall, ...] = ()
+    # Inputs of policy v2 from outside the organization's records (app/policy/facts.py).
+    complaints: tuple[ComplaintFact, ...] = ()
+    notices: tuple[NoticeFact, ...] = ()
+    objections: tuple[ObjectionFact, ...] = ()
 
     def __post_init__(self) -> None:
         _require(self.status, STATUSES, "status")
@@ -141,6 +169,55 @@ class Policy:
     publication_minor_months: int
     publication_general_months: int
     publication_serious_months: int
+    # Since v2 (SPEC §4.1). The defaults are v1's: none of it applies.
+    effective_from: date = date.min
+    c1_min_count: int = 0  # 0: no rule C1
+    c1_window_months: int = 12
+    c1_cap: str = "B"
+    notice_before_black_list: bool = False  # 事先告知 (SPEC §9)
+    disputed_reasons: bool = False
+    objection_window_days: int = 10  # calendar days from delivery of the notice
+    objection_decision_working_days: int = 7
+    approval_expiry_working_days: int = 10
+    # "severity": v1's periods from decided_on; "order45": SAMR Order 45 of 2021.
+    publication_rule: str = "severity"
+    publication_short_months: int = 3  # Order 45 art. 13: criticism or a lower fine
+    publication_long_months: int = 36  # Order 45 art. 13: otherwise
+    lower_fine_max: Decimal = Decimal("10000")  # art. 13 ¶2: set by the province
+    early_stop_general_months: int = 3  # art. 14: the minimum before an early stop
+    early_stop_serious_months: int = 12
+    publication_due_working_days: int = 20  # art. 9: published within 20 working days
+    grave_penalty_kinds: frozenset[str] = field(
+        # art. 14 ¶3: never stopped early
+        default=frozenset({"suspension", "licence_revoked", "restriction", "qualification_lowered"})
+    )
+
+
+class Schedule:
+    """Policy versions over time: each applies from its `effective_from` (SPEC §4.1)."""
+
+    def __init__(self, versions: Sequence[Policy]) -> None:
+        self.versions = tuple(sorted(versions, key=lambda p: p.effective_from))
+        if not self.versions or self.versions[0].effective_from != date.min:
+            raise ValueError("the first policy version applies from the beginning")
+
+    def in_force(self, on: date) -> Policy:
+        return [p for p in self.versions if p.effective_from <= on][-1]
+
+    def boundaries(self) -> tuple[date, ...]:
+        return tuple(p.effective_from for p in self.versions[1:])
+
+    def first_with(self, feature: str) -> date | None:
+        """The first day a version with `feature` (a true attribute) applies."""
+        return next((p.effective_from for p in self.versions if getattr(p, feature)), None)
+
+
+def as_schedule(policy: Policy | Schedule) -> Schedule:
+    return (
+        policy
+        if isinstance(policy, Schedule)
+        else Schedule([replace(policy, effective_from=date.min)])
+    )
 
 
 POLICY_V1 = Policy(
@@ -178,6 +255,7 @@ class Reason:
     record_id: uuid.UUID | None
     explanation_zh: str
     explanation_en: str
+    disputed: bool = False  # v2: the record is under objection (it still counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,19 +270,31 @@ class CreditResult:
     as_of: date
     holds_until: date | None  # last day this result holds with no new write; None: forever
     expected_exit: date | None  # if black-listed: first day no S rule holds, absent new writes
+    black_list_pending: bool = False  # v2: an S rule holds, the notice's window has not passed
+    notice_id: uuid.UUID | None = None  # v2: the notice of the episode, while pending
 
 
 # --- evaluation ---------------------------------------------------------------
 
 
-def evaluate(history: History, as_of: date, policy: Policy = POLICY_V1) -> CreditResult:
-    """The credit of `history` on the valid date `as_of` under `policy` (SPEC §4)."""
-    base_reason = _base_reason(history.assessments, as_of, policy)
-    reasons = (base_reason, *_rule_reasons(history, as_of, policy))
+def evaluate(history: History, as_of: date, policy: Policy | Schedule = POLICY_V1) -> CreditResult:
+    """The credit of `history` on the valid date `as_of` under `policy`, or under the
+    version of a schedule in force on `as_of` (SPEC §4, §4.1)."""
+    schedule = as_schedule(policy)
+    p = schedule.in_force(as_of)
+    base_reason = _base_reason(history.assessments, as_of, p)
+    rules = _rule_reasons(history, as_of, p)
+    if p.disputed_reasons:
+        rules = _mark_disputed(rules, history.objections, as_of)
+    s_holds = any(r.rule_id in BLACK_LIST_RULES for r in rules)
+    black_list, notice = _listing(history, as_of, schedule) if s_holds else (False, None)
+    pending = s_holds and not black_list
+    if pending:
+        rules = tuple(_pending_reason(r, notice) for r in rules)
+    reasons = (base_reason, *rules)
     grade = max((r.effect for r in reasons if r.effect != INFO), key=_GRADE_RANK.__getitem__)
     a_level = grade in A_LEVEL_GRADES
-    black_list = any(r.rule_id in BLACK_LIST_RULES for r in reasons)
-    following = [d for d in _change_dates(history, policy) if d > as_of]
+    following = [d for d in _change_dates(history, schedule) if d > as_of]
     return CreditResult(
         grade=grade,
         assessed_grade=base_reason.effect,
@@ -212,34 +302,115 @@ def evaluate(history: History, as_of: date, policy: Policy = POLICY_V1) -> Credi
         red_list=a_level and history.status == "active",
         black_list=black_list,
         reasons=reasons,
-        policy_version=policy.version,
+        policy_version=p.version,
         as_of=as_of,
         holds_until=min(following) - _ONE_DAY if following else None,
-        expected_exit=_expected_exit(history, as_of, policy) if black_list else None,
+        expected_exit=_expected_exit(history, as_of, schedule) if s_holds else None,
+        black_list_pending=pending,
+        notice_id=notice.id if pending and notice is not None else None,
     )
 
 
-def black_listed_since(history: History, as_of: date, policy: Policy = POLICY_V1) -> date | None:
+def black_listed_since(
+    history: History, as_of: date, policy: Policy | Schedule = POLICY_V1
+) -> date | None:
     """First day of the unbroken black-list stretch that includes `as_of`; None if not listed."""
-    if not _black_listed(history, as_of, policy):
+    schedule = as_schedule(policy)
+    if not _black_listed(history, as_of, schedule):
         return None
     # Listing can only begin on a change date. Walk them back from as_of until the
     # day before one is not listed; the earliest change date always qualifies,
     # since nothing is listed before any record exists.
-    candidates = sorted((d for d in _change_dates(history, policy) if d <= as_of), reverse=True)
-    return next(d for d in candidates if not _black_listed(history, d - _ONE_DAY, policy))
+    candidates = sorted((d for d in _change_dates(history, schedule) if d <= as_of), reverse=True)
+    return next(d for d in candidates if not _black_listed(history, d - _ONE_DAY, schedule))
 
 
-def _black_listed(history: History, as_of: date, policy: Policy) -> bool:
-    return any(r.rule_id in BLACK_LIST_RULES for r in _rule_reasons(history, as_of, policy))
+def episode_start(history: History, as_of: date, policy: Policy | Schedule = POLICY_V1) -> date:
+    """First day of the unbroken stretch in which an S rule holds that includes `as_of`
+    (an episode, SPEC §9); `as_of` must be in one."""
+    schedule = as_schedule(policy)
+    candidates = sorted((d for d in _change_dates(history, schedule) if d <= as_of), reverse=True)
+    return next(d for d in candidates if not _s_holds(history, d - _ONE_DAY, schedule))
 
 
-def _expected_exit(history: History, as_of: date, policy: Policy) -> date:
+def _s_holds(history: History, as_of: date, schedule: Schedule) -> bool:
+    p = schedule.in_force(as_of)
+    return any(r.rule_id in BLACK_LIST_RULES for r in _rule_reasons(history, as_of, p))
+
+
+def _black_listed(history: History, as_of: date, schedule: Schedule) -> bool:
+    return _s_holds(history, as_of, schedule) and _listing(history, as_of, schedule)[0]
+
+
+def _listing(history: History, as_of: date, schedule: Schedule) -> tuple[bool, NoticeFact | None]:
+    """With an S rule holding on `as_of`: whether the organization is black-listed, and
+    the notice of its episode (SPEC §9: only once the notice was delivered, its
+    objection deadline is before `as_of`, and no objection filed in time is open
+    or upheld; episodes begun before the first version with notices need none)."""
+    p = schedule.in_force(as_of)
+    notices_from = schedule.first_with("notice_before_black_list")
+    if not p.notice_before_black_list or notices_from is None:
+        return True, None
+    start = episode_start(history, as_of, schedule)
+    if start < notices_from:
+        return True, None
+    served = [
+        n
+        for n in history.notices
+        if start <= n.served_on <= as_of and not _effective(n.withdrawn_on, as_of)
+    ]
+    if not served:
+        return False, None
+    notice = max(served, key=lambda n: (n.served_on, str(n.id)))
+    deadline = notice.objection_deadline
+    if not _effective(notice.delivered_on, as_of) or deadline is None or deadline >= as_of:
+        return False, notice
+    basis = {("notice", notice.id)} | {
+        (r.record_type, r.record_id)
+        for r in _rule_reasons(history, as_of, p)
+        if r.rule_id in BLACK_LIST_RULES
+    }
+    blocked = any(
+        (o.record_type, o.record_id) in basis
+        and o.opened_on <= deadline  # filed in time
+        and (o.open_on(as_of) or o.upheld_by(as_of))
+        for o in history.objections
+    )
+    return not blocked, notice
+
+
+def _mark_disputed(
+    reasons: tuple[Reason, ...], objections: tuple[ObjectionFact, ...], as_of: date
+) -> tuple[Reason, ...]:
+    """A record under objection still counts; its reason says it is disputed (§4.1)."""
+    open_ = {(o.record_type, o.record_id) for o in objections if o.open_on(as_of)}
+    return tuple(
+        replace(r, disputed=True) if (r.record_type, r.record_id) in open_ else r for r in reasons
+    )
+
+
+def _pending_reason(reason: Reason, notice: NoticeFact | None) -> Reason:
+    if reason.rule_id not in BLACK_LIST_RULES:
+        return reason
+    # The notice is named by `notice_id` in the result, not in the text: reasons
+    # reach public pages, notices never do (SPEC §9).
+    if notice is None or notice.objection_deadline is None:
+        zh, en = "；待事先告知期满后列入黑名单", "; black list pending: notice period"
+    else:
+        until = notice.objection_deadline
+        zh = f"；已事先告知，异议期（至 {until}）届满后列入黑名单"
+        en = f"; black list pending: objections until {until}"
+    return replace(
+        reason, explanation_zh=reason.explanation_zh + zh, explanation_en=reason.explanation_en + en
+    )
+
+
+def _expected_exit(history: History, as_of: date, schedule: Schedule) -> date:
     # Freeze what is known on as_of, then walk its change dates forward: the first
-    # one that is not black-listed is the exit. Every S rule has a window, so one is.
+    # one on which no S rule holds is the exit. Every S rule has a window, so one is.
     frozen = _known_on(history, as_of)
-    following = sorted(d for d in _change_dates(frozen, policy) if d > as_of)
-    return next(d for d in following if not _black_listed(frozen, d, policy))
+    following = sorted(d for d in _change_dates(frozen, schedule) if d > as_of)
+    return next(d for d in following if not _s_holds(frozen, d, schedule))
 
 
 def _known_on(history: History, as_of: date) -> History:
@@ -313,6 +484,7 @@ def _rule_reasons(history: History, as_of: date, policy: Policy) -> tuple[Reason
         *_violation_reasons(history.violations, as_of, policy),
         *_inspection_reasons(history.inspections, as_of, policy),
         *_recall_reasons(history.recalls, as_of, policy),
+        *_complaint_reasons(history.complaints, as_of, policy),
     ]
     found.sort(key=lambda f: (_RULE_RANK[f[2].rule_id], f[0], f[1]))
     return tuple(reason for _, _, reason in found)
@@ -442,8 +614,81 @@ def _recall_reasons(recalls: tuple[Recall, ...], as_of: date, p: Policy) -> Iter
             yield _found("V1", INFO, r, "V1", n=n)
 
 
-def _change_dates(history: History, policy: Policy) -> set[date]:
-    """Every day on which the evaluation of `history` may differ from the day before."""
+def _complaint_reasons(
+    complaints: tuple[ComplaintFact, ...], as_of: date, p: Policy
+) -> Iterator[_Found]:
+    """C1 (§4.1, §10): substantiated complaints within the window; a cluster of
+    identical ones (same GTIN, lot and category) counts once, named by its latest."""
+    if not p.c1_min_count:
+        return
+    n = p.c1_window_months
+    clusters: dict[tuple[str | None, str | None, str], ComplaintFact] = {}
+    for c in complaints:
+        if within(c.substantiated_on, as_of, n):
+            seen = clusters.get(c.cluster)
+            if seen is None or (c.substantiated_on, str(c.id)) > (
+                seen.substantiated_on,
+                str(seen.id),
+            ):
+                clusters[c.cluster] = c
+    if len(clusters) < p.c1_min_count:
+        return
+    count, cap = len(clusters), p.c1_cap
+    for c in clusters.values():
+        what = "/".join(x for x in (c.gtin, c.lot, c.category) if x)
+        zh = (
+            f"经查证属实的投诉（{what}，{c.substantiated_on} 查实），{n}个月内共 {count} 起"
+            f"（{p.c1_min_count} 起及以上）：等级上限 {cap}"
+        )
+        en = (
+            f"substantiated complaint {what} of {c.substantiated_on}, one of {count} within "
+            f"{n} months ({p.c1_min_count} or more): grade capped at {cap}"
+        )
+        ident = c.id or uuid.UUID(int=0)
+        yield c.substantiated_on, ident, Reason("C1", cap, "complaint", c.id, zh, en)
+
+
+def _change_dates(history: History, schedule: Schedule) -> set[date]:
+    """Every day on which the evaluation of `history` may differ from the day before.
+
+    Facts only a later version reads (complaints, notices, objections) count from
+    that version's `effective_from` on, so that an earlier day's result is exactly
+    the earlier version's."""
+    dates: set[date] = set(schedule.boundaries())
+    for p in {id(v): v for v in schedule.versions}.values():
+        dates |= _record_change_dates(history, p)
+    c1_from = schedule.first_with("c1_min_count")
+    if c1_from is not None:
+        c1 = next(p for p in schedule.versions if p.c1_min_count)
+        for c in history.complaints:
+            for d in (
+                c.substantiated_on,
+                first_day_outside(c.substantiated_on, c1.c1_window_months),
+            ):
+                if d >= c1_from:
+                    dates.add(d)
+    due_from = [
+        d
+        for d in (
+            schedule.first_with("notice_before_black_list"),
+            schedule.first_with("disputed_reasons"),
+        )
+        if d is not None
+    ]
+    if due_from:
+        since = min(due_from)
+        for n in history.notices:
+            deadline_passed = n.objection_deadline + _ONE_DAY if n.objection_deadline else None
+            for day in (n.served_on, n.delivered_on, deadline_passed, n.withdrawn_on):
+                if day is not None and day >= since:
+                    dates.add(day)
+        for o in history.objections:
+            dates.update(d for d in (o.opened_on, o.decided_on) if d is not None and d >= since)
+    return dates
+
+
+def _record_change_dates(history: History, policy: Policy) -> set[date]:
+    """The change dates of the organization's own records under one version."""
     dates: set[date] = set()
     for a in history.assessments:
         dates.add(a.assessed_on)
@@ -517,3 +762,12 @@ def is_public(v: Violation, today: date, policy: Policy = POLICY_V1) -> bool:
         "serious": policy.publication_serious_months,
     }[v.severity]
     return within(v.decided_on, today, months)
+
+
+def black_list_records(history: History, on: date, policy: Policy = POLICY_V1) -> set[uuid.UUID]:
+    """The records an S rule names on `on` (whatever the notices)."""
+    return {
+        r.record_id
+        for r in _rule_reasons(history, on, policy)
+        if r.rule_id in BLACK_LIST_RULES and r.record_id is not None
+    }

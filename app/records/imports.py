@@ -202,7 +202,7 @@ async def run(
     # Listeners that coalesce (the credit refresh) run once per organization.
     async with journal.deferred(session):
         for line, org, violation in accepted:
-            record = await service.create(session, actor, VIOLATION, org, violation)
+            record = await service.create(session, actor, VIOLATION, org, violation, imported=True)
             report.created.append(
                 RowCreated(line=line, id=record.id, uscc=org.uscc, case_no=violation.case_no)
             )

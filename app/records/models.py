@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -77,9 +78,20 @@ class Violation(OrganizationRecord, Base):
     revoked_on: Mapped[dt.date | None] = mapped_column(Date)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     repaired_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Since policy v2 (SPEC §4.1, SAMR Order 45 of 2021).
+    procedure: Mapped[str] = mapped_column(String(8), server_default="ordinary")
+    penalty_kinds: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    restriction_until: Mapped[dt.date | None] = mapped_column(Date)
+    published_on: Mapped[dt.date] = mapped_column(Date)
+    published_late: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # The v2 publication period, derived by the credit refresh (early stop depends on
+    # the organization's other violations); NULL until first derived.
+    public_from: Mapped[dt.date | None] = mapped_column(Date)
+    public_until: Mapped[dt.date | None] = mapped_column(Date)
 
     __table_args__ = (
         UniqueConstraint("authority", "case_no", name="uq_violations_authority_case_no"),
+        CheckConstraint("procedure IN ('ordinary', 'summary')", name="procedure"),
         CheckConstraint("severity IN ('minor', 'general', 'serious')", name="severity"),
         CheckConstraint("rectified_on IS NULL OR rectified_on >= decided_on", name="rectified_on"),
         CheckConstraint("revoked_on IS NULL OR revoked_on >= decided_on", name="revoked_on"),

@@ -24,7 +24,7 @@ from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
-from app.records import imports, schemas, service
+from app.records import disputes, imports, schemas, service
 from app.records.kinds import GRADE, INSPECTION, RECALL, VIOLATION, Kind
 from app.records.models import OrganizationRecord, Violation
 
@@ -108,8 +108,13 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
             limit=limit + 1,
         )
         rows = (await session.scalars(statement)).all()
+        shown = rows[:limit]
+        marked = await disputes.disputed(session, kind.name, [r.id for r in shown])
         items = [
-            service.view(kind, r, org.uscc, privileged=principal.is_regulator) for r in rows[:limit]
+            service.view(
+                kind, r, org.uscc, privileged=principal.is_regulator, disputed=r.id in marked
+            )
+            for r in shown
         ]
         next_cursor = None
         if len(rows) > limit:
@@ -138,7 +143,10 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         if not _visible(record, principal):
             raise NotFound(f"no {label} {id}")
         response.headers["ETag"] = service.etag(record)
-        return service.view(kind, record, org.uscc, privileged=principal.is_regulator)
+        marked = await disputes.disputed(session, kind.name, [record.id])
+        return service.view(
+            kind, record, org.uscc, privileged=principal.is_regulator, disputed=record.id in marked
+        )
 
     get_record.__doc__ = f"One {label}, with its ETag."
     router.add_api_route(
@@ -163,7 +171,8 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
     ) -> kind.privileged:  # type: ignore[name-defined]
         record, org = await service.patch(session, principal, kind, id, body, if_match=if_match)
         response.headers["ETag"] = service.etag(record)
-        return service.view(kind, record, org.uscc, privileged=True)
+        marked = await disputes.disputed(session, kind.name, [record.id])
+        return service.view(kind, record, org.uscc, privileged=True, disputed=record.id in marked)
 
     patch_record.__doc__ = f"Change a {label}: creates a new version (If-Match required)."
     router.add_api_route(

@@ -25,6 +25,19 @@ Severity = Literal["minor", "general", "serious"]
 InspectionResult = Literal["pass", "fail"]
 RecallKind = Literal["voluntary", "ordered"]
 RecallStatus = Literal["ongoing", "completed", "terminated"]
+Procedure = Literal["ordinary", "summary"]
+# SAMR Order 45 of 2021 art. 13, 14: the kinds of administrative penalty.
+PenaltyKind = Literal[
+    "warning",
+    "criticism",
+    "fine",
+    "confiscation",
+    "suspension",
+    "licence_revoked",
+    "restriction",
+    "qualification_lowered",
+]
+PenaltyKinds = Annotated[list[PenaltyKind], Field(max_length=8)]
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -91,6 +104,9 @@ class RecordOut(BaseModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    disputed: bool = Field(
+        default=False, description="under objection (异议处理中, SPEC §9); the record still counts"
+    )
 
 
 class PrivilegedOut(BaseModel):
@@ -122,10 +138,23 @@ class ViolationCreate(Strict):
     public_summary: Paragraph
     penalty_amount: Money | None = Field(default=None, description="CNY")
     rectified_on: PastDate | None = None
+    procedure: Procedure = Field(default="ordinary", description="policy v2 (SPEC §4.1)")
+    penalty_kinds: PenaltyKinds = Field(default=[], description="policy v2 (SPEC §4.1)")
+    restriction_until: dt.date | None = Field(
+        default=None, description="the end of a `restriction` (policy v2)"
+    )
+    published_on: PastDate | None = Field(
+        default=None, description="the day it was made public (default: the day it is recorded)"
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> Self:
         _after(self.rectified_on, self.decided_on, "rectified_on is before decided_on")
+        _after(self.published_on, self.decided_on, "published_on is before decided_on")
+        _after(self.restriction_until, self.decided_on, "restriction_until is before decided_on")
+        if self.restriction_until is not None and "restriction" not in self.penalty_kinds:
+            raise ValueError("restriction_until needs the penalty kind restriction")
+        self.penalty_kinds = sorted(set(self.penalty_kinds))
         return self
 
 
@@ -141,6 +170,10 @@ class ViolationPatch(Strict):
     description: Paragraph | None = None
     public_summary: Paragraph | None = None
     penalty_amount: Money | None = None
+    procedure: Procedure | None = None
+    penalty_kinds: PenaltyKinds | None = None
+    restriction_until: dt.date | None = None
+    published_on: PastDate | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
@@ -148,7 +181,15 @@ class ViolationPatch(Strict):
             raise ValueError("the patch is empty")
         if ("revoked_on" in self.model_fields_set) != ("revoked_reason" in self.model_fields_set):
             raise ValueError("revoked_on and revoked_reason go together")
-        for required in ("decided_on", "category", "severity", "public_summary"):
+        for required in (
+            "decided_on",
+            "category",
+            "severity",
+            "public_summary",
+            "procedure",
+            "penalty_kinds",
+            "published_on",
+        ):
             if required in self.model_fields_set and getattr(self, required) is None:
                 raise ValueError(f"{required} cannot be cleared")
         return self
@@ -170,6 +211,11 @@ class ViolationPublic(RecordOut):
     revoked_reason: str | None
     repaired_on: dt.date | None
     status: ViolationStatus
+    procedure: Procedure = "ordinary"
+    penalty_kinds: list[str] = []
+    restriction_until: dt.date | None = None
+    published_on: dt.date | None = None
+    published_late: bool = False
 
 
 class ViolationPrivileged(ViolationPublic, PrivilegedOut):

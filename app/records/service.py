@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, case, inspect, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
+from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
@@ -20,7 +21,7 @@ from app.core.principal import Principal
 from app.credit import history as credit_history
 from app.journal.leaf import jsonable
 from app.organizations.models import Organization
-from app.policy import months, policy
+from app.policy import months, publication, versions
 from app.policy.policy import POLICY_V1
 from app.records import models
 from app.records.kinds import VIOLATION, Kind
@@ -60,8 +61,30 @@ def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[s
 
 
 def violation_is_public(v: models.Violation, on: dt.date | None = None) -> bool:
-    """Inside its publication period (信用信息公示期) on `on` (today)."""
-    return policy.is_public(credit_history.violation_of(v), on or today())
+    """Inside its publication period (信用信息公示期) on `on` (today), under the policy
+    version in force that day (SPEC §4.1)."""
+    day = on or today()
+    schedule = versions.current()
+    if schedule.in_force(day).publication_rule == "order45" and v.public_until is not None:
+        return v.public_from is not None and v.public_from <= day < v.public_until
+    return publication.is_public(credit_history.violation_of(v), day, schedule)
+
+
+async def publication_fields(
+    session: AsyncSession, values: dict[str, Any], *, imported: bool = False
+) -> None:
+    """`published_on` (default: the day it is recorded under policy v2, else — and for
+    imports — `decided_on`) and `published_late` (SAMR Order 45 art. 9: more than 20
+    working days after the decision), for a new or corrected violation."""
+    p = versions.current().in_force(today())
+    if values.get("published_on") is None:
+        recorded_v2 = p.publication_rule == "order45" and not imported
+        values["published_on"] = today() if recorded_v2 else values["decided_on"]
+    calendar = await calendar_service.current(session)
+    decided = values["decided_on"]
+    due = calendar.working_deadline(decided, p.publication_due_working_days)
+    calendar_service.warn_unknown(calendar, decided, due)
+    values["published_late"] = values["published_on"] > due
 
 
 def violation_status(v: models.Violation) -> str:
@@ -74,10 +97,13 @@ def violation_status(v: models.Violation) -> str:
     return "open"
 
 
-def view(kind: Kind, record: OrganizationRecord, uscc: str, *, privileged: bool) -> RecordOut:
+def view(
+    kind: Kind, record: OrganizationRecord, uscc: str, *, privileged: bool, disputed: bool = False
+) -> RecordOut:
     schema = kind.privileged if privileged else kind.public
     values = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs}
     values["uscc"] = uscc
+    values["disputed"] = disputed
     if isinstance(record, models.Violation):
         values["status"] = violation_status(record)
     return schema.model_validate(values)
@@ -125,10 +151,14 @@ async def create(
     kind: Kind,
     org: Organization,
     data: BaseModel,
+    *,
+    imported: bool = False,
 ) -> OrganizationRecord:
     """Record a new grade assessment, violation, inspection or recall."""
     values = data.model_dump()
     await _check_unique(session, kind, values)
+    if kind is VIOLATION:
+        await publication_fields(session, values, imported=imported)
     now = await db_now(session)
     record = kind.model()
     if isinstance(record, models.Violation):
@@ -221,6 +251,10 @@ async def apply_changes(
     before = audited(record)
     merged = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs} | changes_
     _check_dates(kind, merged)
+    if kind is VIOLATION and {"published_on", "decided_on"} & changes_.keys():
+        dates = {k: merged[k] for k in ("published_on", "decided_on")}
+        await publication_fields(session, dates)
+        changes_ = changes_ | {"published_late": dates["published_late"]}
     if all(getattr(record, k) == v for k, v in changes_.items()):
         return False
     for key, value in changes_.items():
@@ -269,7 +303,19 @@ async def history(session: AsyncSession, kind: Kind, record_id: uuid.UUID) -> li
 
 
 def public_violation_clause(on: dt.date) -> Any:
-    """Violations inside their publication period (信用信息公示期) on `on`."""
+    """Violations inside their publication period (信用信息公示期) on `on`, under the
+    version in force that day: v2's period is kept in the row by the credit refresh."""
+    v = models.Violation
+    v1 = _v1_public_clause(on)
+    if versions.current().in_force(on).publication_rule != "order45":
+        return v1
+    return or_(
+        and_(v.public_until.is_not(None), v.public_from <= on, v.public_until > on),
+        and_(v.public_until.is_(None), v1),
+    )
+
+
+def _v1_public_clause(on: dt.date) -> Any:
     policy = POLICY_V1
     v = models.Violation
     return and_(

@@ -18,10 +18,11 @@ from app.credit import service as credit_service
 from app.lists import service as list_service
 from app.lists.canonical import KINDS
 from app.lists.models import ListEntry
-from app.lists.pages import publication_view
+from app.lists.pages import publication_view, retractions_of
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
+from app.records import disputes
 from app.records import service as record_service
 from app.records.kinds import INSPECTION, RECALL, VIOLATION, Kind
 
@@ -93,6 +94,9 @@ async def organization_page(code: str, session: ReadSession, database: Db) -> HT
     violations, more_violations = await _records(session, VIOLATION, org)
     inspections, more_inspections = await _records(session, INSPECTION, org)
     recalls, more_recalls = await _records(session, RECALL, org)
+    disputed: set[Any] = set()
+    for kind, rows in ((VIOLATION, violations), (INSPECTION, inspections), (RECALL, recalls)):
+        disputed |= await disputes.disputed(session, kind.name, [r.id for r in rows])
     return render(
         "web/organization.html",
         org=org,
@@ -112,4 +116,6 @@ async def organization_page(code: str, session: ReadSession, database: Db) -> HT
         result_zh=RESULT_ZH,
         recall_kind_zh=RECALL_KIND_ZH,
         recall_status_zh=RECALL_STATUS_ZH,
+        disputed=disputed,
+        retractions=await retractions_of(session, org.uscc),
     )

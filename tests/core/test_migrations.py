@@ -121,10 +121,11 @@ def test_cli_audit_verify_detects_an_altered_row(
         capsys.readouterr()
         assert cli.main(["audit", "verify"]) == 0  # nothing sequenced: reported, not failed
         out = capsys.readouterr().out
-        assert "2 entries are not sequenced yet" in out and "intact" in out
+        # The policy schedule stored at first start (SPEC §4.1), then the two keys.
+        assert "3 entries are not sequenced yet" in out and "intact" in out
         asyncio.run(_sequence(scratch))
         assert cli.main(["audit", "verify"]) == 0
-        assert "2 leaves, 1 signed tree heads" in capsys.readouterr().out
+        assert "3 leaves, 1 signed tree heads" in capsys.readouterr().out
 
         asyncio.run(
             _admin_execute_in(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.core import clock
 from app.credit import service as credit_service
 from app.credit.models import CreditStatus
+from app.policy import versions
 from tests.factories import make_key, make_organization, random_uscc
 from tests.records.helpers import grade, violation
 
@@ -386,8 +387,8 @@ async def test_batch_round_trips_do_not_grow_with_the_batch(
 
     # The test app sequences the audit log before each request (the stand-in for
     # the server's sequencer): those statements are the harness's, not the batch's.
-    harness = ("sequencer_batches", "pg_snapshot_xmin", "audit_log", "audit_tree_nodes")
-    harness += ("change_sequence", "clock_timestamp")
+    harness: tuple[str, ...] = ("sequencer_batches", "pg_snapshot_xmin", "audit_log")
+    harness += ("audit_tree_nodes", "change_sequence", "clock_timestamp")
 
     def count(*args: Any) -> None:
         if not any(table in str(args[2]) for table in harness):
@@ -530,5 +531,7 @@ async def test_refresh_once_recomputes_due_statuses(
     assert await refresh_once(Database(engine)) == 1
     async with AsyncSession(engine) as fresh:
         status = await fresh.scalar(select(CreditStatus).where(CreditStatus.uscc == uscc))
-        assert status is not None and status.holds_until is None
+        # Nothing ends its result but the next policy version (SPEC §4.1).
+        v2_from = versions.current().versions[1].effective_from
+        assert status is not None and status.holds_until == v2_from - dt.timedelta(days=1)
     assert await refresh_once(Database(engine)) == 0

@@ -15,7 +15,7 @@ from app.core.principal import SYSTEM
 from app.credit import history
 from app.credit import service as credit_service
 from app.organizations import service as organization_service
-from app.policy import policy
+from app.policy import policy, versions
 from app.records import schemas
 from app.records import service as records_service
 from app.records.kinds import GRADE, INSPECTION, RECALL, VIOLATION
@@ -148,7 +148,7 @@ async def _check(session: AsyncSession, org: Any, day: dt.date) -> None:
     status = await credit_service.current(session, org)
     await session.refresh(org)
     hist = (await history.current(session, {org.id: org.status}))[org.id]
-    fresh = policy.evaluate(hist, day)
+    fresh = policy.evaluate(hist, day, versions.current())
     assert status.as_of <= day
     assert {f: getattr(status, f) for f in FLAGS} == {f: getattr(fresh, f) for f in FLAGS}
     assert [r["rule_id"] for r in status.reasons] == [r.rule_id for r in fresh.reasons]

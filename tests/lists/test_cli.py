@@ -84,6 +84,7 @@ def test_cli_publishes_both_kinds(
     scratch: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", scratch)
+    monkeypatch.setenv("QCR_FOUR_EYES", "false")  # a one-person office
     monkeypatch.setenv("QCR_AUDIT_SIGNING_KEY", TEST_SIGNING_KEY)
     get_settings.cache_clear()
     try:

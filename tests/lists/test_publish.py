@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 from typing import Any
 
+import orjson
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -17,6 +18,7 @@ from app.changes.models import ChangeEvent
 from app.core import clock
 from app.journal import heads
 from app.lists import canonical, service
+from app.lists.models import ListEntry
 from app.policy.months import add_months, first_day_outside
 from tests.factories import committed_key, make_key, make_organization
 from tests.lists.conftest import TODAY
@@ -179,11 +181,22 @@ async def test_past_as_of_is_evaluated_from_history(
     then = await publish(client, regulator, "black", as_of=as_of.isoformat())
     assert [e["uscc"] for e in now["entries"]["items"]] == [recent]
     assert then["as_of"] == as_of.isoformat()
-    assert [e["uscc"] for e in then["entries"]["items"]] == [expired]
-    entry = then["entries"]["items"][0]
+    # Its violation's period has ended since (SPEC §4.1): the read redacts the
+    # line; the stored line is as published, and `sha256` still verifies it.
+    assert then["redacted"] is True and then["entries"]["items"][0]["redacted"] is True
+    stored = (
+        await session.scalars(
+            select(ListEntry.line).where(
+                ListEntry.kind == "black", ListEntry.number == then["number"]
+            )
+        )
+    ).all()
+    entries = [orjson.loads(line) for line in stored]
+    assert [e["uscc"] for e in entries] == [expired]
+    entry = entries[0]
     assert entry["listed_since"] == old_decided.isoformat()
     assert entry["expected_exit"] == first_day_outside(old_decided, 36).isoformat()
-    assert then["sha256"] == canonical.digest_entries(then["entries"]["items"])
+    assert then["sha256"] == canonical.digest_entries(entries)
 
 
 async def test_past_red_list_uses_assessments_valid_then(

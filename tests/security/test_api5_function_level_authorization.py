@@ -65,6 +65,21 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /v1/audit/keys": PUBLIC,
     "GET /v1/audit/consistency": PUBLIC,
     "GET /v1/audit/entries/{seq}/proof": OWN,  # its own organization's entries
+    # Policy versions and due process (SPEC §4.1, §9).
+    "GET /v1/policies": PUBLIC,
+    "GET /v1/policies/{version}": PUBLIC,
+    "POST /v1/organizations/{code}/notices": REGULATOR,
+    "GET /v1/organizations/{code}/notices": OWN,
+    "GET /v1/notices/{id}": OWN,
+    "POST /v1/notices/{id}/delivery": REGULATOR,
+    "POST /v1/objections": OWN,
+    "GET /v1/objections": OWN,
+    "GET /v1/objections/{id}": OWN,
+    "POST /v1/objections/{id}/decision": REGULATOR,
+    "GET /v1/approvals": REGULATOR,
+    "GET /v1/approvals/{id}": REGULATOR,
+    "POST /v1/approvals/{id}/decision": REGULATOR,
+    "POST /v1/lists/{kind}/publications/{number}/retractions": REGULATOR,
 }
 for _plural in ("grades", "violations", "inspections", "recalls"):
     EXPECTED[f"POST /v1/organizations/{{code}}/{_plural}"] = REGULATOR

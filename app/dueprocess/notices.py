@@ -1,0 +1,252 @@
+"""Notices (事先告知, SPEC §9): served by the registry when an S rule first holds in
+an episode under policy v2, or by a regulator; delivered (送达) as a regulator
+records it; the objection window (10 calendar days, policy data) runs from
+delivery, its last day moved to the next working day of the Chinese calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calendar import service as calendar_service
+from app.core.clock import today
+from app.core.database import db_now
+from app.core.errors import Conflict, NotFound, invalid
+from app.core.principal import SYSTEM, Principal
+from app.credit import providers
+from app.credit import service as credit_service
+from app.dueprocess import effects
+from app.dueprocess.models import Notice, Objection
+from app.organizations.models import Organization
+from app.policy import versions
+from app.policy.facts import NoticeFact, ObjectionFact
+
+
+def snapshot(n: Notice) -> dict[str, Any]:
+    return {
+        "uscc": n.uscc,
+        "kind": n.kind,
+        "basis": n.basis,
+        "served_on": n.served_on,
+        "delivered_on": n.delivered_on,
+        "objection_deadline": n.objection_deadline,
+        "status": n.status,
+        "withdrawn_on": n.withdrawn_on,
+    }
+
+
+def _basis(reasons: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "rules": sorted({r["rule_id"] for r in reasons}),
+        "records": [
+            {"record_type": r["record_type"], "record_id": r["record_id"]}
+            for r in reasons
+            if r.get("record_id")
+        ],
+    }
+
+
+async def _serve(
+    session: AsyncSession, actor: Principal, org_id: uuid.UUID, uscc: str, basis: dict[str, Any]
+) -> Notice:
+    notice = Notice(
+        organization_id=org_id,
+        uscc=uscc,
+        kind="black_list",
+        basis=basis,
+        served_at=await db_now(session),
+        served_on=today(),
+        served_by=actor.key_id,
+        status="served",
+    )
+    session.add(notice)
+    await session.flush()
+    # Never public, so no change event: the feed shows black_list_pending in credit.changed.
+    await effects.record(
+        session,
+        actor,
+        action="notice.serve",
+        entity="notice",
+        entity_id=str(notice.id),
+        uscc=uscc,
+        after=snapshot(notice),
+    )
+    return notice
+
+
+async def serve_automatically(
+    session: AsyncSession, organizations: Sequence[providers.Unnoticed]
+) -> list[uuid.UUID]:
+    """The credit refresh's listener: one notice per episode, served by the registry —
+    not again after one was withdrawn (an upheld objection): a regulator may serve
+    a new one by hand."""
+    served = []
+    for org_id, uscc, episode_start, reasons in organizations:
+        earlier = await session.scalar(
+            select(Notice.id).where(
+                Notice.organization_id == org_id, Notice.served_on >= episode_start
+            )
+        )
+        if earlier is not None:
+            continue
+        await _serve(session, SYSTEM, org_id, uscc, _basis(reasons))
+        served.append(org_id)
+    return served
+
+
+async def serve_by_hand(session: AsyncSession, actor: Principal, org: Organization) -> Notice:
+    """A regulator serves the notice of the current episode."""
+    status = await credit_service.current(session, org)
+    reasons = [r for r in status.reasons if r["rule_id"] in credit_service.S_RULES]
+    if not reasons:
+        raise Conflict(f"no S rule holds for {org.uscc}: there is nothing to give notice of")
+    if status.notice_id is not None:
+        raise Conflict(f"notice {status.notice_id} of this episode is pending")
+    if status.black_list:
+        raise Conflict(f"{org.uscc} is on the black list already")
+    notice = await _serve(session, actor, org.id, org.uscc, _basis(reasons))
+    await credit_service.refresh_organization(session, org)
+    return notice
+
+
+async def find(session: AsyncSession, notice_id: uuid.UUID, *, for_update: bool = False) -> Notice:
+    statement = select(Notice).where(Notice.id == notice_id)
+    if for_update:
+        statement = statement.with_for_update()
+    notice = await session.scalar(statement)
+    if notice is None:
+        raise NotFound(f"no notice {notice_id}")
+    return notice
+
+
+async def deliver(
+    session: AsyncSession, actor: Principal, notice_id: uuid.UUID, delivered_on: dt.date | None
+) -> Notice:
+    """Record delivery (送达); the objection deadline follows from it."""
+    notice = await find(session, notice_id, for_update=True)
+    if notice.status == "withdrawn":
+        raise Conflict("the notice was withdrawn")
+    if notice.delivered_on is not None:
+        raise Conflict(f"the notice was delivered on {notice.delivered_on.isoformat()}")
+    day = delivered_on or notice.served_on
+    if day < notice.served_on:
+        raise invalid("delivered_on", f"is before the notice was served ({notice.served_on})")
+    if day > today():
+        raise invalid("delivered_on", "is in the future")
+    calendar = await calendar_service.current(session)
+    window = versions.current().versions[-1].objection_window_days
+    deadline = calendar.calendar_deadline(day, window)
+    calendar_service.warn_unknown(calendar, day, deadline)
+    before = snapshot(notice)
+    notice.delivered_on, notice.objection_deadline = day, deadline
+    notice.delivered_at, notice.status = await db_now(session), "delivered"
+    await session.flush()
+    await effects.record(
+        session,
+        actor,
+        action="notice.deliver",
+        entity="notice",
+        entity_id=str(notice.id),
+        uscc=notice.uscc,
+        before=before,
+        after=snapshot(notice),
+    )
+    org = await session.get(Organization, notice.organization_id)
+    assert org is not None
+    await credit_service.refresh_organization(session, org)
+    return notice
+
+
+async def withdraw(session: AsyncSession, actor: Principal, notice: Notice) -> None:
+    """An objection upheld against the notice withdraws it (the caller refreshes credit)."""
+    before = snapshot(notice)
+    notice.status, notice.withdrawn_on = "withdrawn", today()
+    notice.withdrawn_at = await db_now(session)
+    await session.flush()
+    await effects.record(
+        session,
+        actor,
+        action="notice.withdraw",
+        entity="notice",
+        entity_id=str(notice.id),
+        uscc=notice.uscc,
+        before=before,
+        after=snapshot(notice),
+    )
+
+
+async def of_organization(
+    session: AsyncSession,
+    org: Organization,
+    *,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Notice]:
+    """Oldest first, then id (SPEC §9)."""
+    statement = (
+        select(Notice)
+        .where(Notice.organization_id == org.id)
+        .order_by(Notice.served_at, Notice.id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where((Notice.served_at, Notice.id) > after)  # type: ignore[operator]
+    return list((await session.scalars(statement)).all())
+
+
+async def facts(
+    session: AsyncSession, ids: Sequence[uuid.UUID], known_at: dt.datetime | None
+) -> dict[uuid.UUID, tuple[list[NoticeFact], list[ObjectionFact]]]:
+    """The provider of notices and objections for the credit engine; with `known_at`,
+    each counts from when it was recorded (served, delivered, opened, decided)."""
+
+    def known(moment: dt.datetime | None) -> bool:
+        return moment is not None and (known_at is None or moment <= known_at)
+
+    out: dict[uuid.UUID, tuple[list[NoticeFact], list[ObjectionFact]]] = defaultdict(
+        lambda: ([], [])
+    )
+    notices = await session.scalars(select(Notice).where(Notice.organization_id.in_(list(ids))))
+    for n in notices:
+        if not known(n.served_at):
+            continue
+        delivered = known(n.delivered_at)
+        out[n.organization_id][0].append(
+            NoticeFact(
+                n.id,
+                n.served_on,
+                n.delivered_on if delivered else None,
+                n.objection_deadline if delivered else None,
+                n.withdrawn_on if known(n.withdrawn_at) else None,
+            )
+        )
+    objections = await session.scalars(
+        select(Objection).where(Objection.organization_id.in_(list(ids)))
+    )
+    for o in objections:
+        if not known(o.opened_at):
+            continue
+        decided = known(o.decided_at)
+        out[o.organization_id][1].append(
+            ObjectionFact(
+                o.id,
+                "grade_assessment" if o.record_type == "grade" else o.record_type,
+                o.record_id,
+                o.opened_on,
+                o.decided_on if decided else None,
+                o.status if decided and o.status != "open" else None,
+            )
+        )
+    return dict(out)
+
+
+async def recent_notices(session: AsyncSession, limit: int = 50) -> list[Notice]:
+    """For the regulators' console: the latest notices, newest first (never public)."""
+    statement = select(Notice).order_by(Notice.served_at.desc(), Notice.id.desc()).limit(limit)
+    return list((await session.scalars(statement)).all())
