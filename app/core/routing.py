@@ -11,6 +11,15 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+class Settles:
+    """A dependency that must see the endpoint's result before the commit (the
+    idempotency key stores the response, or gives the key up, in the same
+    transaction as the write)."""
+
+    async def settle(self, result: object) -> None:
+        raise NotImplementedError
+
+
 class AutoCommitRoute(APIRoute):
     """Commit the request's session when the endpoint returns, before the response
     is built: a failed commit becomes an error response, and nothing reaches the
@@ -27,6 +36,9 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     async def wrapped(*args: Any, **kwargs: Any) -> Any:
         result = await endpoint(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, Settles):
+                await value.settle(result)
         for value in kwargs.values():
             if isinstance(value, AsyncSession) and value.in_transaction():
                 await value.commit()
