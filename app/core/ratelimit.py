@@ -8,6 +8,7 @@ The client is who `client_id` says: the socket peer, or — only when the peer i
 one of `QCR_TRUSTED_PROXIES` — the right-most address in `X-Forwarded-For` that
 is not a trusted proxy. Anything further left was written by the client itself
 and would let it pick a fresh identity (and a fresh limit) on every request.
+An IPv6 client is its /64 (SPEC §8), for limits and for the scan client hashes.
 """
 
 from __future__ import annotations
@@ -146,7 +147,11 @@ def client_id(request: Request) -> str:
 
 
 def _normalised(value: str) -> str:
+    """IPv4 per address, IPv6 per /64 (SPEC §8): a subscriber is handed a whole /64
+    and can use any of its 2^64 addresses, so one address is not one client."""
     address = _address(value)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address) if address is not None else value[:64]
 
 
