@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Starlette's slash redirect builds its Location from the Host header, which
+        # is not trusted (SPEC §8): `/v1/organizations/` is a 404, not a redirect.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     if database is not None:
