@@ -155,6 +155,10 @@ def _normalised(value: str) -> str:
     return str(address) if address is not None else value[:64]
 
 
+# Every check `rate_limit` made: the OpenAPI document gives their operations a 429.
+LIMIT_CHECKS: set[Callable[..., Any]] = set()
+
+
 def rate_limit(
     scope: str, rate: Callable[[Settings], str]
 ) -> Callable[[Request, Any], Awaitable[None]]:
@@ -166,4 +170,5 @@ def rate_limit(
         limiter = limiter_of(request.app)
         await limiter.hit(scope, rate(settings_of(request.app)), client_id(request))
 
+    LIMIT_CHECKS.add(check)
     return check

@@ -19,6 +19,7 @@ from pydantic import (
 
 from app.codes.gtin import InvalidGtin, normalise_gtin
 from app.core.clock import today
+from app.core.dates import IsoDate
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
 Severity = Literal["minor", "general", "serious"]
@@ -63,7 +64,7 @@ def _gtin(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-PastDate = Annotated[dt.date, AfterValidator(_not_future)]
+PastDate = Annotated[IsoDate, AfterValidator(_not_future)]
 Gtin = Annotated[str, StringConstraints(max_length=20), AfterValidator(_gtin)]
 
 
@@ -82,7 +83,7 @@ def _after(later: dt.date | None, earlier: dt.date | None, message: str) -> None
 class GradeCreate(Strict):
     grade: Grade
     assessed_on: PastDate
-    valid_until: dt.date | None = None
+    valid_until: IsoDate | None = None
     authority: Line
     basis: Paragraph | None = None
 
