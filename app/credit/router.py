@@ -13,6 +13,7 @@ from app.auth.principal import Principal
 from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
+from app.core.dates import IsoDate, IsoDateTime
 from app.core.errors import Forbidden, NotFound, invalid, problem
 from app.core.fastpath import json_response
 from app.core.idempotency import Idempotent
@@ -34,12 +35,13 @@ from app.credit.schemas import (
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
+from app.records import service as records_service
 
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
 
-AsOf = Annotated[dt.date | None, Query(description="valid date (default: today)")]
+AsOf = Annotated[IsoDate | None, Query(description="valid date (default: today)")]
 KnownAt = Annotated[
-    dt.datetime | None,
+    IsoDateTime | None,
     Query(description="recording time: only what the registry had stored by then counts"),
 ]
 
@@ -223,7 +225,12 @@ async def list_changes(
             .limit(limit)
         )
     ).all()
-    items = [ChangeOut.model_validate(r) for r in rows]
+    # Violations past their publication period are redacted as of today (SPEC §5).
+    data = await records_service.feed_data(session, [(r.type, r.data) for r in rows])
+    items = [
+        ChangeOut(seq=r.seq, type=r.type, uscc=r.uscc, at=r.at, data=d)
+        for r, d in zip(rows, data, strict=True)
+    ]
     return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
 
 
