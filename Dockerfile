@@ -17,5 +17,8 @@ COPY --chown=qcr:qcr app ./app
 RUN mkdir -p /srv/var && chown qcr:qcr /srv/var
 USER qcr
 EXPOSE 8000
-# DATABASE_URL (and QCR_MIGRATION_DATABASE_URL for the owner role) must be set.
-CMD ["python", "-m", "app", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+# The service runs as a login in qcr_service (DATABASE_URL) with QCR_CODE_SECRET set;
+# it never migrates at start, so it never holds the owner's credentials. Migrate
+# first with a one-off job of the same image, as the owner (README "Deployment"):
+#   docker run --rm -e DATABASE_URL=<owner url> qcr python -m app migrate
+CMD ["python", "-m", "app", "serve", "--no-migrate", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
 from app.codes import router as codes_router
-from app.core import bodylimit, errors, health, openapi, textguard
+from app.core import bodylimit, deployment, errors, health, openapi, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
+        await deployment.check(settings, urls.service)  # refuses an unsafe deployment
         read_engine = (
             make_engine(settings.database_read_url, settings)
             if settings.database_read_url

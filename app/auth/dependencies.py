@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service
 from app.auth.principal import ANONYMOUS, Principal, Role
-from app.core.database import ReadSession
+from app.core.database import DbSession
 from app.core.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer qcr_…`")
@@ -20,7 +20,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="qcr"'}
 
 async def get_principal(
     request: Request,
-    session: ReadSession,
+    primary: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller; anonymous without an Authorization header, 401 for a bad key."""
@@ -30,11 +30,14 @@ async def get_principal(
         )
     if credentials is None:
         return ANONYMOUS
-    pool = request.app.state.database.fast_pool
+    # Keys are looked up on the primary: a replica that has not yet replayed a
+    # revocation would still take the key (SPEC §1: refused within 1 second).
+    database = request.app.state.database
+    pool = database.fast_write_pool
     if pool is not None:
         principal = await service.authenticate_fast(pool, credentials.credentials)
     else:
-        principal = await service.authenticate(session, credentials.credentials)
+        principal = await service.authenticate(primary, credentials.credentials)
     if principal is None:
         raise Unauthorized("unknown or revoked API key", headers=_CHALLENGE)
     request.state.role = principal.role.value
