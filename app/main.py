@@ -23,6 +23,7 @@ from app.credit.router import router as credit_router
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
+from app.web import home
 from app.web.templates import STATIC_DIR
 
 DESCRIPTION = """
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(credit_router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(codes_router.router)
+    app.include_router(home.router, dependencies=public)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     return app

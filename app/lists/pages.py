@@ -31,6 +31,7 @@ from app.organizations import service as organization_service
 from app.organizations.models import Organization
 from app.records import service as record_service
 from app.records.kinds import INSPECTION, RECALL, VIOLATION, Kind
+from app.web import timeline
 from app.web.templates import render
 
 router = APIRouter(route_class=AutoCommitRoute, include_in_schema=False)
@@ -243,6 +244,7 @@ async def organization_page(code: str, request: Request, session: ReadSession) -
         reasons=credit_service.public_reasons(status.reasons, on),
         on=on.isoformat(),
         memberships=await _memberships(session, org.uscc),
+        timeline=await timeline.for_organization(session, org, on),
         violations=[(v, record_service.violation_status(v)) for v in violations],
         more_violations=more_violations,
         inspections=inspections,
