@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM, Role
 from app.core.database import Database, make_engine, prepare
+from app.core.principal import SYSTEM, Role
 from app.core.settings import get_settings
 
 T = TypeVar("T")
@@ -63,7 +63,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:
-    from app.auth import service
+    from app.apikeys import service
     from app.organizations import codes
 
     role = Role(args.role)
@@ -88,7 +88,7 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_revoke(args: argparse.Namespace) -> int:
-    from app.auth import service
+    from app.apikeys import service
     from app.core.errors import NotFound
 
     urls = prepare(get_settings(), migrate=True)
@@ -102,7 +102,7 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from app import demo
+    from app.demo import loader as demo
 
     urls = prepare(get_settings(), migrate=True)
     summary = _in_session(urls.service, lambda s: demo.load(s, organizations=args.organizations))
@@ -162,6 +162,31 @@ def cmd_credit_refresh(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar_load(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.calendar import service
+
+    try:
+        with open(args.file, "rb") as source:
+            year = service.YearFile.model_validate_json(source.read())
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "file"
+        print(f"{args.file}: {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    urls = prepare(get_settings(), migrate=True)
+    _in_session(urls.service, lambda s: service.load_year(s, year))
+    print(
+        f"calendar {year.year} loaded: {len(set(year.holidays))} holidays, "
+        f"{len(set(year.workdays))} adjusted working days"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qcr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--note", help="a note kept with the publication")
     publish.set_defaults(func=cmd_lists_publish)
 
+    calendar = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
+        dest="action", required=True
+    )
+    load = calendar.add_parser("load", help="load a year: {year, holidays: [...], workdays: [...]}")
+    load.add_argument("file")
+    load.set_defaults(func=cmd_calendar_load)
+
     audit = sub.add_parser("audit", help="audit chain").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the chain; exit 1 on a break").set_defaults(
         func=cmd_audit_verify
@@ -214,9 +246,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """One line saying what failed and where, when `exc` is the database being
+    unreachable, refusing us or misnamed (no traceback for that); else None."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from app.core.errors import is_unavailable
+
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):  # the settings, read from the environment
+        first = exc.errors()[0]
+        field = str(first.get("loc", ("?",))[0])
+        return f"{field}: {first.get('msg', 'invalid')}"
+    settings = get_settings()
+    where = "the embedded server in QCR_DATA_DIR"
+    if settings.database_url:
+        try:
+            url = make_url(settings.database_url)
+            where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database} as {url.username}"
+        except ArgumentError:
+            where = "DATABASE_URL"
+    refused = (
+        asyncpg.InvalidPasswordError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.InvalidCatalogNameError,
+    )
+    for cause in _chain(exc):
+        if isinstance(cause, ArgumentError | NoSuchModuleError):
+            return f"DATABASE_URL is not a PostgreSQL URL ({cause})"
+        if isinstance(cause, refused) or (isinstance(cause, Exception) and is_unavailable(cause)):
+            root = _chain(exc)[-1]
+            reason = (str(root).strip().splitlines() or [type(root).__name__])[0]
+            return f"cannot use the database at {where}: {reason}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except Exception as exc:
+        message = database_failure(exc)
+        if message is None:
+            raise
+        print(f"qcr: {message}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,3 +29,25 @@ async def emit(session: AsyncSession, type: str, uscc: str, data: dict[str, Any]
     session.add(event)
     await session.flush()
     return event
+
+
+# What partners may read of an event is decided when it is read: a domain above
+# (records: violations past their publication period) registers a redactor at
+# import, and the feed applies every one. The stored event never changes.
+Events = list[tuple[str, dict[str, Any]]]
+Redactor = Callable[[AsyncSession, Events], Awaitable[list[dict[str, Any]]]]
+_REDACTORS: list[Redactor] = []
+
+
+def register_redactor(redactor: Redactor) -> None:
+    """Have the feed pass every page of `(type, data)` through `redactor`."""
+    if redactor not in _REDACTORS:
+        _REDACTORS.append(redactor)
+
+
+async def readable(session: AsyncSession, events: list[ChangeEvent]) -> list[dict[str, Any]]:
+    """Each event's data as the feed serves it today."""
+    data = [event.data for event in events]
+    for redactor in _REDACTORS:
+        data = await redactor(session, [(e.type, d) for e, d in zip(events, data, strict=True)])
+    return data

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from app.core.database import Database
+from app.core.errors import Unauthorized
 from app.core.migrations import alembic_config
 
 router = APIRouter(tags=["operations"])
@@ -49,9 +52,26 @@ async def readyz(request: Request, response: Response) -> dict[str, str]:
     return {"status": "ok", "revision": ",".join(sorted(revisions))}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        401: {"description": "QCR_METRICS_KEY is set and the request does not carry it"},
+    },
+)
 async def metrics(request: Request) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format; with `QCR_METRICS_KEY` set, only for
+    `Authorization: Bearer <that key>` (the scraper's), else 401."""
+    key = getattr(request.app.state, "settings", None)
+    expected = getattr(key, "metrics_key", None)
+    if expected:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise Unauthorized(
+                "/metrics needs the scraper's key (QCR_METRICS_KEY)",
+                headers={"WWW-Authenticate": 'Bearer realm="qcr-metrics"'},
+            )
     database: Database = request.app.state.database
     pool = database.engine.pool
     POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())

@@ -21,11 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
-from fastapi import Depends, Header, Request, Response
+from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy import (
     DateTime,
@@ -44,9 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from app.auth.dependencies import get_principal
-from app.auth.principal import Principal
-from app.core.database import Base, DbSession
+from app.core.database import Base
 from app.core.errors import Conflict, Unprocessable
 from app.core.routing import Settles
 
@@ -79,13 +78,19 @@ def fingerprint(method: str, path: str, query: list[tuple[str, str]], body: byte
     return hashlib.sha256(head + b"\n" + canonical).hexdigest()
 
 
-async def _multipart_canonical(request: Request, body: bytes) -> bytes | None:
-    """A multipart body as its fields, files by name and SHA-256 (None if malformed)."""
+async def canonical_body(headers: Mapping[str, str], body: bytes) -> bytes:
+    """The body to fingerprint: a multipart form as its fields, files by name and
+    SHA-256 (its boundary is random per attempt); anything else as it came."""
+    if not body or not headers.get("content-type", "").startswith("multipart/form-data"):
+        return body
+    return await _multipart_canonical(headers, body) or body
 
+
+async def _multipart_canonical(headers: Mapping[str, str], body: bytes) -> bytes | None:
     async def stream() -> AsyncIterator[bytes]:
         yield body
 
-    parser = MultiPartParser(request.headers, stream(), max_files=20, max_fields=200)
+    parser = MultiPartParser(headers, stream(), max_files=20, max_fields=200)  # type: ignore[arg-type]
     try:
         form = await parser.parse()
     except (MultiPartException, ValueError):
@@ -103,6 +108,15 @@ async def _multipart_canonical(request: Request, body: bytes) -> bytes | None:
     return orjson.dumps(sorted(fields))
 
 
+@dataclass(frozen=True)
+class Created:
+    """What a creating request answers: the object, its address, its status."""
+
+    body: BaseModel
+    location: str | None = None
+    status_code: int = 201
+
+
 class Idempotency(Settles):
     """One request's view of its Idempotency-Key (or of its absence)."""
 
@@ -113,6 +127,21 @@ class Idempotency(Settles):
         self.fingerprint = print_
         self.claimed = False  # this request inserted the key row
         self.stored = False  # and stored its response there
+
+    async def create(self, make: Callable[[], Awaitable[Created | Response]]) -> Response:
+        """Answer a creating request once: the first response to this key again, or
+        `make()` run now and its answer remembered under the key. A response that
+        `make()` gives instead of a creation (a refusal) is passed on and not
+        remembered, so a retry with the same key runs again."""
+        if (replay := await self.replay()) is not None:
+            return replay
+        created = await make()
+        if isinstance(created, Response):
+            await self.settle(created)
+            return created
+        return await self.respond(
+            created.body, status_code=created.status_code, location=created.location
+        )
 
     async def replay(self) -> Response | None:
         """The first response to this key, or None when this request should proceed."""
@@ -191,34 +220,6 @@ class Idempotency(Settles):
         else:
             await self.session.execute(delete(IdempotencyRecord).where(*where))
             self.claimed = False
-
-
-async def idempotency(
-    request: Request,
-    session: DbSession,
-    principal: Annotated[Principal, Depends(get_principal)],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=200,
-            description="repeat a POST safely: the same key and body return the first response",
-        ),
-    ] = None,
-) -> Idempotency:
-    body = await request.body() if idempotency_key else b""
-    if body and request.headers.get("content-type", "").startswith("multipart/form-data"):
-        body = await _multipart_canonical(request, body) or body
-    query = [(k, v) for k, v in request.query_params.multi_items()]
-    return Idempotency(
-        session,
-        principal.key_id or ANONYMOUS_SCOPE,
-        idempotency_key,
-        fingerprint(request.method, request.url.path, query, body),
-    )
-
-
-Idempotent = Annotated[Idempotency, Depends(idempotency)]
 
 
 async def purge(session: AsyncSession) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +27,6 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from app.auth.dependencies import Caller
 from app.core.errors import TooManyRequests
 from app.core.settings import Settings, get_settings
 
@@ -155,20 +154,6 @@ def _normalised(value: str) -> str:
     return str(address) if address is not None else value[:64]
 
 
-# Every check `rate_limit` made: the OpenAPI document gives their operations a 429.
+# Every check `rate_limit` (app/auth) made: the OpenAPI document gives their
+# operations a 429, whatever their roles.
 LIMIT_CHECKS: set[Callable[..., Any]] = set()
-
-
-def rate_limit(
-    scope: str, rate: Callable[[Settings], str]
-) -> Callable[[Request, Any], Awaitable[None]]:
-    """A dependency limiting anonymous callers of `scope` to `rate(settings)`; keys are free."""
-
-    async def check(request: Request, principal: Caller) -> None:
-        if not principal.is_anonymous:
-            return
-        limiter = limiter_of(request.app)
-        await limiter.hit(scope, rate(settings_of(request.app)), client_id(request))
-
-    LIMIT_CHECKS.add(check)
-    return check

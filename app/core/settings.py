@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     timezone: str = Field(default="Asia/Shanghai", alias="QCR_TIMEZONE")
     trusted_proxies: str = Field(default="", alias="QCR_TRUSTED_PROXIES")
-    environment: str = Field(default="development", alias="QCR_ENV")
     log_json: bool = Field(default=True, alias="QCR_LOG_JSON")
     statement_timeout_ms: int = Field(default=15_000, alias="QCR_STATEMENT_TIMEOUT_MS")
     pool_size: int = Field(default=10, alias="QCR_POOL_SIZE")
@@ -32,6 +31,8 @@ class Settings(BaseSettings):
     rate_limit_resolver: str = Field(default="120/minute", alias="QCR_RATE_LIMIT_RESOLVER")
     rate_limit_feedback: str = Field(default="10/minute", alias="QCR_RATE_LIMIT_FEEDBACK")
     rate_limit_public: str = Field(default="300/minute", alias="QCR_RATE_LIMIT_PUBLIC")
+    # When set, /metrics answers only `Authorization: Bearer <this key>` (the scraper).
+    metrics_key: str | None = Field(default=None, alias="QCR_METRICS_KEY")
     # Start even when the service role owns or may change the log tables (warns loudly).
     allow_privileged_role: bool = Field(default=False, alias="QCR_ALLOW_PRIVILEGED_ROLE")
     # An item code scanned from more distinct clients than this is suspicious.
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
         for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a PostgreSQL URL (postgresql://user@host:port/database)")
         return value
 
     @field_validator("timezone")

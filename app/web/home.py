@@ -17,12 +17,12 @@ from fastapi.responses import HTMLResponse
 from app.core.database import ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
+from app.core.templates import render
 from app.lists import service as list_service
 from app.lists.canonical import KIND_ZH, KINDS
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
-from app.web.templates import render
 
 router = APIRouter(route_class=AutoCommitRoute, include_in_schema=False)
 

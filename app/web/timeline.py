@@ -19,10 +19,11 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.credit import history, policy
-from app.credit.months import add_months
+from app.credit import history
 from app.lists.models import ListEntry, ListPublication
 from app.organizations.models import Organization
+from app.policy import policy
+from app.policy.months import add_months
 
 YEARS = 5
 MAX_STEPS = 400  # a bound on evaluations per page, whatever the history

@@ -9,12 +9,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from structlog.testing import capture_logs
 
-from app.auth import service as auth_service
+from app.apikeys import service as apikey_service
 from app.auth.models import ApiKey
-from app.auth.principal import SYSTEM
 from app.auth.service import hash_secret
 from app.core import deployment
 from app.core.database import Database, make_fast_pool
+from app.core.principal import SYSTEM
 from app.core.settings import Settings
 from app.main import create_app
 from tests.conftest import DatabaseUnderTest, committed_key
@@ -91,7 +91,7 @@ async def test_a_revoked_key_is_refused_while_the_replica_lags(
     async with AsyncSession(engine, expire_on_commit=False) as s:
         key = await s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(secret)))
         assert key is not None
-        await auth_service.revoke_key(s, SYSTEM, key.id)
+        await apikey_service.revoke_key(s, SYSTEM, key.id)
         await s.commit()
     server = make_url(test_database.owner_url)
     lag_name = f"qcr_lagging_{worker_id}"

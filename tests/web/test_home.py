@@ -9,7 +9,7 @@ import uuid
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.credit import policy
+from app.policy import policy
 from app.web import timeline
 from tests.conftest import make_organization
 from tests.records.helpers import days_ago, grade, violation

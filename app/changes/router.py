@@ -1,0 +1,43 @@
+"""The change feed partners follow to keep a copy in sync (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from app.auth.dependencies import Partner
+from app.changes import service as changes_service
+from app.changes.models import ChangeEvent
+from app.changes.schemas import ChangeOut
+from app.core.database import DbSession
+from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.routing import AutoCommitRoute, responses
+
+router = APIRouter(tags=["changes"], route_class=AutoCommitRoute)
+
+
+@router.get("/v1/changes", responses=responses(401, 403, 422))
+async def list_changes(
+    session: DbSession,
+    _: Partner,
+    after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ChangeOut]:
+    """The change feed, in seq order after `after` (exclusive)."""
+    rows = (
+        await session.scalars(
+            select(ChangeEvent)
+            .where(ChangeEvent.seq > after)
+            .order_by(ChangeEvent.seq)
+            .limit(limit)
+        )
+    ).all()
+    # Violations past their publication period are redacted as of today (SPEC §5).
+    data = await changes_service.readable(session, list(rows))
+    items = [
+        ChangeOut(seq=r.seq, type=r.type, uscc=r.uscc, at=r.at, data=d)
+        for r, d in zip(rows, data, strict=True)
+    ]
+    return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
