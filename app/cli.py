@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database, make_engine, prepare
 from app.core.principal import SYSTEM, Role
+from app.core.progress import progress
 from app.core.settings import get_settings
 
 T = TypeVar("T")
@@ -105,7 +106,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from app.demo import loader as demo
 
     urls = prepare(get_settings(), migrate=True)
-    summary = _in_session(urls.service, lambda s: demo.load(s, organizations=args.organizations))
+    with progress("demo data", args.organizations) as advance:
+        summary = _in_session(
+            urls.service,
+            lambda s: demo.load(s, organizations=args.organizations, advance=advance),
+        )
     print(summary)
     return 0
 
@@ -157,7 +162,8 @@ def cmd_credit_refresh(_: argparse.Namespace) -> int:
     from app.credit import service
 
     urls = prepare(get_settings(), migrate=True)
-    refreshed = _in_session(urls.service, service.refresh_due)
+    with progress("credit refresh", None) as advance:
+        refreshed = _in_session(urls.service, lambda s: service.refresh_due(s, advance=advance))
     print(f"credit statuses refreshed: {refreshed}")
     return 0
 
@@ -259,12 +265,11 @@ def database_failure(exc: BaseException) -> str | None:
     """One line saying what failed and where, when `exc` is the database being
     unreachable, refusing us or misnamed (no traceback for that); else None."""
     import asyncpg
+    from pydantic import ValidationError
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     from app.core.errors import is_unavailable
-
-    from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):  # the settings, read from the environment
         first = exc.errors()[0]

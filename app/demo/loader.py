@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -198,8 +199,13 @@ async def _records(
     return made
 
 
-async def load(session: AsyncSession, *, organizations: int = 300) -> str:
-    """Load the demo set; returns a one-line summary."""
+async def load(
+    session: AsyncSession,
+    *,
+    organizations: int = 300,
+    advance: Callable[[int], None] | None = None,
+) -> str:
+    """Load the demo set; returns a one-line summary. `advance(1)` per organization."""
     rng = random.Random(7)
     today = clock.today()
     created: list[Organization] = []
@@ -209,6 +215,8 @@ async def load(session: AsyncSession, *, organizations: int = 300) -> str:
         if was_created:  # records only with a new organization: loading twice adds nothing
             created.append(org)
             records += await _records(session, org, rng, today)
+        if advance is not None:
+            advance(1)
     total = await session.scalar(select(func.count()).select_from(Organization))
     lines = [
         f"demo data: {len(created)} organizations and {records} records created, "
