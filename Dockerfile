@@ -2,16 +2,20 @@
 # compiler and runs as a non-root user against DATABASE_URL.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY app ./app
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Every dependency from the lock (versions and hashes), then the app itself.
+RUN pip install --no-cache-dir --upgrade pip setuptools \
+ && pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements.lock \
+ && pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 QCR_DATA_DIR=/srv/var
 RUN useradd --system --uid 10001 --home-dir /srv qcr
 WORKDIR /srv
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels quality-credit-registry \
+ && rm -rf /wheels
 COPY --chown=qcr:qcr migrations ./migrations
 COPY --chown=qcr:qcr app ./app
 RUN mkdir -p /srv/var && chown qcr:qcr /srv/var

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -50,7 +51,8 @@ class Mark:
 def _record_dates(hist: policy.History) -> set[dt.date]:
     """Every date a record carries, and the day after each validity ends."""
     dates: set[dt.date] = set()
-    for record in (*hist.assessments, *hist.violations, *hist.inspections, *hist.recalls):
+    records: tuple[Any, ...] = (*hist.assessments, *hist.violations, *hist.inspections)
+    for record in (*records, *hist.recalls):
         for field in dataclasses.fields(record):
             value = getattr(record, field.name)
             if isinstance(value, dt.date):

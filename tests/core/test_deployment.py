@@ -23,7 +23,7 @@ SECRET = "deployment-secret-0123456789"
 
 
 def _settings(url: str, **extra: str) -> Settings:
-    return Settings(DATABASE_URL=url, **extra)
+    return Settings.model_validate({"DATABASE_URL": url, **extra})
 
 
 async def test_the_schema_owner_as_service_role_is_refused(
