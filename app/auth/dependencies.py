@@ -9,12 +9,12 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service
-from app.core.database import DbSession
+from app.core.database import DbSession, HotWrites
 from app.core.errors import Forbidden, Unauthorized
 from app.core.idempotency import ANONYMOUS_SCOPE, Idempotency, canonical_body, fingerprint
 from app.core.principal import ANONYMOUS, Principal, Role
-from app.core.ratelimit import LIMIT_CHECKS, client_id, limiter_of, settings_of
-from app.core.settings import Settings
+from app.core.ratelimit import LIMIT_CHECKS, client_id, limiter_of
+from app.core.settings import Settings, settings_of
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer qcr_…`")
 
@@ -24,6 +24,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="qcr"'}
 async def get_principal(
     request: Request,
     primary: DbSession,
+    pool: HotWrites,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller; anonymous without an Authorization header, 401 for a bad key."""
@@ -35,8 +36,6 @@ async def get_principal(
         return ANONYMOUS
     # Keys are looked up on the primary: a replica that has not yet replayed a
     # revocation would still take the key (SPEC §1: refused within 1 second).
-    database = request.app.state.database
-    pool = database.fast_write_pool
     if pool is not None:
         principal = await service.authenticate_fast(pool, credentials.credentials)
     else:

@@ -9,9 +9,10 @@ from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
-from app.core.database import Database
+from app.core.database import Db
 from app.core.errors import Unauthorized
 from app.core.migrations import alembic_config
+from app.core.settings import settings_of
 
 router = APIRouter(tags=["operations"])
 
@@ -31,9 +32,8 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     responses={503: {"description": "database unreachable or schema behind"}},
 )
-async def readyz(request: Request, response: Response) -> dict[str, str]:
+async def readyz(database: Db, response: Response) -> dict[str, str]:
     """The database answers and its schema is at the head revision."""
-    database: Database = request.app.state.database
     try:
         async with database.engine.connect() as conn:
             revisions = await conn.run_sync(
@@ -60,11 +60,10 @@ async def readyz(request: Request, response: Response) -> dict[str, str]:
         401: {"description": "QCR_METRICS_KEY is set and the request does not carry it"},
     },
 )
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, database: Db) -> Response:
     """Prometheus text format; with `QCR_METRICS_KEY` set, only for
     `Authorization: Bearer <that key>` (the scraper's), else 401."""
-    key = getattr(request.app.state, "settings", None)
-    expected = getattr(key, "metrics_key", None)
+    expected = settings_of(request.app).metrics_key
     if expected:
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
@@ -72,7 +71,6 @@ async def metrics(request: Request) -> Response:
                 "/metrics needs the scraper's key (QCR_METRICS_KEY)",
                 headers={"WWW-Authenticate": 'Bearer realm="qcr-metrics"'},
             )
-    database: Database = request.app.state.database
     pool = database.engine.pool
     POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())
     POOL_SIZE.set(getattr(pool, "size", lambda: 0)())

@@ -28,7 +28,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from app.core.errors import TooManyRequests
-from app.core.settings import Settings, get_settings
+from app.core.settings import Settings, settings_of
 
 log = structlog.get_logger("qcr.ratelimit")
 
@@ -89,11 +89,6 @@ def limiter_of(app: FastAPI) -> RateLimiter:
     made = RateLimiter.for_settings(settings_of(app))
     app.state.rate_limiter = made
     return made
-
-
-def settings_of(app: FastAPI) -> Settings:
-    settings: Any = getattr(app.state, "settings", None)
-    return settings if isinstance(settings, Settings) else get_settings()
 
 
 @lru_cache(maxsize=16)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.auth.models import ApiKey
 from app.auth.service import hash_secret
 from app.records.models import Violation
-from tests.conftest import committed_key, committed_organization, make_key, make_organization
+from tests.factories import committed_key, committed_organization, make_key, make_organization
 from tests.records.helpers import violation
 
 
