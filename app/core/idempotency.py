@@ -154,7 +154,7 @@ class Idempotency(Settles):
             .returning(IdempotencyRecord.key)
         )
         if inserted is not None:
-            self.claimed = True
+            self.claimed, self.stored = True, False  # a retried attempt claims afresh
             return None
         stored = await self.session.scalar(
             select(IdempotencyRecord).where(

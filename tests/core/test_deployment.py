@@ -17,7 +17,8 @@ from app.core.database import Database, make_fast_pool
 from app.core.principal import SYSTEM
 from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import DatabaseUnderTest, committed_key
+from tests.conftest import DatabaseUnderTest
+from tests.factories import committed_key
 
 SECRET = "deployment-secret-0123456789"
 

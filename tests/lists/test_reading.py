@@ -14,7 +14,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lists import canonical, downloads
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.lists.conftest import TODAY
 from tests.lists.helpers import (
     all_entries,

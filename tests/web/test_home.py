@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.policy import policy
 from app.web import timeline
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.records.helpers import days_ago, grade, violation
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.clock import today
 from tests.browser import screenshot, wait_for
-from tests.conftest import committed_key, random_uscc
+from tests.factories import committed_key, random_uscc
 from tests.records.helpers import grade, violation
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
