@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import signal
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -108,9 +107,16 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     from app.apikeys import service
     from app.core.errors import NotFound
 
+    # `-` reads the key from standard input, so that a secret never shows in a
+    # process list (SPEC §1).
+    given = sys.stdin.readline() if args.key == "-" else args.key
+    if not given.strip():
+        print("no key given", file=sys.stderr)
+        return 1
+    reference = service.parse_key_reference(given)
     urls = prepare(get_settings(), migrate=True)
     try:
-        key = _in_session(urls.service, lambda s: service.revoke_key(s, SYSTEM, args.key_id))
+        key = _in_session(urls.service, lambda s: service.revoke_key(s, SYSTEM, reference))
     except NotFound as exc:
         print(exc.detail, file=sys.stderr)
         return 1
@@ -243,8 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--uscc")
     create.set_defaults(func=cmd_apikey_create)
-    revoke = apikey.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("key_id", type=uuid.UUID)
+    revoke = apikey.add_parser(
+        "revoke", help="revoke a key by its id or its secret (- reads it from stdin)"
+    )
+    revoke.add_argument("key", help="the key's id, its secret, or - to read either from stdin")
     revoke.set_defaults(func=cmd_apikey_revoke)
 
     demo = sub.add_parser("demo-data", help="load a realistic demo data set")

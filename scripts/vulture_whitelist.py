@@ -33,6 +33,8 @@ remedy
 recorded_by
 recorded_role
 loaded_at
+sequenced_at
+audit_path
 
 # structlog's logger protocol (app/core/logging.py) and the stdlib logger flag.
 critical
@@ -56,6 +58,9 @@ _.should_exit
 _.binary_location
 _.handle_starttag
 
+# Declared for the schema (migration 0402, the drift test); written in SQL by app/codes/scans.py.
+ItemScanClient
+
 # Test data compared whole (dataclass equality) or shown when a test fails.
 attempts
 _.attempts
@@ -66,3 +71,8 @@ audit_head
 # Written for a caller on another branch, not merged yet.
 # TODO(lead): delete each line once its caller lands (or the function if none does).
 warn_unknown  # app/calendar/service.py, for the due-process deadlines (#14)
+
+# Unused today in the journal's code (#12), left for its owner to delete or use.
+# TODO(lead): delete these lines with the names.
+LEAF_FIELDS  # app/journal/leaf.py
+notes  # app/audit/verify.py, Report.notes

@@ -15,9 +15,9 @@ from app.audit.schemas import (
     KeysOut,
     TreeHeadOut,
 )
-from app.auth.dependencies import Caller, Regulator
+from app.auth.dependencies import EnterpriseOrRegulator, Regulator
 from app.core.database import DbSession
-from app.core.errors import Forbidden, NotFound, Unauthorized, invalid
+from app.core.errors import Forbidden, NotFound, invalid
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -129,15 +129,13 @@ async def signing_keys(session: DbSession) -> KeysOut:
 @router.get("/entries/{seq}/proof", responses=responses(401, 403, 404, 422))
 async def inclusion_proof(
     session: DbSession,
-    caller: Caller,
+    caller: EnterpriseOrRegulator,
     seq: Annotated[int, Path(ge=1, le=MAX_SIZE)],
-    tree_size: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    tree_size: Annotated[
+        int | None, Query(ge=1, le=MAX_SIZE, description="default: the current tree size")
+    ] = None,
 ) -> InclusionProofOut:
     """The RFC 9162 inclusion proof of entry `seq` in the tree of `tree_size`."""
-    if caller.is_anonymous:
-        raise Unauthorized(
-            "an API key is required", headers={"WWW-Authenticate": 'Bearer realm="qcr"'}
-        )
     row = (await session.execute(_entries().where(LogLeaf.seq == seq))).first()
     if row is None:
         raise NotFound(f"no sequenced entry {seq}: it does not exist or is not sequenced yet")
@@ -148,7 +146,9 @@ async def inclusion_proof(
         and entry.entity not in NOT_FOR_ENTERPRISE
     ):
         raise Forbidden("regulators, or the enterprise of the entry's organization, only")
-    _check_size("tree_size", tree_size, await _tree_size(session))
+    current = await _tree_size(session)
+    tree_size = current if tree_size is None else tree_size
+    _check_size("tree_size", tree_size, current)
     if seq > tree_size:
         raise invalid("tree_size", f"must be at least seq ({seq})")
     path = await tree.inclusion_proof(session, seq - 1, tree_size)

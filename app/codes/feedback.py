@@ -30,6 +30,7 @@ from app.core.pagination import (
 )
 from app.core.principal import ANONYMOUS, Principal
 from app.core.routing import AutoCommitRoute, responses
+from app.organizations import notify as organization_notify
 from app.organizations.models import Organization
 from app.organizations.types import Uscc
 
@@ -96,6 +97,7 @@ async def create(
     )
     session.add(feedback)
     await session.flush()
+    await organization_notify.changed(session, target.organization_id)  # the aggregate
     view = FeedbackOut(
         id=feedback.id,
         uscc=target.uscc,

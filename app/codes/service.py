@@ -27,6 +27,7 @@ from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, invalid
 from app.core.principal import Principal
 from app.journal.leaf import jsonable
+from app.organizations import notify as organization_notify
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
 
@@ -97,6 +98,7 @@ async def create_product(
     )
     session.add(product)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = product_view(product, org, base)
     await journal.record(
         session,
@@ -137,6 +139,7 @@ async def create_batch(
     )
     session.add(batch)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = batch_view(batch, product, base)
     await journal.record(
         session,
