@@ -35,10 +35,12 @@ _PRIVILEGES = text(
            has_table_privilege(current_user, c.oid, 'DELETE') AS can_delete,
            has_table_privilege(current_user, c.oid, 'TRUNCATE') AS can_truncate
     FROM pg_class c
-    WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition  -- a partitioned log: its parent
+      AND c.relnamespace = 'public'::regnamespace
       AND EXISTS (
         SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
         WHERE t.tgrelid = c.oid AND p.proname = 'qcr_refuse_change'
+          AND (t.tgtype & 16) <> 0  -- refuses UPDATE: an append-only log table
       )
     ORDER BY c.relname
     """
