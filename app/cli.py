@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database, make_engine, prepare
 from app.core.principal import SYSTEM, Principal, Role
+from app.core.progress import progress
 from app.core.settings import get_settings
 
 T = TypeVar("T")
@@ -135,7 +136,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from app.demo import loader as demo
 
     urls = prepare(get_settings(), migrate=True)
-    summary = _in_session(urls.service, lambda s: demo.load(s, organizations=args.organizations))
+    with progress("demo data", args.organizations) as advance:
+        summary = _in_session(
+            urls.service,
+            lambda s: demo.load(s, organizations=args.organizations, advance=advance),
+        )
     print(summary)
     return 0
 
@@ -209,7 +214,8 @@ def cmd_credit_refresh(_: argparse.Namespace) -> int:
     from app.credit import service
 
     urls = prepare(get_settings(), migrate=True)
-    refreshed = _in_session(urls.service, service.refresh_due)
+    with progress("credit refresh", None) as advance:
+        refreshed = _in_session(urls.service, lambda s: service.refresh_due(s, advance=advance))
     print(f"credit statuses refreshed: {refreshed}")
     return 0
 
@@ -304,9 +310,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """One line saying what failed and where, when `exc` is the database being
+    unreachable, refusing us or misnamed (no traceback for that); else None."""
+    import asyncpg
+    from pydantic import ValidationError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from app.core.errors import is_unavailable
+
+    if isinstance(exc, ValidationError):  # the settings, read from the environment
+        first = exc.errors()[0]
+        field = str(first.get("loc", ("?",))[0])
+        return f"{field}: {first.get('msg', 'invalid')}"
+    settings = get_settings()
+    where = "the embedded server in QCR_DATA_DIR"
+    if settings.database_url:
+        try:
+            url = make_url(settings.database_url)
+            where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database} as {url.username}"
+        except ArgumentError:
+            where = "DATABASE_URL"
+    refused = (
+        asyncpg.InvalidPasswordError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.InvalidCatalogNameError,
+    )
+    for cause in _chain(exc):
+        if isinstance(cause, ArgumentError | NoSuchModuleError):
+            return f"DATABASE_URL is not a PostgreSQL URL ({cause})"
+        if isinstance(cause, refused) or (isinstance(cause, Exception) and is_unavailable(cause)):
+            root = _chain(exc)[-1]
+            reason = (str(root).strip().splitlines() or [type(root).__name__])[0]
+            return f"cannot use the database at {where}: {reason}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except Exception as exc:
+        message = database_failure(exc)
+        if message is None:
+            raise
+        print(f"qcr: {message}", file=sys.stderr)
+        return 2
     return result
 
 

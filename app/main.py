@@ -17,7 +17,7 @@ from app.auth.keys import key_cache
 from app.changes.router import router as changes_router
 from app.codes import resolution, resolver, scans
 from app.codes import router as codes_router
-from app.core import bodylimit, errors, health, hotroute, textguard
+from app.core import bodylimit, deployment, errors, health, hotroute, textguard
 from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -33,6 +33,7 @@ from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
 from app.startup import start_up
+from app.web import home
 from app.web import organization as organization_page
 from app.wiring import install_listeners
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
+        await deployment.check(settings, urls.service)  # refuses an unsafe deployment
         read_engine = (
             make_engine(settings.database_read_url, settings)
             if settings.database_read_url
@@ -102,6 +104,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Starlette's slash redirect builds its Location from the Host header, which
+        # is not trusted (SPEC §8): `/v1/organizations/` is a 404, not a redirect.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     if database is not None:
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(organization_page.router, dependencies=public)
     app.include_router(codes_router.router)
+    app.include_router(home.router, dependencies=public)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     # The hot reads, matched before any other route (app/core/hotroute.py).

@@ -10,6 +10,8 @@ described correctly without remembering to:
 - an operation with parameters or a body can answer 422 (and so can any request
   whose body exceeds the bound of `app/core/bodylimit.py`);
 - anything that reaches the database can answer 503 with `Retry-After`;
+- an operation behind a rate limit can answer 429 with `Retry-After`, whatever
+  its roles (an anonymous call is counted before its missing key is refused);
 - every problem response is `application/problem+json` with a schema and an
   example (FastAPI's own `HTTPValidationError` 422 is replaced by ours).
 """
@@ -26,6 +28,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from app.auth.dependencies import ROLE_CHECKS
 from app.core.errors import PROBLEM_JSON, HttpError
 from app.core.principal import Role
+from app.core.ratelimit import LIMIT_CHECKS
 from app.core.routing import responses
 
 KEY_ROLES = frozenset({Role.admin, Role.regulator, Role.partner, Role.enterprise})
@@ -54,6 +57,21 @@ def operation_roles(app: FastAPI) -> dict[tuple[str, str], frozenset[Role]]:
         for method in context.methods or ():
             found[(str(context.path_format), method.lower())] = admitted
     return found
+
+
+def rate_limited(app: FastAPI) -> frozenset[tuple[str, str]]:
+    """(path, method) of every operation behind a rate limit (whoever the caller)."""
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not context.include_in_schema:
+            continue
+        # The effective dependant: it holds the dependencies given to include_router.
+        dependant = getattr(context, "dependant", None) or route.dependant
+        if any(call in LIMIT_CHECKS for call in _calls(dependant)):
+            for method in context.methods or ():
+                found.add((str(context.path_format), method.lower()))
+    return frozenset(found)
 
 
 def _problem(status: int) -> dict[str, Any]:
@@ -85,7 +103,11 @@ def _complete_problem(status: int, entry: dict[str, Any]) -> None:
             entry.setdefault("headers", template["headers"])
 
 
-def complete(document: dict[str, Any], roles: dict[tuple[str, str], frozenset[Role]]) -> None:
+def complete(
+    document: dict[str, Any],
+    roles: dict[tuple[str, str], frozenset[Role]],
+    limited: frozenset[tuple[str, str]] = frozenset(),
+) -> None:
     """Add what every operation can answer (see the module docstring), in place."""
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
@@ -110,6 +132,10 @@ def complete(document: dict[str, Any], roles: dict[tuple[str, str], frozenset[Ro
                 operation["security"] = [{}, *security]  # public: a key is optional
                 if path not in NO_DATABASE:
                     wanted.append(429)  # anonymous callers are rate limited
+            if (path, method) in limited:
+                # Anonymous callers are counted before their missing key is refused,
+                # so a key-only operation can answer 429 too.
+                wanted.append(429)
             if operation.get("parameters") or "requestBody" in operation:
                 wanted.append(422)
             if path not in NO_DATABASE:
@@ -129,7 +155,7 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         document = FastAPI.openapi(app)  # cached by FastAPI until the routes change
         if id(document) not in completed:
-            complete(document, operation_roles(app))
+            complete(document, operation_roles(app), rate_limited(app))
             completed[:] = [id(document)]
         return document
 

@@ -36,3 +36,34 @@ async def test_demo_has_products_codes_and_lists(session: AsyncSession) -> None:
     assert (await session.scalar(select(func.count()).select_from(ItemCode)) or 0) > 0
     kinds = set((await session.scalars(select(ListPublication.kind))).all())
     assert kinds == {"red", "black"}
+
+
+async def test_each_demo_enterprise_makes_what_its_industry_makes(session: AsyncSession) -> None:
+    """Issue #13 item 9: a toy company made infant formula, a cosmetics company
+    medical masks, and formula carried a toy's inspection items."""
+    from app.codes.models import Batch, Product
+    from app.demo.catalogue import CATEGORIES, category_of
+    from app.records.models import Inspection
+
+    await demo.load(session, organizations=80)
+    orgs = {o.id: o for o in (await session.scalars(select(Organization))).all()}
+    for org in orgs.values():
+        category = category_of(org.industry_code)
+        assert category.industry in org.name, (org.name, org.industry_code)
+    products = (await session.scalars(select(Product))).all()
+    assert products
+    for product in products:
+        category = category_of(orgs[product.organization_id].industry_code)
+        assert product.name in {p.name for p in category.products}, product.name
+        batches = (await session.scalars(select(Batch).where(Batch.product_id == product.id))).all()
+        for batch in batches:
+            for report in batch.inspection_reports:
+                assert report["items"] == list(category.items), (product.name, report["items"])
+                assert report["authority"] == category.laboratory
+    inspections = (await session.scalars(select(Inspection))).all()
+    assert inspections
+    for inspection in inspections:
+        category = category_of(orgs[inspection.organization_id].industry_code)
+        assert inspection.product_name in {p.name for p in category.products}
+        assert set(inspection.failed_items or []) <= set(category.failed_items)
+    assert len({c.industry_code for c in CATEGORIES}) == len(CATEGORIES)

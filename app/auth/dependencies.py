@@ -11,9 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.auth import keys
 from app.core.database import DbSession
 from app.core.errors import Forbidden, Unauthorized
-from app.core.idempotency import ANONYMOUS_SCOPE, Idempotency, fingerprint
+from app.core.idempotency import ANONYMOUS_SCOPE, Idempotency, canonical_body, fingerprint
 from app.core.principal import Principal, Role
-from app.core.ratelimit import client_id, limiter_of
+from app.core.ratelimit import LIMIT_CHECKS, client_id, limiter_of
 from app.core.settings import Settings, settings_of
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer qcr_…`")
@@ -66,6 +66,7 @@ def rate_limit(
             return
         await charge(request, scope, rate)
 
+    LIMIT_CHECKS.add(check)
     return check
 
 
@@ -90,12 +91,13 @@ async def idempotency(
     ] = None,
 ) -> Idempotency:
     """The request's Idempotency-Key, scoped to the caller's API key."""
-    body = await request.body() if idempotency_key else b""
+    body = await canonical_body(request.headers, await request.body()) if idempotency_key else b""
+    query = list(request.query_params.multi_items())
     return Idempotency(
         session,
         principal.key_id or ANONYMOUS_SCOPE,
         idempotency_key,
-        fingerprint(request.method, request.url.path, body),
+        fingerprint(request.method, request.url.path, query, body),
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from app.auth.dependencies import Partner
+from app.changes import redaction
 from app.changes.models import ChangeEvent
 from app.changes.schemas import ChangeOut
 from app.core.database import DbSession
@@ -38,5 +39,10 @@ async def list_changes(
             .limit(limit)
         )
     ).all()
-    items = [ChangeOut.model_validate(r._mapping) for r in rows]
+    # Violations past their publication period are redacted as of today (SPEC §5).
+    data = await redaction.readable(session, rows)
+    items = [
+        ChangeOut(seq=r.seq, type=r.type, uscc=r.uscc, at=r.at, data=d)
+        for r, d in zip(rows, data, strict=True)
+    ]
     return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)

@@ -359,6 +359,15 @@ def _feedback_data(content_type: str, data: bytes) -> FeedbackCreate:
     status_code=201,
     response_class=Response,
     dependencies=[FeedbackLimit],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": FeedbackCreate.model_json_schema()},
+                "application/x-www-form-urlencoded": {"schema": FeedbackCreate.model_json_schema()},
+            },
+        }
+    },
     responses={
         201: {
             "model": FeedbackOut,
@@ -382,7 +391,11 @@ async def post_feedback(
     if not path.endswith(FEEDBACK_SUFFIX):
         raise NotFound("feedback is posted to the code's URI followed by /feedback")
     content_type = request.headers.get("content-type", "").lower()
-    html = not content_type.startswith("application/json")
+    # A browser's form gets pages back; a client that sends JSON or asks for JSON
+    # (whatever it sent) gets JSON and problem+json.
+    html = not content_type.startswith("application/json") and not wants_json(
+        None, request.headers.get("accept")
+    )
     code_path = path.removesuffix(FEEDBACK_SUFFIX)
     parsed = _code(code_path)
     if parsed is None or not _genuine(parsed, secret):

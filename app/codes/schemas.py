@@ -19,6 +19,7 @@ from pydantic import (
 
 from app.codes.digital_link import InvalidLot, validate_lot
 from app.core.clock import today
+from app.core.dates import IsoDate
 from app.core.types import PastDate
 from app.identifiers.gtin import InvalidGtin, normalise_gtin
 from app.organizations.types import Uscc
@@ -57,7 +58,7 @@ def _plausible(value: dt.date) -> dt.date:
 
 Gtin = Annotated[str, StringConstraints(max_length=32), AfterValidator(check_gtin)]
 Lot = Annotated[str, StringConstraints(max_length=64), AfterValidator(check_lot)]
-ProductionDate = Annotated[dt.date, AfterValidator(_plausible)]
+ProductionDate = Annotated[IsoDate, AfterValidator(_plausible)]
 
 
 class Strict(BaseModel):
@@ -119,7 +120,7 @@ class InspectionReport(Strict):
 class BatchCreate(Strict):
     lot: Lot = Field(description="GS1 AI 10: 1-20 characters of GS1 character set 82")
     produced_on: ProductionDate
-    expires_on: dt.date | None = None
+    expires_on: IsoDate | None = None
     inspection_reports: Annotated[
         list[InspectionReport], Field(max_length=MAX_REPORTS_PER_BATCH)
     ] = []
@@ -207,7 +208,7 @@ def _not_boolean(value: Any) -> Any:
 
 
 class FeedbackCreate(Strict):
-    rating: Annotated[int, BeforeValidator(_not_boolean), Field(ge=1, le=5)]
+    rating: Annotated[int, Field(ge=1, le=5), BeforeValidator(_not_boolean)]
     comment: Comment | None = Field(default=None, description=f"at most {MAX_COMMENT} characters")
     complaint: bool = False
     contact: Contact | None = Field(

@@ -15,6 +15,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -175,7 +176,20 @@ _STARLETTE_ERRORS: dict[int, type[RegistryError]] = {
 }
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (SPEC §8). Starlette's own
+    `Allow` names only the first route that matched the path: `/01/{code}` has a
+    GET route and a POST route, and a DELETE there was told `Allow: GET`."""
+    methods: set[str] = set()
+    path = request.url.path
+    for context in iter_route_contexts(request.app.routes):  # included routers too
+        regex = getattr(context, "path_regex", None)
+        if context.methods and regex is not None and regex.match(path):
+            methods |= context.methods
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # FastAPI and Starlette answer 400 for a body they cannot parse (JSON that
@@ -183,6 +197,8 @@ async def _http_error(_: Request, exc: Exception) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "the body could not be parsed"
         return invalid("body", message).response()
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
     kind = _STARLETTE_ERRORS.get(exc.status_code)
     if kind is None:
         detail = exc.detail if isinstance(exc.detail, str) else HttpError.title

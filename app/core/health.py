@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
+
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from app.core.database import Db
+from app.core.errors import Unauthorized
 from app.core.migrations import alembic_config
+from app.core.settings import settings_of
 
 router = APIRouter(tags=["operations"])
 
@@ -48,9 +52,25 @@ async def readyz(database: Db, response: Response) -> dict[str, str]:
     return {"status": "ok", "revision": ",".join(sorted(revisions))}
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics(database: Db) -> Response:
-    """Prometheus text format."""
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        401: {"description": "QCR_METRICS_KEY is set and the request does not carry it"},
+    },
+)
+async def metrics(request: Request, database: Db) -> Response:
+    """Prometheus text format; with `QCR_METRICS_KEY` set, only for
+    `Authorization: Bearer <that key>` (the scraper's), else 401."""
+    expected = settings_of(request.app).metrics_key
+    if expected:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise Unauthorized(
+                "/metrics needs the scraper's key (QCR_METRICS_KEY)",
+                headers={"WWW-Authenticate": 'Bearer realm="qcr-metrics"'},
+            )
     pool = database.engine.pool
     POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())
     POOL_SIZE.set(getattr(pool, "size", lambda: 0)())

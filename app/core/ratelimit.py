@@ -8,6 +8,7 @@ The client is who `client_id` says: the socket peer, or — only when the peer i
 one of `QCR_TRUSTED_PROXIES` — the right-most address in `X-Forwarded-For` that
 is not a trusted proxy. Anything further left was written by the client itself
 and would let it pick a fresh identity (and a fresh limit) on every request.
+An IPv6 client is its /64 (SPEC §8), for limits and for the scan client hashes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -138,5 +141,14 @@ def client_id(request: Request) -> str:
 
 
 def _normalised(value: str) -> str:
+    """IPv4 per address, IPv6 per /64 (SPEC §8): a subscriber is handed a whole /64
+    and can use any of its 2^64 addresses, so one address is not one client."""
     address = _address(value)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address) if address is not None else value[:64]
+
+
+# Every check `rate_limit` (app/auth) made: the OpenAPI document gives their
+# operations a 429, whatever their roles.
+LIMIT_CHECKS: set[Callable[..., Any]] = set()

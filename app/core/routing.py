@@ -29,6 +29,15 @@ from app.core.errors import (
 )
 
 
+class Settles:
+    """A dependency that must see the endpoint's result before the commit (the
+    idempotency key stores the response, or gives the key up, in the same
+    transaction as the write)."""
+
+    async def settle(self, result: object) -> None:
+        raise NotImplementedError
+
+
 class AutoCommitRoute(APIRoute):
     """Commit the request's session when the endpoint returns, before the response
     is built: a failed commit becomes an error response, and nothing reaches the
@@ -57,9 +66,12 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     async def wrapped(*args: Any, **kwargs: Any) -> Any:
         sessions = [v for v in kwargs.values() if isinstance(v, AsyncSession)]
+        settling = [v for v in kwargs.values() if isinstance(v, Settles)]
         for attempt in range(ATTEMPTS):
             try:
                 result = await endpoint(*args, **kwargs)
+                for dependency in settling:  # before the commit, in the same transaction
+                    await dependency.settle(result)
                 for session in sessions:
                     if session.in_transaction():
                         await session.commit()

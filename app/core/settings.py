@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     rate_limit_resolver: str = Field(default="120/minute", alias="QCR_RATE_LIMIT_RESOLVER")
     rate_limit_feedback: str = Field(default="10/minute", alias="QCR_RATE_LIMIT_FEEDBACK")
     rate_limit_public: str = Field(default="300/minute", alias="QCR_RATE_LIMIT_PUBLIC")
+    # When set, /metrics answers only `Authorization: Bearer <this key>` (the scraper).
+    metrics_key: str | None = Field(default=None, alias="QCR_METRICS_KEY")
+    # Start even when the service role owns or may change the log tables (warns loudly).
+    allow_privileged_role: bool = Field(default=False, alias="QCR_ALLOW_PRIVILEGED_ROLE")
     # An item code scanned from more distinct clients than this is suspicious.
     suspicious_scan_threshold: int = Field(default=5, alias="QCR_SUSPICIOUS_SCANS")
     # Policy v2's effective_from (SPEC §4.1): stored at first start, changeable only
@@ -54,6 +58,8 @@ class Settings(BaseSettings):
         for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a PostgreSQL URL (postgresql://user@host:port/database)")
         return value
 
     @field_validator("timezone")

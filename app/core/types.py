@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from app.core.clock import today
+from app.core.dates import IsoDate
 
 
 def _not_future(value: dt.date) -> dt.date:
@@ -19,4 +20,4 @@ def _not_future(value: dt.date) -> dt.date:
 
 
 # A date that has happened: today at the latest (QCR_TIMEZONE), 1949 at the earliest.
-PastDate = Annotated[dt.date, AfterValidator(_not_future)]
+PastDate = Annotated[IsoDate, AfterValidator(_not_future)]

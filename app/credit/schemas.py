@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.dates import IsoDate
 from app.records.schemas import Grade
 
 
@@ -55,7 +56,7 @@ class BatchRequest(BaseModel):
     codes: Annotated[
         list[Annotated[str, StringConstraints(max_length=64)]], Field(min_length=1, max_length=1000)
     ]
-    as_of: dt.date | None = None
+    as_of: IsoDate | None = None
 
 
 class BatchResponse(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -344,8 +344,14 @@ async def current_for_read(
     return CreditStatus(**row)  # transient: never added to the session
 
 
-async def refresh_due(session: AsyncSession, on: dt.date | None = None, batch: int = 1000) -> int:
-    """Refresh every status whose `holds_until` has passed (and any missing one)."""
+async def refresh_due(
+    session: AsyncSession,
+    on: dt.date | None = None,
+    batch: int = 1000,
+    advance: Callable[[int], None] | None = None,
+) -> int:
+    """Refresh every status whose `holds_until` has passed (and any missing one);
+    `advance(n)` after each batch of n."""
     on = on or today()
     refreshed = 0
     while True:
@@ -366,3 +372,5 @@ async def refresh_due(session: AsyncSession, on: dt.date | None = None, batch: i
             return refreshed
         await refresh(session, [(r.id, r.uscc) for r in due], on)
         refreshed += len(due)
+        if advance is not None:
+            advance(len(due))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from app.approvals import service as approvals_service
 from app.core import clock
 from app.core.principal import SYSTEM
 from app.demo import products as codes_demo
+from app.demo.catalogue import CATEGORIES, category_of
 from app.lists import service as lists_service
 from app.organizations import codes
 from app.organizations import service as organization_service
@@ -63,20 +65,7 @@ TRADE_NAMES = [
     "康达",
     "同仁",
 ]
-INDUSTRIES = [
-    ("食品", "C14"),
-    ("乳业", "C144"),
-    ("电器", "C38"),
-    ("纺织", "C17"),
-    ("玩具", "C245"),
-    ("化妆品", "C268"),
-    ("建材", "C30"),
-    ("电线电缆", "C383"),
-    ("汽车配件", "C367"),
-    ("医疗器械", "C358"),
-    ("燃气具", "C3857"),
-    ("童装", "C181"),
-]
+INDUSTRIES = [(c.industry, c.industry_code) for c in CATEGORIES]
 FORMS = ["有限公司", "股份有限公司", "科技有限公司", "制造有限公司"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀英华"
@@ -125,16 +114,6 @@ AUTHORITIES = {
     "51": "四川省市场监督管理局",
     "42": "湖北省市场监督管理局",
 }
-PRODUCTS = [
-    ("电热水壶", "GB 4706.19-2008"),
-    ("儿童滑板车", "GB 6675.1-2014"),
-    ("婴幼儿配方乳粉", "GB 10765-2021"),
-    ("电线电缆", "GB/T 5023.3-2008"),
-    ("家用燃气灶具", "GB 16410-2020"),
-    ("童装", "GB 31701-2015"),
-    ("口罩", "GB 2626-2019"),
-    ("插头插座", "GB/T 2099.1-2021"),
-]
 VIOLATIONS = [
     ("产品质量不合格", "生产销售不合格产品，责令改正，没收违法产品并处罚款"),
     ("标签标识不规范", "产品标签未标注执行标准和生产日期，责令改正"),
@@ -148,6 +127,7 @@ async def _records(
 ) -> int:
     """A plausible record history for one organization; returns how many records."""
     authority = AUTHORITIES.get(org.uscc[2:4], "国家市场监督管理总局")
+    line = category_of(org.industry_code)  # what this organization makes
     made = 0
 
     async def add(kind: Kind, data: object) -> None:
@@ -187,7 +167,8 @@ async def _records(
             ),
         )
     for n in range(rng.choices([0, 1, 2], [60, 30, 10])[0]):
-        product, standard = rng.choice(PRODUCTS)
+        made_here = rng.choice(line.products)
+        product, standard = made_here.name, made_here.standard
         failed = rng.random() < 0.15
         inspected = today - dt.timedelta(days=rng.randint(5, 600))
         await add(
@@ -199,11 +180,11 @@ async def _records(
                 product_name=product,
                 standard=standard,
                 result="fail" if failed else "pass",
-                failed_items=["标志和说明", "结构"] if failed else [],
+                failed_items=list(line.failed_items) if failed else [],
             ),
         )
     if rng.random() < 0.04:
-        product, _ = rng.choice(PRODUCTS)
+        product = rng.choice(line.products).name
         await add(
             RECALL,
             schemas.RecallCreate(
@@ -219,8 +200,13 @@ async def _records(
     return made
 
 
-async def load(session: AsyncSession, *, organizations: int = 300) -> str:
-    """Load the demo set; returns a one-line summary."""
+async def load(
+    session: AsyncSession,
+    *,
+    organizations: int = 300,
+    advance: Callable[[int], None] | None = None,
+) -> str:
+    """Load the demo set; returns a one-line summary. `advance(1)` per organization."""
     rng = random.Random(7)
     today = clock.today()
     created: list[Organization] = []
@@ -230,6 +216,8 @@ async def load(session: AsyncSession, *, organizations: int = 300) -> str:
         if was_created:  # records only with a new organization: loading twice adds nothing
             created.append(org)
             records += await _records(session, org, rng, today)
+        if advance is not None:
+            advance(1)
     total = await session.scalar(select(func.count()).select_from(Organization))
     lines = [
         f"demo data: {len(created)} organizations and {records} records created, "

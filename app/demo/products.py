@@ -18,6 +18,7 @@ from app.codes.secret import load_code_secret
 from app.core.clock import today
 from app.core.principal import SYSTEM
 from app.core.settings import Settings, get_settings
+from app.demo.catalogue import category_of
 from app.identifiers.gtin import make_gtin
 from app.organizations.models import Organization
 from app.records import service as records_service
@@ -28,17 +29,6 @@ from app.records.schemas import RecallCreate
 PRODUCTS_SHOWN = 8
 BATCHES_PER_PRODUCT = 2
 CODES_PER_BATCH = 5
-# (name, model, execution standard, laboratory)
-CATALOGUE = [
-    ("电热水壶", "HK-1720", "GB 4706.19-2008", "国家家用电器质量检验检测中心"),
-    ("儿童滑板车", "KS-300", "GB 6675.1-2014", "国家玩具质量检验检测中心"),
-    ("婴幼儿配方乳粉（1段）", "800g 罐装", "GB 10765-2021", "国家乳制品质量检验检测中心"),
-    ("电线电缆 BV 2.5", "BV-450/750V", "GB/T 5023.3-2008", "国家电线电缆质量检验检测中心"),
-    ("家用燃气灶", "JZT-2B", "GB 16410-2020", "国家燃气用具质量检验检测中心"),
-    ("儿童连衣裙", "110cm", "GB 31701-2015", "国家纺织服装产品质量检验检测中心"),
-    ("一次性使用医用口罩", "17.5×9.5cm", "YY/T 0969-2013", "国家医疗器械质量检验检测中心"),
-    ("转换插座", "GN-B3", "GB/T 2099.1-2021", "国家低压电器质量检验检测中心"),
-]
 
 
 def demo_gtin(uscc: str, n: int) -> str:
@@ -58,7 +48,10 @@ async def load_demo_products(
     example = None
     producers = [o for o in organizations if o.status == "active"][:PRODUCTS_SHOWN]
     for n, org in enumerate(producers):
-        name, model, standard, laboratory = CATALOGUE[n % len(CATALOGUE)]
+        # The producer's own line of business (app/demo/catalogue.py).
+        category = category_of(org.industry_code)
+        made = category.products[n % len(category.products)]
+        name, model, standard = made.name, made.model, made.standard
         gtin = demo_gtin(org.uscc, n)
         if await session.scalar(select(Product.id).where(Product.gtin == gtin)) is not None:
             continue
@@ -82,11 +75,11 @@ async def load_demo_products(
             lot = f"{produced:%Y%m%d}-{b + 1:02d}"
             report = InspectionReport(
                 report_no=f"WT{produced:%Y%m%d}{n:02d}{b}",
-                authority=laboratory,
+                authority=category.laboratory,
                 inspected_on=produced + dt.timedelta(days=3),
                 result="pass",
                 standard=standard,
-                items=["标志和说明", "结构", "安全性能"],
+                items=list(category.items),
                 conclusion="所检项目符合标准要求",
             )
             batch_data = BatchCreate(
@@ -123,6 +116,6 @@ async def _recall(
         kind="voluntary",
         hazard_class=2,
         units=1200,
-        remedy="免费更换加热底座，请联系经销商或拨打客服电话",
+        remedy="免费更换或退货，请联系经销商或拨打客服电话",
     )
     await records_service.create(session, SYSTEM, RECALL, org, data)

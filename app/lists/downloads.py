@@ -4,8 +4,15 @@ for verification.
 The CSV is UTF-8 with a byte order mark, so that Excel and WPS in a Chinese
 locale open it as UTF-8. Its header row names the JSON fields. A black entry
 gives one row per reason (the entry's own fields repeated), so every row stands
-alone in a spreadsheet; values are written verbatim, so the download can be
-checked against the publication's `sha256` (tests/lists show how).
+alone in a spreadsheet.
+
+Names and summaries come from regulators and imports, and a spreadsheet runs a
+cell that starts with `=`, `+`, `-`, `@`, a tab or a CR as a formula (CSV
+injection, SPEC §8). Such a cell is written with one `'` in front, and so is a
+cell that already starts with `'`, so that the rule can be undone exactly:
+a cell that starts with `'` loses that first character (`csv_value`). Undone,
+the rows rebuild the entries, whose canonical lines hash to the publication's
+`sha256` (tests/lists/helpers.py `entries_from_csv` shows how).
 
 The JSON Lines download is the published lines themselves: `sha256sum` of it is
 the publication's `sha256`.
@@ -77,11 +84,23 @@ def csv_columns(kind: str) -> tuple[str, ...]:
     return RED_COLUMNS if kind == "red" else BLACK_COLUMNS
 
 
-def csv_rows(kind: str, entry: dict[str, Any]) -> list[list[str]]:
-    """An entry's CSV rows (a black entry: one per reason); null is an empty cell."""
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-    def cell(value: Any) -> str:
-        return "" if value is None else str(value)
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell a spreadsheet will not run; null is an empty cell."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith((*FORMULA_TRIGGERS, "'")) else text
+
+
+def csv_value(cell: str) -> str:
+    """The value a CSV cell was written from (undoes `csv_cell`'s prefix)."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def csv_rows(kind: str, entry: dict[str, Any]) -> list[list[str]]:
+    """An entry's CSV rows (a black entry: one per reason), neutralised."""
+    cell = csv_cell
 
     if kind == "red":
         return [[cell(entry[c]) for c in RED_COLUMNS]]

@@ -1,5 +1,6 @@
 """Lists as of a past date, evaluated from the records' history (SPEC §4: the
-records' own dates decide, using everything the registry knows now).
+records' own dates decide, using everything the registry knows now). A black
+entry names only violations still inside their publication period today.
 
 Candidates are read in uscc order in batches, their histories loaded and
 evaluated with the credit policy, and the listed ones returned as entries: memory
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import today
 from app.credit import service as credit_service
 from app.lists import repository
 from app.policy import policy
@@ -48,10 +50,17 @@ def black_entry(
         for r in result.reasons
         if r.rule_id in policy.BLACK_LIST_RULES and r.record_type == "violation"
     }
+    # Published today: a violation whose publication period (信用信息公示期) has ended
+    # by today is not republished (SPEC §5: afterwards only regulators see it), and
+    # an entry that rests only on such violations is left out — its name alone
+    # would say what may no longer be said.
+    on = today()
     violations = sorted(
-        (v for v in hist.violations if v.id in behind),
+        (v for v in hist.violations if v.id in behind and policy.is_public(v, on)),
         key=lambda v: (v.decided_on, v.authority, v.case_no),
     )
+    if not violations:
+        return None
     return {
         "uscc": row.uscc,
         "name": row.name,

@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.dates import IsoDate
 from app.core.pagination import Page
 
 
 class PublicationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: dt.date | None = Field(
+    as_of: IsoDate | None = Field(
         default=None, description="valid date of the list (default: today); never after today"
     )
     note: (

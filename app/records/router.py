@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.auth.dependencies import Caller, Idempotent, Regulator
 from app.core.database import DbSession
+from app.core.dates import IsoDate
 from app.core.errors import NotFound, Unprocessable, invalid
 from app.core.idempotency import Created
 from app.core.pagination import (
@@ -83,8 +84,8 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         code: CodePath,
         session: DbSession,
         principal: Caller,
-        date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-        date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+        date_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+        date_to: Annotated[IsoDate | None, Query(alias="to")] = None,
         status: Annotated[str | None, Query(pattern=status_pattern or "^$")] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,

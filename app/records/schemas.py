@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.dates import IsoDate
 from app.core.types import PastDate
 from app.identifiers.gtin import InvalidGtin, normalise_gtin
 
@@ -86,7 +87,7 @@ def _after(later: dt.date | None, earlier: dt.date | None, message: str) -> None
 class GradeCreate(Strict):
     grade: Grade
     assessed_on: PastDate
-    valid_until: dt.date | None = None
+    valid_until: IsoDate | None = None
     authority: Line
     basis: Paragraph | None = None
 

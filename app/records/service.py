@@ -3,6 +3,7 @@ and published as a change event in the same transaction."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 import uuid
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.calendar import service as calendar_service
+from app.changes import redaction
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
@@ -85,6 +87,41 @@ async def publication_fields(
     due = calendar.working_deadline(decided, p.publication_due_working_days)
     calendar_service.warn_unknown(calendar, decided, due)
     values["published_late"] = values["published_on"] > due
+
+
+async def feed_data(
+    session: AsyncSession, events: list[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The `(type, data)` of change events as a partner may read them today.
+
+    The feed is append-only, and an event's data was public when it was emitted;
+    a violation whose publication period has since ended (time passed, or it was
+    corrected to a shorter one) is redacted here, at read time (SPEC §5): its
+    events become `{"id", "public": false}` and repairs stop naming it.
+    """
+    wanted: set[uuid.UUID] = set()
+    for type_, data in events:
+        key = data.get("id") if type_.startswith("violation.") else data.get("violation_id")
+        if type_.startswith(("violation.", "repair.")) and isinstance(key, str):
+            with contextlib.suppress(ValueError):
+                wanted.add(uuid.UUID(key))
+    hidden: set[str] = set()
+    if wanted:
+        found = await session.scalars(
+            select(models.Violation).where(models.Violation.id.in_(wanted))
+        )
+        hidden = {str(v.id) for v in found if not violation_is_public(v)}
+    out: list[dict[str, Any]] = []
+    for type_, data in events:
+        if type_.startswith("violation.") and data.get("id") in hidden:
+            data = {"id": data["id"], "public": False}
+        elif type_.startswith("repair.") and data.get("violation_id") in hidden:
+            data = {k: v for k, v in data.items() if k != "violation_id"}
+        out.append(data)
+    return out
+
+
+redaction.register_redactor(feed_data)
 
 
 def violation_status(v: models.Violation) -> str:

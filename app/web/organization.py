@@ -25,6 +25,7 @@ from app.organizations.models import Organization
 from app.records import disputes
 from app.records import service as record_service
 from app.records.kinds import INSPECTION, RECALL, VIOLATION, Kind
+from app.web import timeline
 
 router = APIRouter(route_class=AutoCommitRoute, include_in_schema=False)
 
@@ -105,6 +106,7 @@ async def organization_page(code: str, session: ReadSession, database: Db) -> HT
         reasons=credit_service.public_reasons(status.reasons, on),
         on=on.isoformat(),
         memberships=await _memberships(session, org.uscc),
+        timeline=await timeline.for_organization(session, org, on),
         violations=[(v, record_service.violation_status(v)) for v in violations],
         more_violations=more_violations,
         inspections=inspections,

@@ -103,7 +103,7 @@ def test_client_identity(app: FastAPI) -> None:
     assert client_id(_request(app, "198.51.100.1", "1.2.3.4")) == "198.51.100.1"
     assert client_id(_request(app, "10.0.0.1", "1.2.3.4")) == "1.2.3.4"
     assert client_id(_request(app, "10.0.0.1", "9.9.9.9, 1.2.3.4:5678, 10.0.0.1")) == "1.2.3.4"
-    assert client_id(_request(app, "2001:db8::5", "[2001:db9::1]:443")) == "2001:db9::1"
+    assert client_id(_request(app, "2001:db8::5", "[2001:db9::1]:443")) == "2001:db9::/64"
     assert client_id(_request(app, "10.0.0.1")) == "10.0.0.1"
     assert client_id(_request(app, "::ffff:198.51.100.2")) == "198.51.100.2"
 
@@ -163,3 +163,27 @@ async def test_an_unreachable_redis_fails_open(app: FastAPI) -> None:
     limiter = RateLimiter.for_settings(settings, key_prefix="qcr-test-unreachable")
     for _ in range(3):
         await limiter.hit("resolver", "1/minute", "198.51.100.1")
+
+
+async def test_ipv6_clients_share_one_limit_per_64(
+    app: FastAPI, client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    """SPEC §8: a /64 is one client (a host there can pick any of 2^64 addresses)."""
+    path = await _product(client, regulator, uscc)
+    _limit(app, rate_limit_resolver="2/minute")
+    statuses = []
+    for n in range(3):
+        transport = ASGITransport(app=app, client=(f"2001:db8:5:6::{n + 1}", 5000))
+        async with AsyncClient(transport=transport, base_url="http://test") as other:
+            statuses.append((await other.get(path)).status_code)
+    assert statuses == [200, 200, 429]
+    # The neighbouring /64 is another client.
+    transport = ASGITransport(app=app, client=("2001:db8:5:7::1", 5000))
+    async with AsyncClient(transport=transport, base_url="http://test") as other:
+        assert (await other.get(path)).status_code == 200
+
+
+def test_ipv6_client_identity_is_its_64(app: FastAPI) -> None:
+    assert client_id(_request(app, "2001:db8:1:2:aaaa::1")) == "2001:db8:1:2::/64"
+    assert client_id(_request(app, "2001:db8:1:2:ffff:ffff:ffff:ffff")) == "2001:db8:1:2::/64"
+    assert client_id(_request(app, "203.0.113.9")) == "203.0.113.9"

@@ -106,3 +106,14 @@ def test_user_agent_classes() -> None:
     )
     assert agent_class("Mozilla/5.0 (compatible; Googlebot/2.1)") == "bot"
     assert agent_class("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/126.0") == "bot"
+
+
+async def test_one_ipv6_64_counts_as_one_client(
+    app: FastAPI, client: AsyncClient, regulator: dict[str, str], uscc: str
+) -> None:
+    """SPEC §8: six addresses of one /64 cannot flip a genuine code to suspicious."""
+    _, paths = await item_codes(client, regulator, uscc, count=1)
+    for n in range(8):
+        item = await _scan_from(app, f"2001:db8:77:1::{n + 1:x}", paths[0])
+    assert item["suspicious"] is False
+    assert item["scan_count"] == 8

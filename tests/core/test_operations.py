@@ -146,3 +146,15 @@ async def test_anonymous_public_views_are_rate_limited(
         assert (await client.get(f"/v1/organizations/{uscc}", headers=regulator)).status_code == 200
     spec = app.openapi()
     assert "429" in spec["paths"]["/v1/organizations/{code}/credit"]["get"]["responses"]
+
+
+async def test_metrics_can_require_the_scrapers_key(app: FastAPI, client: AsyncClient) -> None:
+    """Issue #13 item 9: /metrics was public whatever the deployment wanted."""
+    app.state.settings = app.state.settings.model_copy(update={"metrics_key": "scrape-0123456789"})
+    refused = await client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    scraped = await client.get("/metrics", headers={"Authorization": "Bearer scrape-0123456789"})
+    assert scraped.status_code == 200 and "qcr_db_pool_size" in scraped.text

@@ -84,7 +84,10 @@ async def csv_download(client: AsyncClient, kind: str, number: int) -> bytes:
 def entries_from_csv(kind: str, data: bytes) -> list[dict[str, Any]]:
     """Rebuild the JSON entries from the CSV (black: one row per reason)."""
     assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with a byte order mark"
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    rows = [
+        {column: downloads.csv_value(cell) for column, cell in row.items()}
+        for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    ]
     if kind == "red":
         return [dict(r) for r in rows]
 

@@ -8,7 +8,6 @@ import base64
 import datetime as dt
 from typing import Any
 
-import orjson
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -18,7 +17,6 @@ from app.changes.models import ChangeEvent
 from app.core import clock
 from app.journal import heads
 from app.lists import canonical, service
-from app.lists.models import ListEntry
 from app.policy.months import add_months, first_day_outside
 from tests.factories import committed_key, make_key, make_organization
 from tests.lists.conftest import TODAY
@@ -174,29 +172,39 @@ async def test_past_as_of_is_evaluated_from_history(
     client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
 ) -> None:
     recent, _ = await black_listed(client, session, regulator, decided_on=ago(10))
-    old_decided = add_months(TODAY, -37)
-    expired, _ = await black_listed(client, session, regulator, decided_on=old_decided.isoformat())
-    as_of = add_months(TODAY, -2)
+    # Three general violations 15-17 months ago: rule S2 held 14 months ago, not today,
+    # and they are still inside their 3-year publication period.
+    repeated = await make_organization(session)
+    decided = [add_months(TODAY, -m) for m in (17, 16, 15)]
+    for day in decided:
+        await post(client, regulator, repeated, "violations", violation(decided_on=day.isoformat()))
+    as_of = add_months(TODAY, -14)
     now = await publish(client, regulator, "black")
     then = await publish(client, regulator, "black", as_of=as_of.isoformat())
     assert [e["uscc"] for e in now["entries"]["items"]] == [recent]
     assert then["as_of"] == as_of.isoformat()
-    # Its violation's period has ended since (SPEC §4.1): the read redacts the
-    # line; the stored line is as published, and `sha256` still verifies it.
-    assert then["redacted"] is True and then["entries"]["items"][0]["redacted"] is True
-    stored = (
-        await session.scalars(
-            select(ListEntry.line).where(
-                ListEntry.kind == "black", ListEntry.number == then["number"]
-            )
-        )
-    ).all()
-    entries = [orjson.loads(line) for line in stored]
-    assert [e["uscc"] for e in entries] == [expired]
-    entry = entries[0]
-    assert entry["listed_since"] == old_decided.isoformat()
-    assert entry["expected_exit"] == first_day_outside(old_decided, 36).isoformat()
-    assert then["sha256"] == canonical.digest_entries(entries)
+    assert [e["uscc"] for e in then["entries"]["items"]] == [repeated]
+    entry = then["entries"]["items"][0]
+    assert entry["listed_since"] == decided[-1].isoformat()
+    assert entry["expected_exit"] == first_day_outside(decided[0], 12).isoformat()
+    assert len(entry["reasons"]) == 3
+    assert then["sha256"] == canonical.digest_entries(then["entries"]["items"])
+
+
+async def test_past_as_of_does_not_republish_violations_past_their_period(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
+    """Issue #13 item 1: a publication as of two months ago republished a serious
+    violation decided 37 months ago, whose 3-year publication period has ended."""
+    old_decided = add_months(TODAY, -37)
+    expired, made = await black_listed(
+        client, session, regulator, decided_on=old_decided.isoformat()
+    )
+    then = await publish(client, regulator, "black", as_of=add_months(TODAY, -2).isoformat())
+    assert then["entries"]["items"] == []
+    assert then["entry_count"] == 0
+    page = await client.get("/v1/lists/black/publications/1", params={"format": "jsonl"})
+    assert made["case_no"] not in page.text and expired not in page.text
 
 
 async def test_past_red_list_uses_assessments_valid_then(

@@ -13,7 +13,8 @@ from xml.etree import ElementTree as ET
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.lists import canonical
+from app.lists import canonical, downloads
+from tests.factories import make_organization
 from tests.lists.conftest import TODAY
 from tests.lists.helpers import (
     all_entries,
@@ -292,3 +293,50 @@ async def test_anyone_reads_and_a_bad_key_is_401(
         "/v1/lists/red/publications/1", headers={"Authorization": "Bearer qcr_nope"}
     )
     assert bad.status_code == 401
+
+
+async def test_csv_cells_a_spreadsheet_would_run_are_neutralised(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
+    """SPEC §8: `= + - @`, tab and CR first are formula triggers in Excel and WPS; the
+    CSV prefixes them (and a leading apostrophe) with `'`, JSON Lines stays verbatim."""
+    uscc = await make_organization(session, name='=HYPERLINK("http://evil.example","点我")')
+    summary = "@SUM(1+1)*cmd|' /C calc'!A0"
+    await post(
+        client,
+        regulator,
+        uscc,
+        "violations",
+        violation(severity="serious", decided_on=ago(5), public_summary=summary),
+    )
+    for case_no in ("-2+3", "+86", "'quoted"):
+        await post(
+            client,
+            regulator,
+            uscc,
+            "violations",
+            violation(severity="serious", decided_on=ago(6), case_no=case_no),
+        )
+    published = await publish(client, regulator, "black")
+    data = await csv_download(client, "black", published["number"])
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    cells = [value for row in rows for value in row.values()]
+    assert all(not value or value[0] not in "=+-@\t\r" for value in cells), cells
+    assert rows[0]["name"] == '\'=HYPERLINK("http://evil.example","点我")'
+    assert "'@SUM(1+1)*cmd|' /C calc'!A0" in cells
+    assert {"'-2+3", "'+86", "''quoted"} <= set(cells)
+    # Still verifiable: undoing the one documented prefix gives the published entries.
+    from_csv = entries_from_csv("black", data)
+    assert canonical.digest_entries(from_csv) == published["sha256"]
+    lines = await client.get(
+        f"/v1/lists/black/publications/{published['number']}", params={"format": "jsonl"}
+    )
+    assert hashlib.sha256(lines.content).hexdigest() == published["sha256"]
+    assert b'"name":"=HYPERLINK' in lines.content
+
+
+def test_csv_cell_prefix_is_undone_exactly() -> None:
+    for value in ("\t=1", "\r=1", "=1", "+1", "-1", "@a", "'a", "''", "a=1", "", "甲"):
+        cell = downloads.csv_cell(value)
+        assert not cell or cell[0] not in "=+-@\t\r"
+        assert downloads.csv_value(cell) == value

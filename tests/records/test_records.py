@@ -350,3 +350,52 @@ async def test_grade_assessment_has_a_location(
     assert fetched.status_code == 200
     assert fetched.json()["grade"] == created.json()["grade"]
     assert "created_by" not in fetched.json()
+
+
+async def test_change_feed_redacts_at_read_time_once_the_period_ends(
+    client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
+) -> None:
+    """Issue #13 item 1: the feed served the data stored when the event was emitted, so
+    a violation past its publication period (time passed, or it was reclassified)
+    kept its `case_no`, `public_summary` and `penalty_amount` public for ever."""
+    from app.core import clock
+    from app.policy.months import add_months
+
+    partner = await make_key(session, "partner")
+    aging = violation(
+        severity="minor", decided_on=days_ago(10), case_no="AGING-1", public_summary="会过期的摘要"
+    )
+    made = await client.post(f"/v1/organizations/{uscc}/violations", json=aging, headers=regulator)
+    assert made.status_code == 201
+    reclassified = violation(
+        severity="general",
+        decided_on=add_months(TODAY, -4).isoformat(),
+        case_no="RECLASS-1",
+        public_summary="改判为轻微",
+        penalty_amount="777.77",
+    )
+    other = await client.post(
+        f"/v1/organizations/{uscc}/violations", json=reclassified, headers=regulator
+    )
+    assert other.status_code == 201
+    etag = (await client.get(f"/v1/violations/{other.json()['id']}")).headers["etag"]
+    patched = await client.patch(
+        f"/v1/violations/{other.json()['id']}",
+        json={"severity": "minor"},
+        headers=regulator | {"If-Match": etag},
+    )
+    assert patched.status_code == 200, patched.text
+    feed = await client.get("/v1/changes", params={"limit": 200}, headers=partner)
+    assert (
+        "RECLASS-1" not in feed.text and "777.77" not in feed.text and "改判为轻微" not in feed.text
+    )
+    assert "AGING-1" in feed.text  # still inside its 3 months
+    with clock.frozen(add_months(TODAY, 3)):
+        later = await client.get("/v1/changes", params={"limit": 200}, headers=partner)
+        view = await client.get(f"/v1/violations/{made.json()['id']}", headers=partner)
+    assert "AGING-1" not in later.text and "会过期的摘要" not in later.text
+    events = [e for e in later.json()["items"] if e["data"].get("id") == made.json()["id"]]
+    assert events and all(e["data"] == {"id": made.json()["id"], "public": False} for e in events)
+    assert view.status_code == 404
+    # Regulators read the record itself; the feed is the partners' view.
+    assert (await client.get(f"/v1/violations/{made.json()['id']}", headers=regulator)).is_success
