@@ -11,6 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
 from app.codes import router as codes_router
+from app.complaints import pages as complaint_pages
+from app.complaints import router as complaints_router
 from app.core import bodylimit, errors, health, openapi, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(credit_router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(codes_router.router)
+    app.include_router(complaints_router.router)
+    app.include_router(complaint_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     return app

@@ -5,6 +5,7 @@ from app.auth import models as auth_models
 from app.calendar import models as calendar_models
 from app.changes import models as change_models
 from app.codes import models as code_models
+from app.complaints import models as complaint_models
 from app.core import idempotency
 from app.core.database import Base
 from app.credit import models as credit_models
@@ -20,6 +21,7 @@ __all__ = [
     "calendar_models",
     "change_models",
     "code_models",
+    "complaint_models",
     "credit_models",
     "idempotency",
     "list_models",

@@ -22,6 +22,7 @@ environment = Environment(
             FileSystemLoader(APP_DIR / "web" / "templates"),
             FileSystemLoader(APP_DIR / "lists" / "templates"),
             FileSystemLoader(APP_DIR / "codes" / "templates"),
+            FileSystemLoader(APP_DIR / "complaints" / "templates"),
         ]
     ),
     autoescape=select_autoescape(default=True, default_for_string=True),
