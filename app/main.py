@@ -25,6 +25,8 @@ from app.credit.router import router as credit_router
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
+from app.signals import job as signals_job
+from app.signals import router as signals_router
 from app.web.templates import STATIC_DIR
 
 DESCRIPTION = """
@@ -62,10 +64,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
         refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
+        signals = asyncio.create_task(signals_job.run_daily(app.state.database, settings))
         try:
             yield
         finally:
             refresher.cancel()
+            signals.cancel()
             await app.state.database.dispose()
 
     app = FastAPI(
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(codes_router.router)
     app.include_router(complaints_router.router)
     app.include_router(complaint_pages.router)
+    app.include_router(signals_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     return app

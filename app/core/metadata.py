@@ -12,6 +12,7 @@ from app.credit import models as credit_models
 from app.lists import models as list_models
 from app.organizations import models as organization_models
 from app.records import models as record_models
+from app.signals import models as signal_models
 
 metadata = Base.metadata
 
@@ -28,4 +29,5 @@ __all__ = [
     "metadata",
     "organization_models",
     "record_models",
+    "signal_models",
 ]

@@ -1,0 +1,32 @@
+"""The one place a signal write records its side effects (its audit entry).
+Signals are the regulators' working material: no change event for partners.
+When the journal (app/journal) lands, this is the only function to repoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit_service
+from app.auth.principal import Principal
+
+
+async def record(
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    action: str,
+    entity_id: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await audit_service.record(
+        session,
+        actor,
+        action=action,
+        entity="signal",
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )
