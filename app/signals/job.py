@@ -57,11 +57,13 @@ async def run_day(session: AsyncSession, day: dt.date, settings: Settings) -> Da
     zone, threshold = settings.zone, settings.suspicious_scan_threshold
     first = day - dt.timedelta(days=_history_span(day))
     done = await _counted(session, first, day - dt.timedelta(days=1))
-    missing = [first + dt.timedelta(days=n) for n in range((day - first).days)]
-    for past in (d for d in missing if d not in done):
-        rows = await series.compute_day(session, past, zone, threshold)
-        await _mark(session, past, rows, 0)
-    rows = await series.compute_day(session, day, zone, threshold)
+    days = [first + dt.timedelta(days=n) for n in range((day - first).days)]
+    missing = [d for d in days if d not in done]
+    if missing:  # one pass over the uncounted range (counted days are recounted alike)
+        await series.compute_days(session, missing[0], missing[-1], zone, threshold)
+        for past in missing:
+            await _mark(session, past, 0, 0)
+    rows = await series.compute_days(session, day, day, zone, threshold)
     raised = await service.raise_findings(session, day, await detect.findings(session, day))
     await _mark(session, day, rows, raised)
     return DayResult(day, rows, raised)

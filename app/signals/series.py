@@ -27,20 +27,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.signals.models import SeriesDay
 
 PRODUCT_CATEGORY = "coalesce(p.category, left(o.industry_code, 3), 'unclassified')"
-ORG_CATEGORY = "coalesce(left(o.industry_code, 3), 'unclassified')"
 RECORDS = 50  # ids kept per row: the records behind a signal, bounded
 
 
 @dataclass(frozen=True)
 class Window:
-    day: dt.date
-    start: dt.datetime
-    end: dt.datetime
+    """The days `first`..`last` in the registry's time zone, and their instants."""
 
-    @classmethod
-    def of(cls, day: dt.date, zone: ZoneInfo) -> Window:
-        start = dt.datetime.combine(day, dt.time(0), zone)
-        return cls(day, start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone))
+    first: dt.date
+    last: dt.date
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.first, dt.time(0), self.zone)
+
+    @property
+    def end(self) -> dt.datetime:
+        return dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(0), self.zone)
+
+    def params(self, threshold: int) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "first": self.first,
+            "last": self.last,
+            "zone": self.zone.key,
+            "threshold": threshold,
+        }
 
 
 _ITEM_JOIN = """
@@ -49,61 +63,64 @@ JOIN batches b ON b.id = i.batch_id
 JOIN products p ON p.id = b.product_id
 JOIN organizations o ON o.id = p.organization_id
 """
+LOCAL_DAY = "(s.scanned_at AT TIME ZONE :zone)::date"
 
 SCANS = f"""
-SELECT {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
+SELECT {LOCAL_DAY} AS day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
        count(DISTINCT s.client_hash) AS value, count(*) AS events, 0 AS trials,
        to_jsonb((array_agg(DISTINCT i.id::text))[1:{RECORDS}]) AS records
 FROM item_scans s {_ITEM_JOIN}
 WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 # Codes scanned that day that are suspicious by its end (more distinct clients
 # than the threshold, SPEC §6): the value is the clients that scanned them that day.
 SUSPICIOUS = f"""
 WITH touched AS (
-    SELECT item_id FROM item_scans
-    WHERE scanned_at >= :start AND scanned_at < :end AND agent <> 'bot'
-    GROUP BY item_id
+    SELECT s.item_id, {LOCAL_DAY} AS day FROM item_scans s
+    WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
+    GROUP BY 1, 2
 ), flagged AS (
-    SELECT t.item_id FROM touched t
+    SELECT t.item_id, t.day FROM touched t
     WHERE (SELECT count(DISTINCT x.client_hash) FROM item_scans x
-           WHERE x.item_id = t.item_id AND x.agent <> 'bot' AND x.scanned_at < :end) > :threshold
+           WHERE x.item_id = t.item_id AND x.agent <> 'bot'
+             AND x.scanned_at < ((t.day + 1)::timestamp AT TIME ZONE :zone)) > :threshold
 )
-SELECT {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
+SELECT f.day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
        count(DISTINCT s.client_hash) AS value, count(DISTINCT s.item_id) AS events, 0 AS trials,
        to_jsonb((array_agg(DISTINCT i.id::text))[1:{RECORDS}]) AS records
-FROM item_scans s JOIN flagged f ON f.item_id = s.item_id {_ITEM_JOIN}
+FROM item_scans s JOIN flagged f ON f.item_id = s.item_id AND {LOCAL_DAY} = f.day {_ITEM_JOIN}
 WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 LOW_RATINGS = f"""
-SELECT {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
+SELECT (f.created_at AT TIME ZONE :zone)::date AS day, {PRODUCT_CATEGORY} AS category,
+       left(o.region_code, 4) AS region,
        count(DISTINCT f.client_hash) AS value, count(*) AS events, 0 AS trials,
        to_jsonb((array_agg(DISTINCT f.id::text))[1:{RECORDS}]) AS records
 FROM feedback f
 JOIN products p ON p.id = f.product_id
 JOIN organizations o ON o.id = f.organization_id
 WHERE f.created_at >= :start AND f.created_at < :end AND f.rating <= 2
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 COMPLAINTS = f"""
-SELECT {PRODUCT_CATEGORY} AS category, left(c.region_code, 4) AS region,
+SELECT c.received_on AS day, {PRODUCT_CATEGORY} AS category, left(c.region_code, 4) AS region,
        count(DISTINCT coalesce(encode(c.client_hash, 'hex'), c.id::text)) AS value,
        count(*) AS events, 0 AS trials,
        to_jsonb((array_agg(DISTINCT c.id::text))[1:{RECORDS}]) AS records
 FROM complaints c
 JOIN organizations o ON o.id = c.organization_id
 LEFT JOIN products p ON p.gtin = c.gtin
-WHERE c.received_on = :day
-GROUP BY 1, 2
+WHERE c.received_on BETWEEN :first AND :last
+GROUP BY 1, 2, 3
 """
 
 INSPECTIONS = f"""
-SELECT {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
+SELECT n.inspected_on AS day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
        count(*) FILTER (WHERE n.result = 'fail') AS value,
        count(*) FILTER (WHERE n.result = 'fail') AS events, count(*) AS trials,
        to_jsonb((array_agg(DISTINCT n.id::text) FILTER (WHERE n.result = 'fail'))[1:{RECORDS}])
@@ -111,19 +128,19 @@ SELECT {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
 FROM inspections n
 JOIN organizations o ON o.id = n.organization_id
 LEFT JOIN products p ON p.gtin = n.gtin
-WHERE n.inspected_on = :day
-GROUP BY 1, 2
+WHERE n.inspected_on BETWEEN :first AND :last
+GROUP BY 1, 2, 3
 """
 
 RECALLS = f"""
-SELECT {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
+SELECT r.initiated_on AS day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
        count(*) AS value, count(*) AS events, 0 AS trials,
        to_jsonb((array_agg(DISTINCT r.id::text))[1:{RECORDS}]) AS records
 FROM recalls r
 JOIN organizations o ON o.id = r.organization_id
 LEFT JOIN products p ON p.gtin = r.gtin
-WHERE r.initiated_on = :day
-GROUP BY 1, 2
+WHERE r.initiated_on BETWEEN :first AND :last
+GROUP BY 1, 2, 3
 """
 
 QUERIES = {
@@ -139,10 +156,9 @@ QUERIES = {
 async def scan_counts(
     session: AsyncSession, source: str, window: Window, threshold: int
 ) -> list[dict[str, Any]]:
-    """One day of scans (or of suspicious codes) from the scans table, by its
-    time index. The one place to repoint when scans are counted elsewhere."""
-    params = {"start": window.start, "end": window.end, "threshold": threshold}
-    rows = await session.execute(text(QUERIES[source]), params)
+    """Days of scans (or of suspicious codes) from the scans table, by its time
+    index. The one place to repoint when scans are counted elsewhere."""
+    rows = await session.execute(text(QUERIES[source]), window.params(threshold))
     return [dict(row) for row in rows.mappings()]
 
 
@@ -151,28 +167,27 @@ async def counts(
 ) -> list[dict[str, Any]]:
     if source in ("scans", "suspicious"):
         return await scan_counts(session, source, window, threshold)
-    params: dict[str, Any] = {"start": window.start, "end": window.end}
-    if source in ("complaints", "failed_inspections", "recalls"):
-        params = {"day": window.day}
-    rows = await session.execute(text(QUERIES[source]), params)
+    rows = await session.execute(text(QUERIES[source]), window.params(threshold))
     return [dict(row) for row in rows.mappings()]
 
 
-async def compute_day(session: AsyncSession, day: dt.date, zone: ZoneInfo, threshold: int) -> int:
-    """Count one day of every source and store it (replacing a previous run of that day)."""
-    window = Window.of(day, zone)
-    await session.execute(delete(SeriesDay).where(SeriesDay.day == day))
+async def compute_days(
+    session: AsyncSession, first: dt.date, last: dt.date, zone: ZoneInfo, threshold: int
+) -> int:
+    """Count the days `first`..`last` of every source and store them (replacing a
+    previous run of those days); one statement per source for the whole range."""
+    window = Window(first, last, zone)
+    await session.execute(delete(SeriesDay).where(SeriesDay.day.between(first, last)))
     stored = 0
     for source in QUERIES:
-        rows = [
-            r for r in await counts(session, source, window, threshold) if r["value"] or r["trials"]
-        ]
+        found = await counts(session, source, window, threshold)
+        rows = [r for r in found if r["value"] or r["trials"]]
         if rows:
             await session.execute(
                 insert(SeriesDay),
                 [
                     {
-                        "day": day,
+                        "day": r["day"],
                         "source": source,
                         "category": r["category"][:40],
                         "region": r["region"],
