@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from hypothesis import given
@@ -83,7 +84,7 @@ def test_binomial_minimum_count_and_missing_baselines() -> None:
 
 
 def test_levels_and_the_anonymous_cap() -> None:
-    ruleset = rules.in_force(rules.dt.date(2026, 12, 1))
+    ruleset = rules.in_force(dt.date(2026, 12, 1))
     assert detectors.level_of(5e-5, anonymous=False, rules=ruleset) == 1
     assert detectors.level_of(1e-4, anonymous=False, rules=ruleset) == 2
     assert detectors.level_of(5e-4, anonymous=False, rules=ruleset) == 2
