@@ -13,6 +13,7 @@ from app.audit.router import router as audit_router
 from app.codes import router as codes_router
 from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
+from app.console import router as console_router
 from app.core import bodylimit, errors, health, openapi, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(complaints_router.router)
     app.include_router(complaint_pages.router)
     app.include_router(signals_router.router)
+    app.include_router(console_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     return app

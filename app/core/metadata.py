@@ -6,6 +6,7 @@ from app.calendar import models as calendar_models
 from app.changes import models as change_models
 from app.codes import models as code_models
 from app.complaints import models as complaint_models
+from app.console import models as console_models
 from app.core import idempotency
 from app.core.database import Base
 from app.credit import models as credit_models
@@ -23,6 +24,7 @@ __all__ = [
     "change_models",
     "code_models",
     "complaint_models",
+    "console_models",
     "credit_models",
     "idempotency",
     "list_models",

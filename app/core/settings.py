@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     rate_limit_resolver: str = Field(default="120/minute", alias="QCR_RATE_LIMIT_RESOLVER")
     rate_limit_feedback: str = Field(default="10/minute", alias="QCR_RATE_LIMIT_FEEDBACK")
     rate_limit_public: str = Field(default="300/minute", alias="QCR_RATE_LIMIT_PUBLIC")
+    rate_limit_console_login: str = Field(default="10/minute", alias="QCR_RATE_LIMIT_CONSOLE_LOGIN")
     # An item code scanned from more distinct clients than this is suspicious.
     suspicious_scan_threshold: int = Field(default=5, alias="QCR_SUSPICIOUS_SCANS")
 

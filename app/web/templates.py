@@ -23,6 +23,7 @@ environment = Environment(
             FileSystemLoader(APP_DIR / "lists" / "templates"),
             FileSystemLoader(APP_DIR / "codes" / "templates"),
             FileSystemLoader(APP_DIR / "complaints" / "templates"),
+            FileSystemLoader(APP_DIR / "console" / "templates"),
         ]
     ),
     autoescape=select_autoescape(default=True, default_for_string=True),
