@@ -11,10 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
-from app.auth.principal import SYSTEM
+from app.auth.principal import SYSTEM, Role
 from app.console import sections, sessions
-from tests.console.helpers import cookie_of, csrf_of, login
 from tests.conftest import make_key
+from tests.console.helpers import cookie_of, csrf_of, login
 
 
 async def test_login_sets_a_strict_host_cookie(
@@ -86,7 +86,7 @@ async def test_a_revoked_key_ends_its_session_at_once(
     client: AsyncClient, session: AsyncSession
 ) -> None:
     created = await auth_service.create_key(
-        session, SYSTEM, name="console", role=auth_service.Role.regulator, uscc=None
+        session, SYSTEM, name="console", role=Role.regulator, uscc=None
     )
     await session.commit()
     cookie, _ = await login(client, {"Authorization": f"Bearer {created.secret}"})
@@ -140,5 +140,5 @@ async def test_sections_are_pluggable(client: AsyncClient, regulator: dict[str, 
 
 
 def test_expiry_constants() -> None:
-    assert sessions.IDLE == dt.timedelta(minutes=30)
-    assert sessions.LIFETIME == dt.timedelta(hours=8)
+    assert dt.timedelta(minutes=30) == sessions.IDLE
+    assert dt.timedelta(hours=8) == sessions.LIFETIME
