@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM, Role
 from app.core.database import Database, make_engine, prepare
+from app.core.principal import SYSTEM, Role
 from app.core.settings import get_settings
 
 T = TypeVar("T")
@@ -63,7 +63,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:
-    from app.auth import service
+    from app.apikeys import service
     from app.organizations import codes
 
     role = Role(args.role)
@@ -88,7 +88,7 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_revoke(args: argparse.Namespace) -> int:
-    from app.auth import service
+    from app.apikeys import service
     from app.core.errors import NotFound
 
     urls = prepare(get_settings(), migrate=True)
@@ -102,7 +102,7 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from app import demo
+    from app.demo import loader as demo
 
     urls = prepare(get_settings(), migrate=True)
     summary = _in_session(urls.service, lambda s: demo.load(s, organizations=args.organizations))

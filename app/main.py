@@ -9,17 +9,20 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app import openapi
 from app.audit.router import router as audit_router
+from app.auth.dependencies import rate_limit
+from app.changes.router import router as changes_router
 from app.codes import router as codes_router
 from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
 from app.console import router as console_router
-from app.core import bodylimit, errors, health, openapi, textguard
+from app.core import bodylimit, errors, health, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
+from app.core.templates import STATIC_DIR
 from app.credit.fastlane import CreditFastLane
 from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
@@ -28,7 +31,7 @@ from app.organizations.router import router as organizations_router
 from app.records import router as records_router
 from app.signals import job as signals_job
 from app.signals import router as signals_router
-from app.web.templates import STATIC_DIR
+from app.web import organization as organization_page
 
 DESCRIPTION = """
 质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the
@@ -95,7 +98,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(organizations_router, dependencies=public)
     app.include_router(records_router.build_router(), dependencies=public)
     app.include_router(credit_router, dependencies=public)
+    app.include_router(changes_router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
+    app.include_router(organization_page.router, dependencies=public)
     app.include_router(codes_router.router)
     app.include_router(complaints_router.router)
     app.include_router(complaint_pages.router)

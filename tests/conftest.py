@@ -23,10 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from app.auth import service as auth_service
-from app.auth.principal import SYSTEM, Role
+from app.apikeys import service as key_service
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
+from app.core.principal import SYSTEM, Role
 from app.core.settings import Settings, get_settings
 from app.main import create_app
 from app.organizations import codes
@@ -176,7 +176,7 @@ async def make_organization(
 
 async def make_key(session: AsyncSession, role: str, uscc: str | None = None) -> dict[str, str]:
     """Authorization headers for a new key of the role."""
-    created = await auth_service.create_key(
+    created = await key_service.create_key(
         session, SYSTEM, name=f"test {role}", role=Role(role), uscc=uscc
     )
     await session.commit()

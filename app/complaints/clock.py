@@ -104,13 +104,6 @@ def mediation_due(calendar: WorkCalendar, accepted_on: dt.date, testing: list[Pe
     raise ValueError("no mediation deadline within ten years")
 
 
-def testing_working_days(calendar: WorkCalendar, testing: list[Period]) -> int:
-    days = {
-        p.start + dt.timedelta(days=i) for p in testing for i in range((p.end - p.start).days + 1)
-    }
-    return sum(calendar.is_working_day(d) for d in days)
-
-
 def current_due(
     status: str, decision_due_on: dt.date, mediation_due_on: dt.date | None
 ) -> dt.date | None:

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.changes import service as changes
+from app.core.principal import Principal
 
 
 def private_digest(salt: bytes, value: str | None) -> str | None:

@@ -9,11 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from app.auth.dependencies import rate_limit
 from app.complaints import queries
 from app.complaints.schemas import ComplaintOut
 from app.core.database import ReadSession
-from app.core.ratelimit import rate_limit
-from app.web.templates import environment
+from app.core.templates import environment
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}

@@ -11,12 +11,12 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.auth.principal import Principal
 from app.complaints import clock
 from app.complaints.models import Complaint
 from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintStats
 from app.core.clock import today
 from app.core.errors import NotFound
+from app.core.principal import Principal
 
 _other = aliased(Complaint)
 CLUSTER_SIZE = (

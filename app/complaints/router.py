@@ -14,8 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from app.auth.dependencies import Caller, EnterpriseOrRegulator, Regulator
-from app.auth.principal import SYSTEM
+from app.auth.dependencies import (
+    Caller,
+    EnterpriseOrRegulator,
+    Idempotent,
+    Regulator,
+    rate_limit,
+)
 from app.codes.context import CodeSecret, request_client_hash
 from app.complaints import pages, queries, service
 from app.complaints.schemas import (
@@ -29,7 +34,6 @@ from app.complaints.schemas import (
 )
 from app.core.database import DbSession, ReadSession
 from app.core.errors import Forbidden, Unprocessable, field_name, invalid
-from app.core.idempotency import Idempotent
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -38,7 +42,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.core.ratelimit import rate_limit
+from app.core.principal import SYSTEM
 from app.core.routing import AutoCommitRoute, responses
 from app.organizations.types import Uscc
 

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM, Principal
 from app.calendar import service as calendar_service
 from app.codes.models import Product
 from app.codes.serials import verify_serial
@@ -22,6 +21,7 @@ from app.complaints.schemas import ComplaintCreate, TransitionCreate
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, Unprocessable, invalid
+from app.core.principal import SYSTEM, Principal
 from app.organizations.models import Organization
 
 

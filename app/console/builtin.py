@@ -9,12 +9,12 @@ from markupsafe import Markup
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.complaints import queries as complaint_queries
 from app.console import chart, sections
+from app.core.principal import Principal
+from app.core.templates import environment
 from app.signals.explain import LEVEL_ZH, SOURCE_ZH
 from app.signals.models import SeriesDay, Signal
-from app.web.templates import environment
 
 CHART_DAYS = 28
 SIGNALS_SHOWN = 20

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from app.auth import service as auth_service
+from app.auth.dependencies import rate_limit
 from app.complaints import clock as complaint_clock
 from app.complaints import queries as complaint_queries
 from app.complaints import service as complaint_service
@@ -18,13 +19,13 @@ from app.complaints.schemas import TransitionCreate
 from app.console import builtin, sections, sessions
 from app.core.database import DbSession
 from app.core.errors import RegistryError
-from app.core.ratelimit import rate_limit, settings_of
+from app.core.ratelimit import settings_of
 from app.core.routing import AutoCommitRoute
+from app.core.templates import environment
 from app.signals import service as signal_service
 from app.signals.explain import LEVEL_ZH, SOURCE_ZH, explain
 from app.signals.models import Signal
 from app.signals.schemas import SignalTransition
-from app.web.templates import environment
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=AutoCommitRoute)
 LoginLimit = Depends(rate_limit("console-login", lambda s: s.rate_limit_console_login))

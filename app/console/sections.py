@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
+from app.core.principal import Principal
 
 Provider = Callable[[AsyncSession, Principal], Awaitable[Markup | str]]
 

@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.auth.principal import Principal, Role
 from app.console.models import ConsoleSession
 from app.core.database import db_now
+from app.core.principal import Principal, Role
 
 COOKIE = "__Host-qcr_console"
 CSRF_COOKIE = "__Host-qcr_console_csrf"  # the login form's double-submit token

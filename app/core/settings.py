@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     timezone: str = Field(default="Asia/Shanghai", alias="QCR_TIMEZONE")
     trusted_proxies: str = Field(default="", alias="QCR_TRUSTED_PROXIES")
-    environment: str = Field(default="development", alias="QCR_ENV")
     log_json: bool = Field(default=True, alias="QCR_LOG_JSON")
     statement_timeout_ms: int = Field(default=15_000, alias="QCR_STATEMENT_TIMEOUT_MS")
     pool_size: int = Field(default=10, alias="QCR_POOL_SIZE")

@@ -14,14 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit_service
 from app.changes import service as changes
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
-from app.credit import history, policy
+from app.credit import history
 from app.credit.models import CreditStatus
-from app.credit.months import add_months
 from app.organizations.models import Organization
+from app.policy import policy
+from app.policy.months import add_months
 
 FLAGS = ("grade", "a_level", "red_list", "black_list")
 
@@ -239,8 +241,6 @@ async def current(session: AsyncSession, org: Organization) -> CreditStatus:
     """The materialised status; recomputed and stored first if a window edge has passed."""
     status = await session.get(CreditStatus, org.id)
     if is_stale(status, today()):
-        from app.audit import service as audit_service
-
         await audit_service.lock_chain(session)  # the refresh may emit an event
         status = await refresh_organization(session, org)
     assert status is not None

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM, Principal
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, invalid
+from app.core.principal import SYSTEM, Principal
 from app.signals import effects, rules
 from app.signals.detect import Finding
 from app.signals.models import Signal

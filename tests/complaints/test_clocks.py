@@ -8,10 +8,10 @@ from typing import Any
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM
 from app.calendar import service as calendar_service
 from app.complaints import clock, queries, service
 from app.core.clock import frozen, today
+from app.core.principal import SYSTEM
 from tests.complaints.helpers import complaint_body
 
 

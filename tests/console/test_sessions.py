@@ -10,9 +10,9 @@ from markupsafe import Markup
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import service as auth_service
-from app.auth.principal import SYSTEM, Role
+from app.apikeys import service as auth_service
 from app.console import sections, sessions
+from app.core.principal import SYSTEM, Role
 from tests.conftest import make_key
 from tests.console.helpers import cookie_of, csrf_of, login
 
