@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.principal import SYSTEM
 from app.demo import products as codes_demo
+from app.demo import signals as signals_demo
 from app.lists import service as lists_service
 from app.organizations import codes
 from app.organizations import service as organization_service
@@ -237,4 +238,5 @@ async def load(session: AsyncSession, *, organizations: int = 300) -> str:
     if created:
         lines.append(await codes_demo.load_demo_products(session, created))
         lines.append("lists published: " + await lists_service.publish_demo_lists(session))
+        lines.append(await signals_demo.load(session))
     return "\n".join(lines)
