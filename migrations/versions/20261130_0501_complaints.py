@@ -39,7 +39,7 @@ INSERT = """
 INSERT INTO complaints (kind, status, source, authority, organization_id, uscc, region_code,
     gtin, lot, serial, scan_proof, category, description, complainant, private_salt,
     client_hash, cluster_key, feedback_id, received_on, decision_due_on, created_at)
-VALUES ('complaint', 'received', 'feedback', :region_code, :organization_id, :uscc,
+VALUES ('complaint', 'received', 'feedback', :authority, :organization_id, :uscc,
     :region_code, :gtin, :lot, :serial, :scan_proof, :category, :description,
     CAST(:complainant AS jsonb), :salt, :client_hash, :cluster_key, :id, :received_on,
     :due, :created_at)
@@ -158,6 +158,7 @@ def _migrate_feedback() -> None:
                 "organization_id": row["organization_id"],
                 "uscc": row["uscc"],
                 "region_code": row["region_code"],
+                "authority": row["region_code"],
                 "gtin": row["gtin"],
                 "lot": row["lot"],
                 "serial": row["serial"],
