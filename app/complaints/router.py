@@ -5,6 +5,7 @@ move along the clocks (regulators), and the figures of art. 34."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import uuid
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -21,7 +22,7 @@ from app.auth.dependencies import (
     Regulator,
     rate_limit,
 )
-from app.codes.context import CodeSecret, request_client_hash
+from app.codes.context import CodeSecret, client_hash, loaded_code_secret
 from app.complaints import pages, queries, service
 from app.complaints.schemas import (
     ComplaintCreate,
@@ -43,6 +44,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.principal import SYSTEM
+from app.core.ratelimit import client_id
 from app.core.routing import AutoCommitRoute, responses
 from app.organizations.types import Uscc
 
@@ -60,6 +62,19 @@ async def _body(request: Request) -> bytes:
         if len(data) > MAX_BODY:
             raise invalid("body", f"the body exceeds the bound of {MAX_BODY} bytes")
     return data
+
+
+def counted_client(request: Request) -> bytes:
+    """The anonymous filer as the signals count it (SPEC §10): one client per
+    IPv4 address, one per /48 for IPv6 (a household or small site's whole prefix)."""
+    client = client_id(request)
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv6Address):
+        client = str(ipaddress.IPv6Network(f"{address}/48", strict=False))
+    return client_hash(loaded_code_secret(request), client)
 
 
 def form_values(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -144,7 +159,7 @@ async def create_complaint(
             principal,
             data,
             secret=secret,
-            client_hash=request_client_hash(request) if principal.is_anonymous else None,
+            client_hash=counted_client(request) if principal.is_anonymous else None,
             source=source,
         )
     except (RequestValidationError, Unprocessable) as exc:

@@ -1,4 +1,5 @@
-"""The daily job (01:00 QCR_TIMEZONE, inside `qcr serve`; `qcr signals run --date`).
+"""The daily job (01:00 QCR_TIMEZONE and at start-up, inside `qcr serve`; `qcr
+signals run --date`).
 
 For each day not yet run up to yesterday it counts the day's series and runs the
 detectors; days of history the detectors need that were never counted (a first
@@ -121,9 +122,10 @@ def seconds_until_next_run(settings: Settings, now: dt.datetime | None = None) -
 
 
 async def run_daily(database: Database, settings: Settings) -> None:
+    """At start-up (catching up on days missed while down), then every day at 01:00."""
     while True:
-        await asyncio.sleep(seconds_until_next_run(settings))
         try:
             await run_once(database, settings, dt.datetime.now(settings.zone).date())
         except Exception:  # retried the next night; never kill the server
             log.exception("signals_failed")
+        await asyncio.sleep(seconds_until_next_run(settings))

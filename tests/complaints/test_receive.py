@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.calendar import service as calendar_service
+from app.complaints.models import Complaint
 from app.core.clock import today
 from tests.codes.helpers import item_codes
 from tests.complaints.helpers import PERSON, complaint_body
@@ -194,3 +196,21 @@ async def test_partners_may_not_file(
 ) -> None:
     response = await client.post("/v1/complaints", json=complaint_body(uscc=uscc), headers=partner)
     assert response.status_code == 403
+
+
+async def test_anonymous_filers_are_counted_per_ipv6_48(
+    app: FastAPI, session: AsyncSession, uscc: str
+) -> None:
+    ids = []
+    for peer in ("2001:db8:7:1::5", "2001:db8:7:ffff::9", "2001:db8:8::1", "203.0.113.7"):
+        transport = ASGITransport(app=app, client=(peer, 40000))
+        async with AsyncClient(transport=transport, base_url="http://test") as client:
+            body = complaint_body(kind="report", uscc=uscc, complainant=None)
+            response = await client.post("/v1/complaints", json=body)
+            assert response.status_code == 201
+            ids.append(uuid.UUID(response.json()["id"]))
+    rows = await session.execute(select(Complaint.id, Complaint.client_hash))
+    found = dict(rows.tuples().all())
+    hashes = [found[id] for id in ids]
+    assert hashes[0] == hashes[1]  # the same /48
+    assert len({hashes[1], hashes[2], hashes[3]}) == 3
