@@ -51,7 +51,8 @@ class Complaint(IdMixin, CreatedMixin, Base):
 
     kind: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12), server_default="received")
-    # resolver (the 投诉举报 button), regulator (12315/12365 intake), enterprise, feedback
+    # resolver (the 投诉举报 button), regulator (12315/12365 intake), enterprise,
+    # partner, feedback (migrated)
     source: Mapped[str] = mapped_column(String(10))
     channel: Mapped[str | None] = mapped_column(String(10))
     authority: Mapped[str] = mapped_column(Text)
@@ -97,7 +98,8 @@ class Complaint(IdMixin, CreatedMixin, Base):
             name="status",
         ),
         CheckConstraint(
-            "source IN ('resolver', 'regulator', 'enterprise', 'feedback')", name="source"
+            "source IN ('resolver', 'regulator', 'enterprise', 'partner', 'feedback')",
+            name="source",
         ),
         CheckConstraint("char_length(description) <= 2000", name="description"),
         Index("ix_complaints_organization_id_received_on", "organization_id", "received_on"),

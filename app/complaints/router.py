@@ -110,28 +110,14 @@ def parse_body(content_type: str, data: bytes) -> ComplaintCreate:
         ) from None
 
 
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": ComplaintCreate.model_json_schema()},
-            "application/x-www-form-urlencoded": {
-                "schema": {"type": "object", "description": "the resolver page's form"}
-            },
-        },
-    }
-}
-
-
 @router.post(
     "",
     status_code=201,
     response_class=Response,
     dependencies=[ComplaintLimit],
-    openapi_extra=_CREATE_BODY,
     responses={
         201: {"model": ComplaintOut, "description": "received", "content": {"text/html": {}}},
-        **responses(401, 403, 422, 429),
+        **responses(401, 422, 429),
     },
 )
 async def create_complaint(
@@ -142,9 +128,10 @@ async def create_complaint(
     idempotency: Idempotent,
 ) -> Response:
     """Receive a complaint (needs its complainant, art. 9) or a report (may be
-    anonymous); at least one of gtin or uscc. The answer never echoes the complainant."""
-    if principal.role.value == "partner":
-        raise Forbidden("the partner role may not do this")
+    anonymous): JSON `{"kind", "gtin"?, "lot"?, "serial"?, "uscc"?, "category",
+    "description", "complainant"?: {"name", "phone", "address"}, "channel"?,
+    "authority"?}` or the resolver page's form; at least one of gtin or uscc. The
+    answer never echoes the complainant."""
     content_type = request.headers.get("content-type", "").lower()
     html = content_type.startswith("application/x-www-form-urlencoded")
     if not html and (replay := await idempotency.replay()) is not None:
@@ -153,7 +140,7 @@ async def create_complaint(
         data = parse_body(content_type, await _body(request))
         source = "regulator" if principal.is_regulator else principal.role.value
         if principal.is_anonymous:
-            source = "resolver"
+            source = "resolver"  # the resolver page's form, or an anonymous JSON client
         complaint = await service.receive(
             session,
             principal,

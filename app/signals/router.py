@@ -49,7 +49,7 @@ async def list_signals(
     session: ReadSession,
     _: Regulator,
     level: Annotated[int | None, Query(ge=1, le=3)] = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{4}$")] = None,
+    region: Annotated[str | None, Query(min_length=4, max_length=4, pattern=r"^\d{4}$")] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[Status | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,

@@ -104,7 +104,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.CheckConstraint("kind IN ('complaint', 'report')", name=op.f("ck_complaints_kind")),
         sa.CheckConstraint(
-            "source IN ('resolver', 'regulator', 'enterprise', 'feedback')",
+            "source IN ('resolver', 'regulator', 'enterprise', 'partner', 'feedback')",
             name=op.f("ck_complaints_source"),
         ),
         sa.CheckConstraint(

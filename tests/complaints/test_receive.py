@@ -191,11 +191,14 @@ async def test_anonymous_complaints_are_rate_limited(
     assert (await client.post("/v1/complaints", json=body, headers=regulator)).status_code == 201
 
 
-async def test_partners_may_not_file(
+async def test_a_partner_may_report_but_not_read(
     client: AsyncClient, partner: dict[str, str], uscc: str
 ) -> None:
-    response = await client.post("/v1/complaints", json=complaint_body(uscc=uscc), headers=partner)
-    assert response.status_code == 403
+    body = complaint_body(kind="report", uscc=uscc, complainant=None)
+    response = await client.post("/v1/complaints", json=body, headers=partner)
+    assert response.status_code == 201 and response.json()["source"] == "partner"
+    read = await client.get(f"/v1/complaints/{response.json()['id']}", headers=partner)
+    assert read.status_code == 403
 
 
 async def test_anonymous_filers_are_counted_per_ipv6_48(

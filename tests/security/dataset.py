@@ -56,6 +56,7 @@ class Organization:
     inspection_id: str = ""
     recall_id: str = ""
     repair_id: str = ""
+    complaint_id: str = ""
     product: Product | None = None
 
 
@@ -76,6 +77,7 @@ class Dataset:
             "recalls": org.recall_id,
             "repairs": org.repair_id,
             "feedback": (org.product.feedback_id or "") if org.product else "",
+            "complaints": org.complaint_id,
         }
 
 
@@ -179,6 +181,19 @@ async def _organization(
         headers=regulator,
     )
     org.repair_id = repair["id"]
+    complaint = await client.post(
+        "/v1/complaints",
+        json={
+            "kind": "complaint",
+            "uscc": uscc,
+            "category": "质量问题",
+            "description": "饼干有异味",
+            "complainant": {"name": "投诉人", "phone": "13800000000", "address": "北京"},
+        },
+        headers=regulator,
+    )
+    if complaint.status_code == 201:
+        org.complaint_id = complaint.json()["id"]
     return org
 
 

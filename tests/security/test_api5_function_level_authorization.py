@@ -61,6 +61,15 @@ EXPECTED: dict[str, frozenset[str]] = {
     "HEAD /01/{code}": PUBLIC,
     "POST /01/{code}": PUBLIC,
     "GET /v1/audit": REGULATOR,
+    "POST /v1/complaints": PUBLIC,
+    "GET /v1/complaints": OWN,
+    "GET /v1/complaints/stats": PUBLIC,
+    "GET /v1/complaints/{id}": OWN,
+    "POST /v1/complaints/{id}/transitions": REGULATOR,
+    "GET /v1/signal-rules": PUBLIC,
+    "GET /v1/signals": REGULATOR,
+    "GET /v1/signals/{id}": REGULATOR,
+    "POST /v1/signals/{id}/transitions": REGULATOR,
 }
 for _plural in ("grades", "violations", "inspections", "recalls"):
     EXPECTED[f"POST /v1/organizations/{{code}}/{_plural}"] = REGULATOR

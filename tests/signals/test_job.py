@@ -8,11 +8,12 @@ import uuid
 
 from httpx import AsyncClient
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit.models import AuditEntry
 from app.codes.models import Product
 from app.core.clock import today
+from app.core.database import Database
 from app.core.settings import Settings
 from app.organizations.models import Organization
 from app.records.models import Inspection
@@ -193,3 +194,15 @@ def test_window_is_the_local_day() -> None:
     window = series.Window(dt.date(2026, 12, 1), dt.date(2026, 12, 1), Settings().zone)
     assert window.start.isoformat() == "2026-12-01T00:00:00+08:00"
     assert window.end.isoformat() == "2026-12-02T00:00:00+08:00"
+
+
+async def test_the_daily_run_catches_up_once(
+    committed_client: AsyncClient, engine: AsyncEngine, test_settings: Settings
+) -> None:
+    database = Database(engine)
+    day = today()
+    first = await job.run_once(database, test_settings, day)
+    assert [r.day for r in first] == [day - dt.timedelta(days=1)]
+    assert await job.run_once(database, test_settings, day) == []
+    later = await job.run_once(database, test_settings, day + dt.timedelta(days=3))
+    assert [r.day for r in later] == [day + dt.timedelta(days=n) for n in range(3)]
