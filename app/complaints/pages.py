@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
 
 from app.auth.dependencies import rate_limit
 from app.complaints import queries
@@ -26,7 +27,7 @@ def _html(template: str, status_code: int = 200, **context: object) -> Response:
     return Response(body, status_code=status_code, media_type="text/html", headers=NO_STORE)
 
 
-@router.get("/complaints/new", dependencies=[PublicLimit])
+@router.get("/complaints/new", dependencies=[PublicLimit], response_class=HTMLResponse)
 async def complaint_form(
     gtin: Annotated[str | None, Query(max_length=32)] = None,
     lot: Annotated[str | None, Query(max_length=64)] = None,
@@ -52,7 +53,7 @@ def invalid_form(errors: list[dict[str, str]]) -> Response:
     return _html("complaints/invalid.html", status_code=422, errors=errors)
 
 
-@router.get("/complaints/stats", dependencies=[PublicLimit])
+@router.get("/complaints/stats", dependencies=[PublicLimit], response_class=HTMLResponse)
 async def public_stats(
     session: ReadSession,
     from_: Annotated[dt.date | None, Query(alias="from")] = None,

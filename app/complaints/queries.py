@@ -54,7 +54,6 @@ def view(
         "serial": complaint.serial,
         "scan_proof": complaint.scan_proof,
         "category": complaint.category,
-        "description": complaint.description,
         "anonymous": complaint.complainant is None,
         "received_on": complaint.received_on,
         "due_on": due,
@@ -75,7 +74,9 @@ def view(
         "version": complaint.version,
     }
     if principal.is_regulator:
-        return ComplaintPrivileged(**values, complainant=complaint.complainant)
+        return ComplaintPrivileged(
+            **values, description=complaint.description, complainant=complaint.complainant
+        )
     return ComplaintOut(**values)
 
 

@@ -111,7 +111,6 @@ class ComplaintOut(BaseModel):
     serial: str | None
     scan_proof: bool
     category: str
-    description: str
     anonymous: bool
     received_on: dt.date
     due_on: dt.date | None
@@ -133,8 +132,10 @@ class ComplaintOut(BaseModel):
 
 
 class ComplaintPrivileged(ComplaintOut):
-    """A regulator's view, with the complainant (art. 33: handling regulators only)."""
+    """A regulator's view, with the complainant and the account (art. 33: the
+    handling regulators only; the business gets what mediation needs)."""
 
+    description: str
     complainant: dict[str, str] | None
 
 

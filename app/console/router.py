@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from app.auth import service as auth_service
@@ -27,7 +27,13 @@ from app.signals.explain import LEVEL_ZH, SOURCE_ZH, explain
 from app.signals.models import Signal
 from app.signals.schemas import SignalTransition
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=AutoCommitRoute)
+# Pages and their forms (a browser application on a cookie session, not API operations).
+router = APIRouter(
+    prefix="/console",
+    include_in_schema=False,
+    route_class=AutoCommitRoute,
+    default_response_class=HTMLResponse,
+)
 LoginLimit = Depends(rate_limit("console-login", lambda s: s.rate_limit_console_login))
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FIELD = 500
