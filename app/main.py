@@ -26,12 +26,14 @@ from app.core.templates import STATIC_DIR
 from app.credit.fastlane import CreditFastLane
 from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
+from app.journal import heads, sequencer, witness
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
 from app.signals import job as signals_job
 from app.signals import router as signals_router
 from app.web import organization as organization_page
+from app.wiring import install_listeners
 
 DESCRIPTION = """
 质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the
@@ -47,11 +49,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """Build the app; tests pass their own Database, the server makes one in lifespan."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
+    install_listeners()
+    signer = heads.load_signer(settings)  # fails fast: a key is required with DATABASE_URL
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if database is not None:
             app.state.database = database
+            witness.configure(signer, database.engine)
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
@@ -67,11 +72,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = Database(
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
+        witness.configure(signer, app.state.database.engine)
         refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
         signals = asyncio.create_task(signals_job.run_daily(app.state.database, settings))
+        # Every process runs for the sequencer's election; one leads (SPEC §7).
+        sequencing = asyncio.create_task(sequencer.run(app.state.database.engine, signer))
         try:
             yield
         finally:
+            sequencing.cancel()
             refresher.cancel()
             signals.cancel()
             await app.state.database.dispose()
@@ -85,6 +94,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     if database is not None:
         app.state.database = database
+        witness.configure(signer, database.engine)
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too

@@ -10,6 +10,7 @@ from app.console import models as console_models
 from app.core import idempotency
 from app.core.database import Base
 from app.credit import models as credit_models
+from app.journal import models as journal_models
 from app.lists import models as list_models
 from app.organizations import models as organization_models
 from app.records import models as record_models
@@ -27,6 +28,7 @@ __all__ = [
     "console_models",
     "credit_models",
     "idempotency",
+    "journal_models",
     "list_models",
     "metadata",
     "organization_models",

@@ -74,3 +74,7 @@ _.attempts
 serious_violation_id
 _.serious_violation_id
 audit_head
+
+# Written for a caller on another branch, not merged yet.
+# TODO(lead): delete each line once its caller lands (or the function if none does).
+warn_unknown  # app/calendar/service.py, for the due-process deadlines (#14)

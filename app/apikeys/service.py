@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.auth.models import ApiKey
 from app.auth.service import hash_secret
 from app.core.database import db_now
@@ -47,7 +47,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="apikey.create",
@@ -65,7 +65,7 @@ async def revoke_key(session: AsyncSession, actor: Principal, key_id: uuid.UUID)
     if key.revoked_at is None:
         key.revoked_at = await db_now(session)
         await session.flush()
-        await audit_service.record(
+        await journal.record(
             session,
             actor,
             action="apikey.revoke",

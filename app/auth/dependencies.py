@@ -9,12 +9,12 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service
-from app.core.database import DbSession, ReadSession
+from app.core.database import DbSession, HotReads, ReadSession
 from app.core.errors import Forbidden, Unauthorized
 from app.core.idempotency import ANONYMOUS_SCOPE, Idempotency, fingerprint
 from app.core.principal import ANONYMOUS, Principal, Role
-from app.core.ratelimit import client_id, limiter_of, settings_of
-from app.core.settings import Settings
+from app.core.ratelimit import client_id, limiter_of
+from app.core.settings import Settings, settings_of
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer qcr_…`")
 
@@ -24,6 +24,7 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="qcr"'}
 async def get_principal(
     request: Request,
     session: ReadSession,
+    pool: HotReads,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller; anonymous without an Authorization header, 401 for a bad key."""
@@ -33,7 +34,6 @@ async def get_principal(
         )
     if credentials is None:
         return ANONYMOUS
-    pool = request.app.state.database.fast_pool
     if pool is not None:
         principal = await service.authenticate_fast(pool, credentials.credentials)
     else:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import EnterpriseOrRegulator, Idempotent
 from app.codes import digital_link, qr, repository, service
-from app.codes.context import AppSettings, CodeSecret
+from app.codes.context import CodeSecret
 from app.codes.models import Batch, Product
 from app.codes.schemas import (
     BatchCreate,
@@ -34,6 +34,7 @@ from app.codes.schemas import (
 )
 from app.codes.serials import verify_serial
 from app.codes.types import GtinPath, ImageFormat, LotPath, QrSize, SerialPath
+from app.core import fastpath
 from app.core.database import DbSession
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.idempotency import Created
@@ -46,6 +47,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
+from app.core.settings import AppSettings
 from app.organizations.models import Organization
 from app.organizations.types import Uscc
 
@@ -268,7 +270,7 @@ async def get_item_code(
     product, _ = await repository.find_product(session, principal, gtin)
     _, item = await _item(session, secret, product, lot, serial)
     threshold = settings.suspicious_scan_threshold
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     clients = await repository.distinct_clients(driver, item.id, threshold + 1)
     return ItemCodeOut(
         gtin=product.gtin,

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from app.auth.dependencies import Idempotent, rate_limit
 from app.codes import feedback, linkset, pages, resolution
-from app.codes.context import AppSettings, CodeSecret, agent_class, request_client_hash
+from app.codes.context import CodeSecret, agent_class, request_client_hash
 from app.codes.digital_link import DigitalLinkPath, InvalidDigitalLink, parse_path
 from app.codes.negotiation import wants_json, wants_linkset
 from app.codes.schemas import FeedbackCreate, FeedbackOut
@@ -27,7 +27,7 @@ from app.core.database import DbSession, ReadSession
 from app.core.errors import NotFound, Unprocessable, field_name, invalid, is_unavailable
 from app.core.idempotency import Created
 from app.core.routing import AutoCommitRoute, responses
-from app.core.settings import Settings
+from app.core.settings import AppSettings, Settings
 
 router = APIRouter(tags=["resolver"], route_class=AutoCommitRoute)
 log = structlog.get_logger("qcr.resolver")

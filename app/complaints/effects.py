@@ -1,6 +1,6 @@
-"""The one place a complaint write records its side effects (audit entry, and a
-change event where one is due). When the journal (app/journal) lands, this is
-the only function to repoint.
+"""The one place a complaint write records its side effects: through the journal
+(its audit entry, a change event where one is due, and the after-write listeners
+— the credit refresh that rule C1 needs when a complaint is substantiated).
 
 Complaints emit no change event: the feed is for partners, and a complaint's
 identity and contents are not theirs (art. 33); its effect on credit (C1) reaches
@@ -9,21 +9,17 @@ the feed as the credit change it causes.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.core.principal import Principal
 
 
 def private_digest(salt: bytes, value: str | None) -> str | None:
     """SPEC §7: a private field enters the log only as SHA-256(salt ‖ value)."""
-    if value is None:
-        return None
-    return hashlib.sha256(salt + value.encode("utf-8")).hexdigest()
+    return journal.private_digest(salt, value)
 
 
 async def record(
@@ -33,19 +29,20 @@ async def record(
     action: str,
     entity: str,
     entity_id: str,
+    uscc: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    event: tuple[str, str, dict[str, Any]] | None = None,
+    event: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Append the audit entry (and the change event `(type, uscc, data)`, if any)."""
-    await audit_service.record(
+    """Journal the write (audit entry, optional change event `(type, data)`, listeners)."""
+    await journal.record(
         session,
         actor,
         action=action,
         entity=entity,
         entity_id=entity_id,
+        uscc=uscc,
         before=before,
         after=after,
+        event=event,
     )
-    if event is not None:
-        await changes.emit(session, *event)

@@ -158,6 +158,7 @@ async def receive(
         action="complaint.receive",
         entity="complaint",
         entity_id=str(complaint.id),
+        uscc=complaint.uscc,
         after=audit_view(complaint),
     )
     return complaint
@@ -241,6 +242,7 @@ async def transition(
         action=f"complaint.{to}",
         entity="complaint",
         entity_id=str(complaint.id),
+        uscc=complaint.uscc,
         before=before,
         after=audit_view(complaint),
     )

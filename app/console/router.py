@@ -19,8 +19,8 @@ from app.complaints.schemas import TransitionCreate
 from app.console import builtin, sections, sessions
 from app.core.database import DbSession
 from app.core.errors import RegistryError
-from app.core.ratelimit import settings_of
 from app.core.routing import AutoCommitRoute
+from app.core.settings import settings_of
 from app.core.templates import environment
 from app.signals import service as signal_service
 from app.signals.explain import LEVEL_ZH, SOURCE_ZH, explain

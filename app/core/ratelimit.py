@@ -16,7 +16,6 @@ import ipaddress
 import math
 import time
 from functools import lru_cache
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -26,7 +25,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from app.core.errors import TooManyRequests
-from app.core.settings import Settings, get_settings
+from app.core.settings import Settings, settings_of
 
 log = structlog.get_logger("qcr.ratelimit")
 
@@ -87,11 +86,6 @@ def limiter_of(app: FastAPI) -> RateLimiter:
     made = RateLimiter.for_settings(settings_of(app))
     app.state.rate_limiter = made
     return made
-
-
-def settings_of(app: FastAPI) -> Settings:
-    settings: Any = getattr(app.state, "settings", None)
-    return settings if isinstance(settings, Settings) else get_settings()
 
 
 @lru_cache(maxsize=16)

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
@@ -139,7 +138,7 @@ async def refresh(
         before = previous.get(row["organization_id"])
         after = {f: row[f] for f in FLAGS}
         if before != after:
-            await changes.emit(
+            await journal.emit(
                 session,
                 "credit.changed",
                 row["uscc"],
@@ -162,6 +161,26 @@ async def refresh(
 async def refresh_organization(session: AsyncSession, org: Organization) -> CreditStatus:
     """After a write that changes an organization's inputs, in the same transaction."""
     return (await refresh(session, [(org.id, org.uscc)]))[0]
+
+
+# The writes whose entity shapes an organization's credit (SPEC §4).
+CREDIT_ENTITIES = frozenset(
+    {"organization", "grade_assessment", "violation", "inspection", "recall"}
+)
+
+
+async def refresh_after_write(
+    session: AsyncSession, entry: journal.Entry | None, _: journal.Event | None
+) -> None:
+    """The journal listener: a write to an organization's inputs refreshes its
+    credit in the same transaction (registered at start-up, coalescing)."""
+    if entry is None or entry.uscc is None or entry.entity not in CREDIT_ENTITIES:
+        return
+    row = (
+        await session.execute(select(Organization.id).where(Organization.uscc == entry.uscc))
+    ).first()
+    if row is not None:
+        await refresh(session, [(row.id, entry.uscc)])
 
 
 _CURRENT_SQL = """
@@ -241,7 +260,6 @@ async def current(session: AsyncSession, org: Organization) -> CreditStatus:
     """The materialised status; recomputed and stored first if a window edge has passed."""
     status = await session.get(CreditStatus, org.id)
     if is_stale(status, today()):
-        await audit_service.lock_chain(session)  # the refresh may emit an event
         status = await refresh_organization(session, org)
     assert status is not None
     return status

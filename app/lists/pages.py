@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from app.core.database import ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
-from app.core.settings import get_settings
+from app.core.settings import AppSettings, Settings, get_settings
 from app.core.templates import error_page, render
 from app.lists import service
 from app.lists.canonical import KIND_ZH, KINDS
@@ -73,6 +73,7 @@ def _page_number(raw: str | None) -> int | None:
 
 async def _publication_page(
     session: ReadSession,
+    settings: Settings,
     kind: str,
     number: int | None,
     q: str | None,
@@ -123,7 +124,7 @@ async def _publication_page(
         previous_link=previous_link,
         next_link=next_link,
         history=[publication_view(p) for p in history],
-        base_url=get_settings().public_base_url.rstrip("/"),
+        base_url=settings.public_base_url.rstrip("/"),
     )
 
 
@@ -131,12 +132,13 @@ async def _publication_page(
 async def latest_list_page(
     kind: str,
     session: ReadSession,
+    settings: AppSettings,
     q: str | None = None,
     after: str | None = None,
     before: str | None = None,
 ) -> HTMLResponse:
     """The latest red or black list, with search by name or code and pagination."""
-    return await _publication_page(session, kind, None, q, after, before)
+    return await _publication_page(session, settings, kind, None, q, after, before)
 
 
 @router.get("/lists/{kind}/{number}", response_class=HTMLResponse)
@@ -144,6 +146,7 @@ async def publication_page(
     kind: str,
     number: str,
     session: ReadSession,
+    settings: AppSettings,
     q: str | None = None,
     after: str | None = None,
     before: str | None = None,
@@ -155,4 +158,4 @@ async def publication_page(
         n = None
     if n is None or n < 1:
         return error_page(404, "没有这一期名单", "期号应为正整数。")
-    return await _publication_page(session, kind, n, q, after, before)
+    return await _publication_page(session, settings, kind, n, q, after, before)

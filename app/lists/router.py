@@ -23,7 +23,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
-from app.core.settings import get_settings
+from app.core.settings import AppSettings
 from app.lists import downloads, feed, pages, service
 from app.lists.models import ListPublication
 from app.lists.schemas import (
@@ -248,10 +248,12 @@ async def get_diff(
         **responses(401, 422),
     },
 )
-async def get_feed(kind: KindPath, session: ReadSession, _: Caller) -> Response:
+async def get_feed(
+    kind: KindPath, session: ReadSession, settings: AppSettings, _: Caller
+) -> Response:
     """An Atom feed of the kind's publications (the latest 50), for subscribers."""
     rows = await service.publications(session, kind, before=None, limit=50)
-    body = feed.build(kind, rows, get_settings().public_base_url)
+    body = feed.build(kind, rows, settings.public_base_url)
     return Response(body, media_type=feed.MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
 
 

@@ -1,6 +1,5 @@
-"""The one place a signal write records its side effects (its audit entry).
-Signals are the regulators' working material: no change event for partners.
-When the journal (app/journal) lands, this is the only function to repoint."""
+"""The one place a signal write records its side effects: its journal entry.
+Signals are the regulators' working material: no change event for partners."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.core.principal import Principal
 
 
@@ -21,7 +20,7 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action=action,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from app.core.clock import today
-from app.core.database import ReadSession
+from app.core.database import Db, ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
 from app.core.templates import error_page, render
@@ -76,7 +76,7 @@ async def _memberships(session: ReadSession, uscc: str) -> list[dict[str, Any]]:
 
 
 @router.get("/organizations/{code}", response_class=HTMLResponse)
-async def organization_page(code: str, request: Request, session: ReadSession) -> HTMLResponse:
+async def organization_page(code: str, session: ReadSession, database: Db) -> HTMLResponse:
     """One organization's public credit: grade, A-level, lists and public records."""
     try:
         parsed = codes.parse_code(code[:64])
@@ -88,8 +88,7 @@ async def organization_page(code: str, request: Request, session: ReadSession) -
         org = await organization_service.find(session, parsed.value)
     except NotFound:
         return error_page(404, "未找到该企业", f"登记服务中没有代码为 {parsed.value} 的企业。")
-    has_replica = request.app.state.database.has_replica
-    status = await credit_service.current_for_read(session, org, store=not has_replica)
+    status = await credit_service.current_for_read(session, org, store=not database.has_replica)
     on = today()
     violations, more_violations = await _records(session, VIOLATION, org)
     inspections, more_inspections = await _records(session, INSPECTION, org)

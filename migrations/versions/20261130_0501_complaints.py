@@ -1,7 +1,7 @@
 """complaints: complaints and reports (SPEC §10); feedback flagged as a complaint becomes one
 
 Revision ID: 0501
-Revises: 0090
+Revises: 0101
 Create Date: 2026-11-30 12:40:00
 
 Feedback posted with `complaint: true` before this revision becomes a complaint
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0501"
-down_revision: str | Sequence[str] | None = "0090"
+down_revision: str | Sequence[str] | None = "0101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,7 +12,7 @@ from app.auth import service
 from app.auth.models import ApiKey
 from app.core.errors import Unprocessable
 from app.core.principal import SYSTEM, Role
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 USCC = "91310115MA1K3BTP2B"
 BODY = {"name": "上海测试有限公司"}

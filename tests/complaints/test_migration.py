@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core import migrations
-from tests.conftest import random_uscc
 from tests.core.test_migrations import scratch  # noqa: F401 - the fixture
+from tests.factories import random_uscc
 
 SEED = [
     "INSERT INTO organizations (uscc, org_code, name, region_code) "
@@ -45,7 +45,7 @@ async def _run(url: str, statements: list[str], params: dict[str, Any]) -> list[
 
 
 def test_feedback_complaints_become_complaints(scratch: str) -> None:  # noqa: F811
-    migrations.upgrade(scratch, "0090")
+    migrations.upgrade(scratch, "0101")
     uscc = random_uscc("330106")
     params = {"uscc": uscc, "org": uscc[8:17]}
 

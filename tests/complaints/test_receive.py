@@ -10,13 +10,13 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import AuditEntry
 from app.calendar import service as calendar_service
 from app.complaints.models import Complaint
 from app.core.clock import today
+from app.journal.models import AuditEntry
 from tests.codes.helpers import item_codes
 from tests.complaints.helpers import PERSON, complaint_body
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 
 def _parts(path: str) -> tuple[str, str, str]:

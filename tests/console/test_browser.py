@@ -21,9 +21,11 @@ from app.core.database import Database, make_engine
 from app.core.settings import Settings
 from app.main import create_app
 from app.signals import job
-from tests.browser import _empty, _free_port, screenshot, wait_for
+from tests.browser import _empty, screenshot, wait_for
 from tests.complaints.helpers import complaint_body
-from tests.conftest import DatabaseUnderTest, committed_key, committed_organization
+from tests.conftest import DatabaseUnderTest
+from tests.factories import committed_key, committed_organization
+from tests.live import free_port
 
 SIZES = [(1280, 800), (390, 844)]
 
@@ -35,7 +37,7 @@ def https_server(test_database: DatabaseUnderTest, test_settings: Settings) -> I
     settings = test_settings.model_copy(update={"public_base_url": "https://127.0.0.1"})
     engine = make_engine(test_database.service_url, settings, pool_size=2)
     app = create_app(settings, database=Database(engine))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

@@ -14,8 +14,8 @@ from app.core.settings import Settings
 from app.signals import job
 from app.signals.models import Signal
 from tests.complaints.helpers import PERSON, complaint_body
-from tests.conftest import make_organization
 from tests.console.helpers import login
+from tests.factories import make_organization
 
 
 def test_chart_draws_series_band_and_alarms() -> None:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.apikeys import service as auth_service
 from app.console import sections, sessions
 from app.core.principal import SYSTEM, Role
-from tests.conftest import make_key
 from tests.console.helpers import cookie_of, csrf_of, login
+from tests.factories import make_key
 
 
 async def test_login_sets_a_strict_host_cookie(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
 from app.records.models import RecordVersion, Violation
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 from tests.records.helpers import BODIES, TODAY, days_ago, grade, inspection, recall, violation
 
 TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
@@ -178,7 +178,7 @@ async def test_every_write_has_a_version_audit_entry_and_event(
     # since an open general violation caps the grade at C, the credit change.
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 2]
     events = (
-        await session.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc()).limit(2))
+        await session.scalars(select(ChangeEvent).order_by(ChangeEvent.id.desc()).limit(2))
     ).all()
     assert [e.type for e in events] == ["credit.changed", "violation.recorded"]
     event = events[1]

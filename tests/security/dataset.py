@@ -21,7 +21,7 @@ from httpx import AsyncClient
 
 from app.core.clock import today
 from app.identifiers.gtin import make_gtin
-from tests.conftest import random_uscc
+from tests.factories import random_uscc
 
 EXAMPLE_USCC = "91110000600037341L"  # the example of every `{code}` in the OpenAPI document
 ROLES = ("anonymous", "partner", "enterprise", "regulator", "admin")
@@ -52,6 +52,7 @@ class Product:
 class Organization:
     uscc: str
     violation_id: str = ""
+    audit_seq: int = 0  # the seq of its creation's audit entry
     serious_violation_id: str = ""
     inspection_id: str = ""
     recall_id: str = ""
@@ -274,6 +275,9 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
         )
         if published.status_code == 201:  # when the lists domain is there
             dataset.publications[kind] = published.json()["number"]
+    for org in (a, b):  # sequenced by now: a publication waits for the log
+        trail = await client.get(f"/v1/audit?entity=organization&id={org.uscc}", headers=regulator)
+        org.audit_seq = int(trail.json()["items"][-1]["seq"] or 0)
     return dataset
 
 
@@ -293,6 +297,8 @@ def path_values(path: str, dataset: Dataset, generated: dict[str, Any]) -> dict[
             values[name] = a.uscc
         elif name == "id" and known.get(before):
             values[name] = known[before]
+        elif name == "seq":
+            values[name] = a.audit_seq or 1
         elif name == "kind":
             values[name] = "black"
         elif name == "number":

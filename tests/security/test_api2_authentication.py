@@ -19,7 +19,7 @@ from app.apikeys import service as key_service
 from app.auth import service
 from app.auth.models import ApiKey
 from app.core.principal import SYSTEM
-from tests.conftest import make_key
+from tests.factories import make_key
 from tests.security.conftest import CommittedWorld
 from tests.security.dataset import Dataset, fill_path
 from tests.security.helpers import DocumentedOperation, operations

@@ -10,18 +10,18 @@ from httpx import AsyncClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.audit.models import AuditEntry
 from app.codes.models import Product
 from app.core.clock import today
 from app.core.database import Database
 from app.core.settings import Settings
+from app.journal.models import AuditEntry
 from app.organizations.models import Organization
 from app.records.models import Inspection
 from app.signals import job, series
 from app.signals.models import SeriesDay, Signal
 from tests.codes.helpers import item_codes, make_product
 from tests.complaints.helpers import complaint_body
-from tests.conftest import make_organization
+from tests.factories import make_organization
 
 
 async def _org(session: AsyncSession, region: str, industry: str = "C3854") -> str:
@@ -129,7 +129,7 @@ async def test_complaints_raise_count_signals_and_the_lifecycle_is_audited(
     assert await move("closed") == 200
     actions = (
         await session.scalars(
-            select(AuditEntry.action).where(AuditEntry.entity_id == id).order_by(AuditEntry.seq)
+            select(AuditEntry.action).where(AuditEntry.entity_id == id).order_by(AuditEntry.id)
         )
     ).all()
     assert actions == ["signal.raised", "signal.triaged", "signal.dismissed", "signal.closed"]
