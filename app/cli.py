@@ -245,6 +245,24 @@ def cmd_calendar_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_signals_run(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from app.signals import job
+
+    settings = get_settings()
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        print("--date: expected YYYY-MM-DD", file=sys.stderr)
+        return 2
+    day = day or dt.datetime.now(settings.zone).date() - dt.timedelta(days=1)
+    urls = prepare(settings, migrate=True)
+    result = _in_session(urls.service, lambda s: job.run_day(s, day, settings))
+    print(f"signals {day}: {result.series_rows} series rows, {result.raised} signals raised")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qcr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     load = calendar.add_parser("load", help="load a year: {year, holidays: [...], workdays: [...]}")
     load.add_argument("file")
     load.set_defaults(func=cmd_calendar_load)
+
+    signals = sub.add_parser("signals", help="risk signals").add_subparsers(
+        dest="action", required=True
+    )
+    signals_run = signals.add_parser(
+        "run", help="count a day's series and run the detectors (default: yesterday)"
+    )
+    signals_run.add_argument("--date", help="YYYY-MM-DD")
+    signals_run.set_defaults(func=cmd_signals_run)
 
     audit = sub.add_parser("audit", help="audit chain").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the chain; exit 1 on a break").set_defaults(

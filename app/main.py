@@ -17,6 +17,9 @@ from app.auth.keys import key_cache
 from app.changes.router import router as changes_router
 from app.codes import resolution, resolver, scans
 from app.codes import router as codes_router
+from app.complaints import pages as complaint_pages
+from app.complaints import router as complaints_router
+from app.console import router as console_router
 from app.core import bodylimit, deployment, errors, health, hotroute, textguard
 from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
@@ -32,6 +35,8 @@ from app.journal import heads, sequencer, witness
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
+from app.signals import job as signals_job
+from app.signals import router as signals_router
 from app.startup import start_up
 from app.web import home
 from app.web import organization as organization_page
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.scan_buffer = scans.ScanBuffer(app.state.database.primary_pool)
         tasks = [
             asyncio.create_task(refresh_daily(app.state.database, settings)),
+            asyncio.create_task(signals_job.run_daily(app.state.database, settings)),
             asyncio.create_task(watch.run()),
         ]
         scan_writer = asyncio.create_task(app.state.scan_buffer.run())
@@ -132,6 +138,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(organization_page.router, dependencies=public)
     app.include_router(codes_router.router)
     app.include_router(home.router, dependencies=public)
+    app.include_router(complaints_router.router)
+    app.include_router(complaint_pages.router)
+    app.include_router(signals_router.router)
+    app.include_router(console_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     # The hot reads, matched before any other route (app/core/hotroute.py).

@@ -6,6 +6,8 @@ from app.auth import models as auth_models
 from app.calendar import models as calendar_models
 from app.changes import models as change_models
 from app.codes import models as code_models
+from app.complaints import models as complaint_models
+from app.console import models as console_models
 from app.core import idempotency
 from app.core.database import Base
 from app.credit import models as credit_models
@@ -14,6 +16,7 @@ from app.journal import models as journal_models
 from app.lists import models as list_models
 from app.organizations import models as organization_models
 from app.records import models as record_models
+from app.signals import models as signal_models
 
 metadata = Base.metadata
 
@@ -24,6 +27,8 @@ __all__ = [
     "calendar_models",
     "change_models",
     "code_models",
+    "complaint_models",
+    "console_models",
     "credit_models",
     "dueprocess_models",
     "idempotency",
@@ -32,4 +37,5 @@ __all__ = [
     "metadata",
     "organization_models",
     "record_models",
+    "signal_models",
 ]

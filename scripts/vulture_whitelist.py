@@ -35,6 +35,18 @@ recorded_role
 loaded_at
 sequenced_at
 audit_path
+phone
+decided_in_time
+handled_rate
+closed_rate
+reports_received
+reports_verified_in_time
+ran_at
+detections
+
+# An index declared on another package's table (app/signals/models.py): SQLAlchemy
+# attaches it to item_scans when the module is imported.
+SCANS_BY_TIME
 
 # structlog's logger protocol (app/core/logging.py) and the stdlib logger flag.
 critical

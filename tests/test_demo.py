@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.credit.models import CreditStatus
 from app.demo import loader as demo
+from app.demo import signals as signals_demo
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.records.models import GradeAssessment, Violation
@@ -18,12 +19,12 @@ async def test_demo_data_loads_once(session: AsyncSession) -> None:
     again = await demo.load(session, organizations=60)
     assert again.startswith("demo data: 0 organizations and 0 records")
     orgs = (await session.scalars(select(Organization))).all()
-    assert len(orgs) == 60
+    assert len(orgs) == 60 + len(signals_demo.APPLIANCES)  # the signals' appliance makers
     assert all(codes.parse_uscc(o.uscc) == o.uscc for o in orgs)
     assert len({o.uscc[2:4] for o in orgs}) >= 5  # several provinces
     assert (await session.scalar(select(func.count()).select_from(GradeAssessment)) or 0) > 0
     assert (await session.scalar(select(func.count()).select_from(Violation)) or 0) > 0
-    assert await session.scalar(select(func.count()).select_from(CreditStatus)) == 60
+    assert await session.scalar(select(func.count()).select_from(CreditStatus)) == len(orgs)
 
 
 async def test_demo_has_products_codes_and_lists(session: AsyncSession) -> None:
@@ -67,3 +68,21 @@ async def test_each_demo_enterprise_makes_what_its_industry_makes(session: Async
         assert inspection.product_name in {p.name for p in category.products}
         assert set(inspection.failed_items or []) <= set(category.failed_items)
     assert len({c.industry_code for c in CATEGORIES}) == len(CATEGORIES)
+
+
+async def test_demo_shows_signals(session: AsyncSession) -> None:
+    from app.complaints.models import Complaint
+    from app.signals.models import Signal
+
+    summary = await demo.load(session, organizations=30)
+    assert "signals:" in summary
+    raised = {
+        (s.method, s.source, s.region, s.level) for s in await session.scalars(select(Signal))
+    }
+    assert ("binomial", "failed_inspections", "3302", 1) in raised  # the failure-rate jump
+    assert any(m[1] == "suspicious" and m[3] == 2 for m in raised)  # the cloned code, capped
+    assert any(m[1] == "complaints" for m in raised)  # the complaint cluster
+    clusters = await session.scalars(
+        select(func.count()).select_from(Complaint).group_by(Complaint.cluster_key)
+    )
+    assert max(clusters) == signals_demo.CLUSTER

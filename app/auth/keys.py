@@ -89,7 +89,9 @@ async def _lookup(request: Request, digest: str) -> Principal | None:
         row = await _key_row(request, database.fast_pool, digest, replica=True)
     if row is None:
         return None
-    return Principal(Role(row["role"]), key_id=row["id"], uscc=row["uscc"])
+    return Principal(
+        Role(row["role"]), key_id=row["id"], uscc=row["uscc"], official=row["official"]
+    )
 
 
 async def _key_row(request: Request, pool: Any, digest: str, *, replica: bool) -> Any:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
+from app.core.principal import Principal, Role
 
 
 def hash_secret(secret: str) -> str:
@@ -30,3 +31,14 @@ async def key_row(session: AsyncSession, digest: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"id": row.id, "role": row.role, "uscc": row.uscc, "official": row.official}
+
+
+async def authenticate(session: AsyncSession, secret: str) -> Principal | None:
+    """The principal of a live key read on this session (the console's login,
+    against the primary), or None for an unknown or revoked one."""
+    row = await key_row(session, hash_secret(secret))
+    if row is None:
+        return None
+    return Principal(
+        Role(row["role"]), key_id=row["id"], uscc=row["uscc"], official=row["official"]
+    )

@@ -49,6 +49,8 @@ class Product(IdMixin, CreatedMixin, Base):
     execution_standard: Mapped[str] = mapped_column(Text)
     factory_name: Mapped[str] = mapped_column(Text)
     factory_address: Mapped[str] = mapped_column(Text)
+    # The product category of risk signals (SPEC §10); None: the producer's industry class.
+    category: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (CheckConstraint("gtin ~ '^[0-9]{14}$'", name="gtin"),)
 

@@ -76,6 +76,11 @@ class ProductCreate(Strict):
     execution_standard: Line = Field(examples=["GB 19644-2010", "Q/ABC 0001S-2023"])
     factory_name: Line
     factory_address: Address
+    category: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None
+    ) = Field(
+        default=None, description="risk-signal category; default: the producer's industry class"
+    )
 
 
 class ProductOut(BaseModel):
@@ -88,6 +93,7 @@ class ProductOut(BaseModel):
     execution_standard: str
     factory_name: str
     factory_address: str
+    category: str
     uri: str = Field(description="the product-level GS1 Digital Link URI")
     created_at: dt.datetime
     created_by: uuid.UUID | None

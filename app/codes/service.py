@@ -29,6 +29,7 @@ from app.core.principal import Principal
 from app.journal.leaf import jsonable
 from app.organizations import notify as organization_notify
 from app.organizations import service as organization_service
+from app.organizations.industry import industry_class
 from app.organizations.models import Organization
 
 # A batch is a production run; ten million labels is far beyond any real one.
@@ -48,6 +49,7 @@ def product_view(product: Product, org: Organization, base: str) -> ProductOut:
         execution_standard=product.execution_standard,
         factory_name=product.factory_name,
         factory_address=product.factory_address,
+        category=product.category or industry_class(org.industry_code),
         uri=digital_link.product_uri(base, product.gtin),
         created_at=product.created_at,
         created_by=product.created_by,

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     metrics_key: str | None = Field(default=None, alias="QCR_METRICS_KEY")
     # Start even when the service role owns or may change the log tables (warns loudly).
     allow_privileged_role: bool = Field(default=False, alias="QCR_ALLOW_PRIVILEGED_ROLE")
+    rate_limit_console_login: str = Field(default="10/minute", alias="QCR_RATE_LIMIT_CONSOLE_LOGIN")
     # An item code scanned from more distinct clients than this is suspicious.
     suspicious_scan_threshold: int = Field(default=5, alias="QCR_SUSPICIOUS_SCANS")
     # Policy v2's effective_from (SPEC §4.1): stored at first start, changeable only

@@ -19,6 +19,7 @@ from app.approvals import service as approvals_service
 from app.core import clock
 from app.core.principal import SYSTEM
 from app.demo import products as codes_demo
+from app.demo import signals as signals_demo
 from app.demo.catalogue import CATEGORIES, category_of
 from app.lists import service as lists_service
 from app.organizations import codes
@@ -229,4 +230,5 @@ async def load(
         # made by the loader itself, four eyes suspended for them (and audited).
         async with approvals_service.suspended(session, "demo-data"):
             lines.append("lists published: " + await lists_service.publish_demo_lists(session))
+        lines.append(await signals_demo.load(session))
     return "\n".join(lines)

@@ -127,6 +127,14 @@ VALID_BODIES: dict[str, BodyFactory] = {
         "complaint": False,
         "contact": "contact-secret@example.com",
     },
+    "POST /v1/complaints/{id}/transitions": lambda d: {"to": "accepted"},
+    "POST /v1/signals/{id}/transitions": lambda d: {"to": "triaged"},
+    "POST /v1/complaints": lambda d: {
+        "kind": "report",
+        "uscc": d.a.uscc,
+        "category": "质量问题",
+        "description": "测试举报",
+    },
 }
 
 
@@ -138,5 +146,17 @@ UNDOCUMENTED_BODIES = {
         "comment": {"string"},
         "complaint": {"boolean"},
         "contact": {"string"},
+    },
+    "POST /v1/complaints": {
+        "kind": {"string"},
+        "gtin": {"string"},
+        "lot": {"string"},
+        "serial": {"string"},
+        "uscc": {"string"},
+        "category": {"string"},
+        "description": {"string"},
+        "complainant": {"object"},
+        "channel": {"string"},
+        "authority": {"string"},
     },
 }

@@ -57,6 +57,7 @@ class Organization:
     inspection_id: str = ""
     recall_id: str = ""
     repair_id: str = ""
+    complaint_id: str = ""
     product: Product | None = None
 
 
@@ -77,6 +78,7 @@ class Dataset:
             "recalls": org.recall_id,
             "repairs": org.repair_id,
             "feedback": (org.product.feedback_id or "") if org.product else "",
+            "complaints": org.complaint_id,
         }
 
 
@@ -180,6 +182,19 @@ async def _organization(
         headers=regulator,
     )
     org.repair_id = repair["id"]
+    complaint = await client.post(
+        "/v1/complaints",
+        json={
+            "kind": "complaint",
+            "uscc": uscc,
+            "category": "质量问题",
+            "description": "饼干有异味",
+            "complainant": {"name": "投诉人", "phone": "13800000000", "address": "北京"},
+        },
+        headers=regulator,
+    )
+    if complaint.status_code == 201:
+        org.complaint_id = complaint.json()["id"]
     return org
 
 

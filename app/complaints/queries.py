@@ -1,0 +1,203 @@
+"""Reading complaints: by role (one place: `readable`), figures, and the facts
+credit rule C1 counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.complaints import clock
+from app.complaints.models import Complaint
+from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintStats
+from app.core.clock import today
+from app.core.errors import NotFound
+from app.core.principal import Principal
+
+_other = aliased(Complaint)
+CLUSTER_SIZE = (
+    select(func.count())
+    .where(_other.cluster_key == Complaint.cluster_key)
+    .correlate(Complaint)
+    .scalar_subquery()
+)
+
+
+def readable(principal: Principal) -> Select[Complaint, int]:
+    """Regulators read every case; an enterprise its own organization's; nobody else."""
+    statement = select(Complaint, CLUSTER_SIZE)
+    if not principal.is_regulator:
+        statement = statement.where(Complaint.uscc == (principal.uscc or ""))
+    return statement
+
+
+def view(
+    complaint: Complaint, cluster_size: int, principal: Principal, on: dt.date | None = None
+) -> ComplaintOut:
+    """The business's view, or with the complainant for a regulator (art. 33)."""
+    on = on or today()
+    due = clock.current_due(complaint.status, complaint.decision_due_on, complaint.mediation_due_on)
+    values: dict[str, Any] = {
+        "id": complaint.id,
+        "kind": complaint.kind,
+        "status": complaint.status,
+        "source": complaint.source,
+        "channel": complaint.channel,
+        "authority": complaint.authority,
+        "uscc": complaint.uscc,
+        "gtin": complaint.gtin,
+        "lot": complaint.lot,
+        "serial": complaint.serial,
+        "scan_proof": complaint.scan_proof,
+        "category": complaint.category,
+        "anonymous": complaint.complainant is None,
+        "received_on": complaint.received_on,
+        "due_on": due,
+        "decision_due_on": complaint.decision_due_on,
+        "overdue": due is not None and due < on,
+        "decided_on": complaint.decided_on,
+        "accepted_on": complaint.accepted_on,
+        "mediation_due_on": complaint.mediation_due_on,
+        "testing_periods": complaint.testing_periods,
+        "extended": complaint.extended,
+        "extension_reason": complaint.extension_reason,
+        "closed_on": complaint.closed_on,
+        "outcome_reason": complaint.outcome_reason,
+        "substantiated": complaint.substantiated,
+        "substantiated_on": complaint.substantiated_on,
+        "cluster_size": cluster_size,
+        "created_at": complaint.created_at,
+        "version": complaint.version,
+    }
+    if principal.is_regulator:
+        return ComplaintPrivileged(
+            **values, description=complaint.description, complainant=complaint.complainant
+        )
+    return ComplaintOut(**values)
+
+
+async def one(session: AsyncSession, principal: Principal, id: uuid.UUID) -> ComplaintOut:
+    row = (await session.execute(readable(principal).where(Complaint.id == id))).first()
+    if row is None:
+        raise NotFound(f"no complaint {id}")
+    return view(row[0], row[1], principal)
+
+
+def overdue_clause(on: dt.date) -> Any:
+    return ((Complaint.status == "received") & (Complaint.decision_due_on < on)) | (
+        Complaint.status.in_(("accepted", "mediating")) & (Complaint.mediation_due_on < on)
+    )
+
+
+async def page(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    uscc: str | None,
+    status: str | None,
+    overdue: bool | None,
+    kind: str | None,
+    after: tuple[dt.date, uuid.UUID] | None,
+    limit: int,
+) -> list[ComplaintOut]:
+    """Oldest first, then by id; `limit + 1` rows so the caller knows of a next page."""
+    statement = readable(principal).order_by(Complaint.received_on, Complaint.id)
+    on = today()
+    if uscc is not None:
+        statement = statement.where(Complaint.uscc == uscc)
+    if status is not None:
+        statement = statement.where(Complaint.status == status)
+    if kind is not None:
+        statement = statement.where(Complaint.kind == kind)
+    if overdue is not None:
+        clause = overdue_clause(on)
+        statement = statement.where(clause if overdue else ~clause)
+    if after is not None:
+        statement = statement.where(
+            (Complaint.received_on > after[0])
+            | ((Complaint.received_on == after[0]) & (Complaint.id > after[1]))
+        )
+    rows = (await session.execute(statement.limit(limit + 1))).all()
+    return [view(row[0], row[1], principal, on) for row in rows]
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+async def stats(
+    session: AsyncSession, authority: str | None, start: dt.date | None, end: dt.date | None
+) -> ComplaintStats:
+    """Received, handled and closed figures of the cases received in the period (art. 34)."""
+    conditions = []
+    if authority is not None:
+        conditions.append(Complaint.authority == authority)
+    if start is not None:
+        conditions.append(Complaint.received_on >= start)
+    if end is not None:
+        conditions.append(Complaint.received_on <= end)
+    is_complaint = Complaint.kind == "complaint"
+    in_time = and_(
+        Complaint.decided_on.is_not(None), Complaint.decided_on <= Complaint.decision_due_on
+    )
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(is_complaint),
+                func.count().filter(is_complaint, in_time),
+                func.count().filter(is_complaint, Complaint.accepted_on.is_not(None)),
+                func.count().filter(
+                    is_complaint,
+                    Complaint.accepted_on.is_not(None),
+                    Complaint.status.in_(clock.FINAL["complaint"]),
+                ),
+                func.count().filter(~is_complaint),
+                func.count().filter(~is_complaint, in_time),
+            ).where(*conditions)
+        )
+    ).one()
+    received, decided, accepted, closed, reports, verified = (int(v) for v in row)
+    return ComplaintStats(
+        authority=authority,
+        from_=start,
+        to=end,
+        received=received,
+        decided_in_time=decided,
+        accepted=accepted,
+        closed=closed,
+        handled_rate=_rate(decided, received),
+        closed_rate=_rate(closed, accepted),
+        reports_received=reports,
+        reports_verified_in_time=verified,
+    )
+
+
+async def substantiated_facts(
+    session: AsyncSession, uscc: str, as_of: dt.date, known_at: dt.datetime | None
+) -> list[tuple[dt.date, str | None, str | None, str, dt.datetime]]:
+    """Substantiated complaints of `uscc` as credit rule C1 reads them:
+    `(substantiated_on, gtin, lot, category, recorded_at)`, marked on or before
+    `as_of` and recorded by `known_at` (when given). Identical complaints (same
+    gtin, lot and category of the producer) are one cluster: the caller counts
+    each cluster once. Reports are not complaints and are left out."""
+    statement = select(
+        Complaint.substantiated_on,
+        Complaint.gtin,
+        Complaint.lot,
+        Complaint.category,
+        Complaint.substantiated_recorded_at,
+    ).where(
+        Complaint.uscc == uscc,
+        Complaint.kind == "complaint",
+        Complaint.substantiated.is_(True),
+        Complaint.substantiated_on <= as_of,
+    )
+    if known_at is not None:
+        statement = statement.where(Complaint.substantiated_recorded_at <= known_at)
+    rows = (await session.execute(statement.order_by(Complaint.substantiated_on))).all()
+    # substantiated_on and its recording time are set together (service.transition)
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[0] and r[4]]

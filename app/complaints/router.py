@@ -1,0 +1,242 @@
+"""`/v1/complaints`: receive (anyone; anonymous callers rate limited like
+feedback), read (regulators; an enterprise its own, without the complainant),
+move along the clocks (regulators), and the figures of art. 34."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import uuid
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from app.auth.dependencies import (
+    Caller,
+    EnterpriseOrRegulator,
+    Idempotent,
+    Regulator,
+    rate_limit,
+)
+from app.codes.context import CodeSecret, client_hash, loaded_code_secret
+from app.complaints import pages, queries, service
+from app.complaints.schemas import (
+    ComplaintCreate,
+    ComplaintOut,
+    ComplaintPrivileged,
+    ComplaintStats,
+    Kind,
+    Status,
+    TransitionCreate,
+)
+from app.core.database import DbSession, ReadSession
+from app.core.errors import Forbidden, Unprocessable, field_name, invalid
+from app.core.pagination import (
+    DEFAULT_LIMIT,
+    CursorParam,
+    Limit,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
+from app.core.principal import SYSTEM
+from app.core.ratelimit import client_id
+from app.core.routing import AutoCommitRoute, responses
+from app.organizations.types import Uscc
+
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], route_class=AutoCommitRoute)
+
+MAX_BODY = 16 * 1024
+ComplaintLimit = Depends(rate_limit("complaints", lambda s: s.rate_limit_feedback))
+FORM_FIELDS = ("kind", "gtin", "lot", "serial", "uscc", "category", "description")
+
+
+async def _body(request: Request) -> bytes:
+    data = b""
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise invalid("body", f"the body exceeds the bound of {MAX_BODY} bytes")
+    return data
+
+
+def counted_client(request: Request) -> bytes:
+    """The anonymous filer as the signals count it (SPEC §10): one client per
+    IPv4 address, one per /48 for IPv6 (a household or small site's whole prefix)."""
+    client = client_id(request)
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv6Address):
+        client = str(ipaddress.IPv6Network(f"{address}/48", strict=False))
+    return client_hash(loaded_code_secret(request), client)
+
+
+def form_values(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """The resolver page's form as the JSON body it stands for (empty fields absent)."""
+    fields = {k: v.strip() for k, v in pairs if v.strip()}
+    value: dict[str, Any] = {k: fields[k] for k in FORM_FIELDS if k in fields}
+    person = {k: fields.get(f"complainant_{k}") for k in ("name", "phone", "address")}
+    if any(person.values()):
+        value["complainant"] = {k: v or "" for k, v in person.items()}
+    return value
+
+
+def parse_body(content_type: str, data: bytes) -> ComplaintCreate:
+    if content_type.startswith("application/json"):
+        try:
+            value: Any = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise invalid("body", "is not valid JSON") from None
+    elif content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            pairs = parse_qsl(data.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        except (UnicodeDecodeError, ValueError):
+            raise invalid("body", "is not a valid UTF-8 form of at most 20 fields") from None
+        value = form_values(pairs)
+    else:
+        raise invalid("body", "send application/json or an application/x-www-form-urlencoded form")
+    try:
+        return ComplaintCreate.model_validate(value)
+    except ValidationError as exc:
+        # Only locations and messages: the input (a phone number) is never echoed.
+        raise RequestValidationError(
+            [{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        ) from None
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_class=Response,
+    dependencies=[ComplaintLimit],
+    responses={
+        201: {"model": ComplaintOut, "description": "received", "content": {"text/html": {}}},
+        **responses(401, 422, 429),
+    },
+)
+async def create_complaint(
+    request: Request,
+    session: DbSession,
+    principal: Caller,
+    secret: CodeSecret,
+    idempotency: Idempotent,
+) -> Response:
+    """Receive a complaint (needs its complainant, art. 9) or a report (may be
+    anonymous): JSON `{"kind", "gtin"?, "lot"?, "serial"?, "uscc"?, "category",
+    "description", "complainant"?: {"name", "phone", "address"}, "channel"?,
+    "authority"?}` or the resolver page's form; at least one of gtin or uscc. The
+    answer never echoes the complainant."""
+    content_type = request.headers.get("content-type", "").lower()
+    html = content_type.startswith("application/x-www-form-urlencoded")
+    if not html and (replay := await idempotency.replay()) is not None:
+        return replay
+    try:
+        data = parse_body(content_type, await _body(request))
+        source = "regulator" if principal.is_regulator else principal.role.value
+        if principal.is_anonymous:
+            source = "resolver"  # the resolver page's form, or an anonymous JSON client
+        complaint = await service.receive(
+            session,
+            principal,
+            data,
+            secret=secret,
+            client_hash=counted_client(request) if principal.is_anonymous else None,
+            source=source,
+        )
+    except (RequestValidationError, Unprocessable) as exc:
+        if not html:
+            raise
+        return pages.invalid_form(_errors(exc))
+    view = await queries.one(session, SYSTEM, complaint.id)
+    fields = ComplaintOut.model_fields
+    out = ComplaintOut(**{k: v for k, v in view if k in fields})  # never the complainant
+    if html:
+        return pages.thanks(out)
+    return await idempotency.respond(out, location=f"/v1/complaints/{out.id}")
+
+
+def _errors(exc: RequestValidationError | Unprocessable) -> list[dict[str, str]]:
+    if isinstance(exc, Unprocessable):
+        return exc.errors or [{"field": "body", "message": exc.detail}]
+    return [
+        {"field": field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
+        for e in exc.errors()
+    ]
+
+
+@router.get("/stats", responses=responses(422))
+async def complaint_stats(
+    session: ReadSession,
+    authority: Annotated[str | None, Query(max_length=100)] = None,
+    from_: Annotated[dt.date | None, Query(alias="from")] = None,
+    to: Annotated[dt.date | None, Query()] = None,
+) -> ComplaintStats:
+    """Received, handled and closed counts and rates (art. 34; no personal data):
+    `handled_rate` = complaints decided by their due day ÷ received, `closed_rate` =
+    complaints in a final status ÷ accepted (null when nothing to divide by)."""
+    if from_ is not None and to is not None and to < from_:
+        raise invalid("to", "is before from")
+    return await queries.stats(session, authority, from_, to)
+
+
+@router.get("", responses=responses(401, 403, 422))
+async def list_complaints(
+    session: ReadSession,
+    principal: EnterpriseOrRegulator,
+    uscc: Annotated[Uscc | None, Query()] = None,
+    status: Annotated[Status | None, Query()] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    kind: Annotated[Kind | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[ComplaintPrivileged | ComplaintOut]:
+    """Complaints and reports, oldest first: regulators all (with the complainant),
+    an enterprise key its own organization's (without)."""
+    if uscc is not None and not principal.is_regulator and not principal.owns(uscc):
+        raise Forbidden("an enterprise key may only read its own organization's complaints")
+    after = None
+    if (key := decode_cursor(cursor, 2)) is not None:
+        try:
+            after = (dt.date.fromisoformat(str(key[0])), uuid.UUID(str(key[1])))
+        except ValueError:
+            raise invalid("cursor", "is not a cursor this service issued") from None
+    items = await queries.page(
+        session,
+        principal,
+        uscc=uscc,
+        status=status,
+        overdue=overdue,
+        kind=kind,
+        after=after,
+        limit=limit,
+    )
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        next_cursor = encode_cursor([items[-1].received_on.isoformat(), str(items[-1].id)])
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{id}", responses=responses(401, 403, 404, 422))
+async def get_complaint(
+    id: uuid.UUID, session: ReadSession, principal: EnterpriseOrRegulator
+) -> ComplaintPrivileged | ComplaintOut:
+    """One case (an enterprise key: its own organization's, without the complainant)."""
+    return await queries.one(session, principal, id)
+
+
+@router.post("/{id}/transitions", responses=responses(401, 403, 404, 409, 422))
+async def move_complaint(
+    id: uuid.UUID, body: TransitionCreate, session: DbSession, principal: Regulator
+) -> ComplaintPrivileged | ComplaintOut:
+    """Accept or reject (art. 14, 15), mediate (testing: art. 20), resolve or terminate
+    (art. 21); verify, extend once, open a case or close a report. A move the status
+    does not allow is 409."""
+    complaint = await service.transition(session, principal, id, body)
+    return await queries.one(session, principal, complaint.id)

@@ -1,0 +1,1 @@
+"""The regulators' console (`/console`, SPEC §10): server-rendered, no JavaScript."""
