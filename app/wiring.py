@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from app import journal
 from app.approvals import wiring as approvals_wiring
+from app.complaints import queries as complaint_queries
+from app.credit import providers as credit_providers
 from app.credit import service as credit_service
 from app.dueprocess import wiring as dueprocess_wiring
 
@@ -18,3 +20,5 @@ def install_listeners() -> None:
     # of SPEC §9; both register hooks the lower packages call.
     dueprocess_wiring.install()
     approvals_wiring.install()
+    # Substantiated complaints count in credit (rule C1 of policy v2, SPEC §10).
+    credit_providers.register_complaints(complaint_queries.credit_facts)

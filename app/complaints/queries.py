@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
@@ -17,6 +18,7 @@ from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintS
 from app.core.clock import today
 from app.core.errors import NotFound
 from app.core.principal import Principal
+from app.policy.facts import ComplaintFact
 
 _other = aliased(Complaint)
 CLUSTER_SIZE = (
@@ -176,28 +178,37 @@ async def stats(
     )
 
 
-async def substantiated_facts(
-    session: AsyncSession, uscc: str, as_of: dt.date, known_at: dt.datetime | None
-) -> list[tuple[dt.date, str | None, str | None, str, dt.datetime]]:
-    """Substantiated complaints of `uscc` as credit rule C1 reads them:
-    `(substantiated_on, gtin, lot, category, recorded_at)`, marked on or before
-    `as_of` and recorded by `known_at` (when given). Identical complaints (same
-    gtin, lot and category of the producer) are one cluster: the caller counts
-    each cluster once. Reports are not complaints and are left out."""
+async def credit_facts(
+    session: AsyncSession, organizations: Sequence[uuid.UUID], known_at: dt.datetime | None
+) -> dict[uuid.UUID, list[ComplaintFact]]:
+    """Credit rule C1's provider (registered in app/wiring.py): the substantiated
+    complaints of these organizations, recorded by `known_at` when given. The
+    policy applies the window of T and counts each identical cluster once."""
     statement = select(
+        Complaint.organization_id,
+        Complaint.id,
         Complaint.substantiated_on,
         Complaint.gtin,
         Complaint.lot,
         Complaint.category,
         Complaint.substantiated_recorded_at,
     ).where(
-        Complaint.uscc == uscc,
+        Complaint.organization_id.in_(list(organizations)),
         Complaint.kind == "complaint",
         Complaint.substantiated.is_(True),
-        Complaint.substantiated_on <= as_of,
+        Complaint.substantiated_on.is_not(None),
     )
     if known_at is not None:
         statement = statement.where(Complaint.substantiated_recorded_at <= known_at)
-    rows = (await session.execute(statement.order_by(Complaint.substantiated_on))).all()
-    # substantiated_on and its recording time are set together (service.transition)
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[0] and r[4]]
+    found: dict[uuid.UUID, list[ComplaintFact]] = {}
+    for r in await session.execute(statement.order_by(Complaint.substantiated_on)):
+        fact = ComplaintFact(
+            substantiated_on=r.substantiated_on,
+            gtin=r.gtin,
+            lot=r.lot,
+            category=r.category,
+            recorded_at=r.substantiated_recorded_at,
+            id=r.id,
+        )
+        found.setdefault(r.organization_id, []).append(fact)
+    return found

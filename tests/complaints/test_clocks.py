@@ -6,12 +6,15 @@ import datetime as dt
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calendar import service as calendar_service
 from app.complaints import clock, queries, service
 from app.core.clock import frozen, today
 from app.core.principal import SYSTEM
+from app.credit import service as credit_service
+from app.organizations.models import Organization
 from tests.complaints.helpers import complaint_body
 
 
@@ -166,7 +169,7 @@ async def test_stats_rates(client: AsyncClient, regulator: dict[str, str], uscc:
     assert "13800138000" not in page.text
 
 
-async def test_substantiated_facts_for_c1(
+async def test_substantiated_complaints_reach_credit_rule_c1(
     client: AsyncClient, session: AsyncSession, regulator: dict[str, str], uscc: str
 ) -> None:
     case = await _file(client, uscc)
@@ -174,9 +177,11 @@ async def test_substantiated_facts_for_c1(
     await _move(client, regulator, case["id"], to="mediating")
     before = dt.datetime.now(dt.UTC)
     await _move(client, regulator, case["id"], to="resolved", substantiated=True)
-    facts = await queries.substantiated_facts(session, uscc, today(), None)
-    assert [(f[0], f[3]) for f in facts] == [(today(), "质量问题")]
-    assert (
-        await queries.substantiated_facts(session, uscc, today() - dt.timedelta(days=1), None) == []
-    )
-    assert await queries.substantiated_facts(session, uscc, today(), before) == []
+    org_id = await session.scalar(select(Organization.id).where(Organization.uscc == uscc))
+    assert org_id is not None
+    facts = (await queries.credit_facts(session, [org_id], None))[org_id]
+    assert [(f.substantiated_on, f.category) for f in facts] == [(today(), "质量问题")]
+    assert await queries.credit_facts(session, [org_id], before) == {}
+    # Registered at start-up as credit's provider: the engine's history carries it.
+    hist = (await credit_service.histories_of(session, {org_id: "active"}))[org_id]
+    assert [f.id for f in hist.complaints] == [facts[0].id]
