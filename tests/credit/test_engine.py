@@ -17,6 +17,7 @@ from app.credit import service as credit_service
 from app.credit.models import CreditStatus
 from tests.conftest import make_key, make_organization, random_uscc
 from tests.records.helpers import grade, violation
+from tests.snapshot import assert_unchanged, snapshot
 
 TODAY = dt.date(2026, 6, 15)
 
@@ -231,27 +232,33 @@ async def test_repair_rules_and_effect(
     )
     url = f"/v1/organizations/{uscc}/repairs"
     body = {"violation_id": v["id"], "reason": "已整改到位，申请信用修复"}
+    before = await snapshot(session)
     not_rectified = await client.post(url, json=body, headers=enterprise)
     assert not_rectified.status_code == 422
     assert not_rectified.json()["reason"] == "not_rectified"
+    await assert_unchanged(session, before, "not_rectified")
     etag = (await client.get(f"/v1/violations/{v['id']}")).headers["etag"]
     await client.patch(
         f"/v1/violations/{v['id']}",
         json={"rectified_on": "2025-08-01"},
         headers=regulator | {"If-Match": etag},
     )
+    before = await snapshot(session)
     too_early = await client.post(url, json=body, headers=enterprise)
     assert too_early.status_code == 422
     assert too_early.json()["reason"] == "too_early"
     assert "2026-06-16" in too_early.json()["detail"]
     assert (await client.post(url, json=body, headers=other)).status_code == 403
+    await assert_unchanged(session, before, "too_early, another enterprise")
     with clock.frozen(dt.date(2026, 6, 16)):
         assert (await _credit(client, uscc))["black_list"] is True
         requested = await client.post(url, json=body, headers=enterprise)
         assert requested.status_code == 201, requested.text
         repair = requested.json()
         assert repair["status"] == "pending"
+        before = await snapshot(session)
         assert (await client.post(url, json=body, headers=enterprise)).status_code == 409
+        await assert_unchanged(session, before, "a second pending request")
         decision = f"/v1/repairs/{repair['id']}/decision"
         assert (
             await client.post(
@@ -365,6 +372,8 @@ async def test_batch_in_order_with_errors(
 async def test_batch_bounds_and_roles(
     client: AsyncClient, session: AsyncSession, partner: dict[str, str]
 ) -> None:
+    enterprise = await make_key(session, "enterprise", await make_organization(session))
+    before = await snapshot(session)
     too_many = await client.post("/v1/credit/batch", json={"codes": ["x"] * 1001}, headers=partner)
     assert too_many.status_code == 422
     assert "1000" in too_many.json()["errors"][0]["message"]
@@ -372,10 +381,10 @@ async def test_batch_bounds_and_roles(
         await client.post("/v1/credit/batch", json={"codes": []}, headers=partner)
     ).status_code == 422
     assert (await client.post("/v1/credit/batch", json={"codes": ["x"]})).status_code == 401
-    enterprise = await make_key(session, "enterprise", await make_organization(session))
     assert (
         await client.post("/v1/credit/batch", json={"codes": ["x"]}, headers=enterprise)
     ).status_code == 403
+    await assert_unchanged(session, before, "refused batches")
 
 
 async def test_batch_round_trips_do_not_grow_with_the_batch(
