@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
@@ -231,3 +232,10 @@ async def committed_organization(engine: AsyncEngine, **kwargs: Any) -> str:
         uscc = await make_organization(session, **kwargs)
         await session.commit()
     return uscc
+
+
+# scripts/mutation: the same examples on every run, so a kill is repeatable, and few
+# of them (each of ~700 mutants runs the properties again).
+hypothesis_settings.register_profile(
+    "mutation", derandomize=True, database=None, max_examples=20
+)

@@ -112,19 +112,35 @@ async def test_a_deleted_row_breaks_the_chain(owner_engine: AsyncEngine) -> None
 
 def test_hash_covers_every_field() -> None:
     import datetime as dt
+    import inspect
+    import uuid
 
-    base = chain.entry_payload(
-        seq=1,
-        at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        actor_key_id=None,
-        actor_role="admin",
-        action="a",
-        entity="e",
-        entity_id="1",
-        before=None,
-        after={"k": "值"},
-    )
-    reference = chain.link_hash(chain.GENESIS, base)
-    for field, value in [("seq", 2), ("action", "b"), ("entity_id", "2"), ("after", {"k": "x"})]:
-        assert chain.link_hash(chain.GENESIS, base | {field: value}) != reference
-    assert chain.link_hash("1" * 64, base) != reference
+    fields: dict[str, object] = {
+        "seq": 1,
+        "at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "actor_key_id": None,
+        "actor_role": "admin",
+        "action": "a",
+        "entity": "e",
+        "entity_id": "1",
+        "before": None,
+        "after": {"k": "值"},
+    }
+    other: dict[str, object] = {
+        "seq": 2,
+        "at": dt.datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
+        "actor_key_id": uuid.UUID(int=1),
+        "actor_role": "regulator",
+        "action": "b",
+        "entity": "f",
+        "entity_id": "2",
+        "before": {"k": "值"},
+        "after": {"k": "x"},
+    }
+    # Every field the chain function takes is varied here: a field added later fails.
+    assert set(inspect.signature(chain.entry_payload).parameters) == set(fields) == set(other)
+    reference = chain.link_hash(chain.GENESIS, chain.entry_payload(**fields))  # type: ignore[arg-type]
+    for name, value in other.items():
+        changed = chain.entry_payload(**(fields | {name: value}))  # type: ignore[arg-type]
+        assert chain.link_hash(chain.GENESIS, changed) != reference, name
+    assert chain.link_hash("1" * 64, chain.entry_payload(**fields)) != reference  # type: ignore[arg-type]

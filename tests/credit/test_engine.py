@@ -17,7 +17,7 @@ from app.credit import service as credit_service
 from app.credit.models import CreditStatus
 from tests.conftest import make_key, make_organization, random_uscc
 from tests.records.helpers import grade, violation
-from tests.snapshot import assert_unchanged, snapshot
+from tests.snapshot import assert_unchanged, changed_tables, snapshot
 
 TODAY = dt.date(2026, 6, 15)
 
@@ -333,13 +333,23 @@ async def test_rejected_repair_changes_nothing(
             headers=regulator,
         )
     ).json()
+    credit_before = await _credit(client, uscc)
+    before = await snapshot(session)
     rejected = await client.post(
         f"/v1/repairs/{repair['id']}/decision",
         json={"decision": "rejected", "reason": "材料不全"},
         headers=regulator,
     )
     assert rejected.json()["status"] == "rejected"
+    # Only the decision itself is recorded: the request's status, its audit entry and
+    # its change event. No violation version, no credit status, nothing else.
+    assert changed_tables(before, await snapshot(session)) == [
+        "audit_entries",
+        "change_events",
+        "repair_requests",
+    ]
     assert (await client.get(f"/v1/violations/{v['id']}")).json()["repaired_on"] is None
+    assert await _credit(client, uscc) == credit_before
 
 
 async def test_batch_in_order_with_errors(

@@ -1,9 +1,10 @@
 """SIGTERM drains: `python -m app serve` finishes the requests in flight, then exits 0.
 
-The server runs as a subprocess against the dedicated PostgreSQL. A slow request
-(a CSV import of a few thousand violations, seconds of work) is in flight when
-SIGTERM arrives; it must complete with 2xx, its rows must be there, new
-connections must be refused meanwhile, and the process must exit with 0.
+The server runs as a subprocess against the dedicated PostgreSQL. A request (a CSV
+import) is held in flight by the audit chain's lock, taken by the test, when
+SIGTERM arrives; new connections must then be refused, and once the lock is
+released the request must complete with 2xx, its rows must be there, and the
+process must exit with 0. No fixed sleep: every step waits for its condition.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from app.audit.service import WRITE_LOCK_ID
 
 from app.core.clock import today
 from app.core.database import make_engine
@@ -27,6 +29,7 @@ from app.core.settings import Settings
 from tests import figures
 from tests.conftest import ROOT, committed_key, committed_organization
 from tests.faults.conftest import FaultServer, free_port
+from tests.waiting import wait_for
 
 ROWS = 250
 
@@ -39,17 +42,33 @@ def _csv(uscc: str, batch: str) -> bytes:
 
 
 async def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "the server exited at start-up"
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not come up")
+    async def up() -> bool:
+        assert process.poll() is None, "the server exited at start-up"
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+                return (await client.get("/healthz")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await wait_for(up, "the server to come up")
+
+
+async def _refused(base: str) -> bool:
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=2) as late:
+            return (await late.get("/healthz")).status_code != 200
+    except httpx.TransportError:
+        return True
+
+
+async def _waiting_on_the_lock(lock: AsyncConnection) -> bool:
+    waiting = await lock.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()"
+        )
+    )
+    return bool(waiting)
 
 
 async def test_sigterm_lets_the_request_in_flight_finish(
@@ -77,38 +96,40 @@ async def test_sigterm_lets_the_request_in_flight_finish(
     )
     base = f"http://127.0.0.1:{port}"
     batch = uuid.uuid4().hex[:8]
+    holder = create_async_engine(fault_server.owner_url)
     try:
         await _wait_until_up(base, process)
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            started = time.monotonic()
-            in_flight = asyncio.create_task(
-                client.post(
-                    "/v1/imports/violations?mode=atomic",
-                    content=_csv(uscc, batch),
-                    headers=regulator | {"Content-Type": "text/csv"},
+        # The audit chain's lock, held by the owner: the import blocks on it, so it is
+        # provably in flight when SIGTERM arrives, however fast or slow the machine.
+        async with holder.connect() as lock:
+            await lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITE_LOCK_ID})
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                in_flight = asyncio.create_task(
+                    client.post(
+                        "/v1/imports/violations?mode=atomic",
+                        content=_csv(uscc, batch),
+                        headers=regulator | {"Content-Type": "text/csv"},
+                    )
                 )
-            )
-            await asyncio.sleep(0.8)  # the import is under way
-            assert not in_flight.done(), "the request was not slow enough to be in flight"
-            process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.3)
-            try:
-                async with httpx.AsyncClient(base_url=base, timeout=2) as late:
-                    refused = (await late.get("/healthz")).status_code != 200
-            except httpx.TransportError:
-                refused = True
-            response = await in_flight
-            took = time.monotonic() - started
+                await wait_for(
+                    lambda: _waiting_on_the_lock(lock), "the import to wait on the chain lock"
+                )
+                assert not in_flight.done()
+                process.send_signal(signal.SIGTERM)
+                # Well within the service's lock_timeout (5 s): it stops taking connections.
+                await wait_for(lambda: _refused(base), "new connections to be refused", timeout=4)
+                assert not in_flight.done(), "the request in flight was cut short"
+                await lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITE_LOCK_ID})
+                response = await in_flight
         exit_code = await asyncio.to_thread(process.wait, 30)
     finally:
         if process.poll() is None:
             process.kill()
+        await holder.dispose()
         output = process.stdout.read().decode(errors="replace") if process.stdout else ""
 
-    figures.add("graceful shutdown", "request seconds", round(took))
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == ROWS
-    assert refused, "a new request was served after SIGTERM"
     assert exit_code == 0, output[-2000:]
     owner = create_async_engine(fault_server.owner_url)
     try:

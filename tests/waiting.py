@@ -1,0 +1,34 @@
+"""Waiting on a condition with a deadline, instead of sleeping a fixed time and
+hoping: on a busy 2-core CI machine a fixed sleep is either too short (flaky) or
+too long (slow). The deadline is generous because it is only reached on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def wait_for(
+    condition: Callable[[], T | Awaitable[T]],
+    what: str,
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.05,
+) -> T:
+    """Poll `condition` until it returns something truthy (returned); fail naming
+    `what` if it has not by `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}")
+        await asyncio.sleep(interval)
