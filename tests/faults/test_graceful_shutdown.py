@@ -1,10 +1,10 @@
 """SIGTERM drains: `python -m app serve` finishes the requests in flight, then exits 0.
 
 The server runs as a subprocess against the dedicated PostgreSQL. A request (a CSV
-import) is held in flight by the audit chain's lock, taken by the test, when
-SIGTERM arrives; new connections must then be refused, and once the lock is
-released the request must complete with 2xx, its rows must be there, and the
-process must exit with 0. No fixed sleep: every step waits for its condition.
+import) is in flight — its transaction has written, as pg_stat_activity shows —
+when SIGTERM arrives; new connections must then be refused, the request must
+complete with 2xx, its rows must be there, and the process must exit with 0. No
+fixed sleep: every step waits for its condition under a deadline.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from app.audit.service import WRITE_LOCK_ID
 
 from app.core.clock import today
 from app.core.database import make_engine
@@ -31,7 +30,7 @@ from tests.conftest import ROOT, committed_key, committed_organization
 from tests.faults.conftest import FaultServer, free_port
 from tests.waiting import wait_for
 
-ROWS = 250
+ROWS = 80  # enough to be caught in flight (a condition, not a sleep), well inside the 20 s drain
 
 
 def _csv(uscc: str, batch: str) -> bytes:
@@ -61,14 +60,16 @@ async def _refused(base: str) -> bool:
         return True
 
 
-async def _waiting_on_the_lock(lock: AsyncConnection) -> bool:
-    waiting = await lock.scalar(
+async def _writing(observer: AsyncConnection) -> bool:
+    """A service session is inside a transaction that has written (it has an xid)."""
+    writing = await observer.scalar(
         text(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'qcr' "
+            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
         )
     )
-    return bool(waiting)
+    await observer.rollback()
+    return bool(writing)
 
 
 async def test_sigterm_lets_the_request_in_flight_finish(
@@ -99,28 +100,22 @@ async def test_sigterm_lets_the_request_in_flight_finish(
     holder = create_async_engine(fault_server.owner_url)
     try:
         await _wait_until_up(base, process)
-        # The audit chain's lock, held by the owner: the import blocks on it, so it is
-        # provably in flight when SIGTERM arrives, however fast or slow the machine.
-        async with holder.connect() as lock:
-            await lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": WRITE_LOCK_ID})
-            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                in_flight = asyncio.create_task(
-                    client.post(
-                        "/v1/imports/violations?mode=atomic",
-                        content=_csv(uscc, batch),
-                        headers=regulator | {"Content-Type": "text/csv"},
-                    )
+        async with holder.connect() as observer, httpx.AsyncClient(
+            base_url=base, timeout=60
+        ) as client:
+            in_flight = asyncio.create_task(
+                client.post(
+                    "/v1/imports/violations?mode=atomic",
+                    content=_csv(uscc, batch),
+                    headers=regulator | {"Content-Type": "text/csv"},
                 )
-                await wait_for(
-                    lambda: _waiting_on_the_lock(lock), "the import to wait on the chain lock"
-                )
-                assert not in_flight.done()
-                process.send_signal(signal.SIGTERM)
-                # Well within the service's lock_timeout (5 s): it stops taking connections.
-                await wait_for(lambda: _refused(base), "new connections to be refused", timeout=4)
-                assert not in_flight.done(), "the request in flight was cut short"
-                await lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WRITE_LOCK_ID})
-                response = await in_flight
+            )
+            # In flight: the server's transaction has written its first rows.
+            await wait_for(lambda: _writing(observer), "the import to be under way")
+            assert not in_flight.done(), "the request was not slow enough to be in flight"
+            process.send_signal(signal.SIGTERM)
+            await wait_for(lambda: _refused(base), "new connections to be refused")
+            response = await in_flight
         exit_code = await asyncio.to_thread(process.wait, 30)
     finally:
         if process.poll() is None:
@@ -128,7 +123,7 @@ async def test_sigterm_lets_the_request_in_flight_finish(
         await holder.dispose()
         output = process.stdout.read().decode(errors="replace") if process.stdout else ""
 
-    assert response.status_code == 200, response.text
+    assert response.status_code == 200, (response.text, output[-6000:])
     assert response.json()["imported"] == ROWS
     assert exit_code == 0, output[-2000:]
     owner = create_async_engine(fault_server.owner_url)
