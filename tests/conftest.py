@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings as hypothesis_settings
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
@@ -236,6 +236,4 @@ async def committed_organization(engine: AsyncEngine, **kwargs: Any) -> str:
 
 # scripts/mutation: the same examples on every run, so a kill is repeatable, and few
 # of them (each of ~700 mutants runs the properties again).
-hypothesis_settings.register_profile(
-    "mutation", derandomize=True, database=None, max_examples=20
-)
+hypothesis_settings.register_profile("mutation", derandomize=True, database=None, max_examples=20)

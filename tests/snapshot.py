@@ -69,9 +69,13 @@ async def snapshot(db: AsyncConnection | AsyncSession) -> dict[str, tuple[int, s
     return {str(name): (int(count), str(digest)) for name, count, digest in rows}
 
 
-def changed_tables(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> list[str]:
+def changed_tables(
+    before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]
+) -> list[str]:
     """The tables whose rows differ between two snapshots (or that appeared or went)."""
-    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
 
 
 async def assert_unchanged(

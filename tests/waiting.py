@@ -7,19 +7,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-T = TypeVar("T")
+from collections.abc import Callable
 
 
 async def wait_for(
-    condition: Callable[[], T | Awaitable[T]],
+    condition: Callable[[], object],
     what: str,
     *,
-    timeout: float = 60.0,
+    timeout: float = 60.0,  # noqa: ASYNC109 - a deadline for polling, not for one await
     interval: float = 0.05,
-) -> T:
+) -> object:
     """Poll `condition` until it returns something truthy (returned); fail naming
     `what` if it has not by `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -28,7 +25,7 @@ async def wait_for(
         if inspect.isawaitable(value):
             value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g} s for {what}")
         await asyncio.sleep(interval)

@@ -7,12 +7,11 @@ from collections.abc import Callable
 
 import pytest
 from httpx import AsyncClient
-
-from app.core.clock import today
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
+from app.core.clock import today
 from tests.codes.helpers import (
     batch_body,
     lot_path,

@@ -71,7 +71,11 @@ async def test_a_failure_after_the_flush_changes_nothing(
         async with AsyncClient(transport=transport, base_url="http://test") as client:
             response = await client.put(
                 f"/v1/organizations/{random_uscc()}",
-                json={"name": "回滚测试有限公司", "address": "北京市1号", "legal_representative": "李四"},
+                json={
+                    "name": "回滚测试有限公司",
+                    "address": "北京市1号",
+                    "legal_representative": "李四",
+                },
                 headers=regulator | {"Idempotency-Key": "rollback-1"},
             )
         assert response.status_code == (500 if isinstance(failure, Boom) else 409)

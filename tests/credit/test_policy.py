@@ -759,10 +759,8 @@ def scenarios(draw: st.DrawFn) -> tuple[History, date]:
 
 # 200 examples a property; a profile that asks for fewer wins (scripts/mutation's
 # derandomized `mutation` profile: there the example tests must kill on their own).
-_FEW = settings.default.max_examples < 100  # the stock default is 100
-PROPERTIES = settings(
-    max_examples=settings.default.max_examples if _FEW else 200, deadline=None, database=None
-)
+_LOADED = settings.default.max_examples if settings.default else 100  # stock default: 100
+PROPERTIES = settings(max_examples=_LOADED if _LOADED < 100 else 200, deadline=None, database=None)
 
 
 def observable(result: CreditResult) -> tuple[object, ...]:
@@ -897,7 +895,10 @@ def test_black_listed_since_starts_the_unbroken_stretch(
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: assessment("E", "2024-01-01"), "grade must be one of AAA, AA, A, B, C, D, not 'E'"),
+        (
+            lambda: assessment("E", "2024-01-01"),
+            "grade must be one of AAA, AA, A, B, C, D, not 'E'",
+        ),
         (
             lambda: violation("2024-01-01", "grave"),
             "severity must be one of minor, general, serious, not 'grave'",
@@ -1094,10 +1095,14 @@ def test_another_policy_is_obeyed() -> None:
     minor = evaluate(history(base, violation("2024-01-10", "minor")), D("2024-03-01"), POLICY_OTHER)
     assert (minor.grade, minor.assessed_grade, minor.policy_version) == ("AA", "AAA", "test-other")
     assert minor.holds_until == D("2024-07-09")  # the last day of a 6-month window
-    voluntary = evaluate(history(base, recall("2024-01-10", "voluntary")), D("2024-03-01"), POLICY_OTHER)
+    voluntary = evaluate(
+        history(base, recall("2024-01-10", "voluntary")), D("2024-03-01"), POLICY_OTHER
+    )
     assert voluntary.grade == "AAA"
     assert voluntary.holds_until == D("2024-07-09")
-    ordered = evaluate(history(base, recall("2024-01-10", "ordered")), D("2024-03-01"), POLICY_OTHER)
+    ordered = evaluate(
+        history(base, recall("2024-01-10", "ordered")), D("2024-03-01"), POLICY_OTHER
+    )
     assert ordered.grade == "C"
     assert ordered.holds_until == D("2025-07-09")
     assert evaluate(history(base), D("2024-03-01"), POLICY_OTHER).grade == "AAA"

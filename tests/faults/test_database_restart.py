@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -36,6 +36,7 @@ from tests.waiting import wait_for
 
 async def _is(status: Awaitable[int], expected: int) -> bool:
     return await status == expected
+
 
 WRITERS = 6
 # No fixed sleeps: each phase waits for what it needs, under a generous deadline
@@ -171,6 +172,7 @@ async def test_no_acknowledged_write_is_lost_or_doubled_across_a_restart(
     ]
     reads = [f"/v1/organizations/{targets[0]}{tail}" for tail in ("/credit", "", "/violations")]
     readers = [asyncio.create_task(_reader(clients[0], reads, tally, stop)) for _ in range(2)]
+
     async def readyz() -> int:
         try:
             return (await clients[0].get("/readyz")).status_code
@@ -178,15 +180,11 @@ async def test_no_acknowledged_write_is_lost_or_doubled_across_a_restart(
             return 0
 
     try:
-        await wait_for(
-            lambda: len(tally.acknowledged_at) >= BEFORE_STOP, "writes before the stop"
-        )
+        await wait_for(lambda: len(tally.acknowledged_at) >= BEFORE_STOP, "writes before the stop")
         await asyncio.to_thread(fault_server.stop)
         stopped_at = time.monotonic()
         await wait_for(lambda: tally.unavailable > 0, "a 503 while the database is down")
-        await wait_for(
-            lambda: _is(readyz(), 503), "/readyz to say 503 while the database is down"
-        )
+        await wait_for(lambda: _is(readyz(), 503), "/readyz to say 503 while the database is down")
         await asyncio.to_thread(fault_server.start)
         started_at = time.monotonic()
         await wait_for(lambda: _is(readyz(), 200), "/readyz to recover")

@@ -21,11 +21,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-
 from app.core.clock import today
 from app.core.database import make_engine
 from app.core.settings import Settings
-from tests import figures
 from tests.conftest import ROOT, committed_key, committed_organization
 from tests.faults.conftest import FaultServer, free_port
 from tests.waiting import wait_for
@@ -100,9 +98,10 @@ async def test_sigterm_lets_the_request_in_flight_finish(
     holder = create_async_engine(fault_server.owner_url)
     try:
         await _wait_until_up(base, process)
-        async with holder.connect() as observer, httpx.AsyncClient(
-            base_url=base, timeout=60
-        ) as client:
+        async with (
+            holder.connect() as observer,
+            httpx.AsyncClient(base_url=base, timeout=60) as client,
+        ):
             in_flight = asyncio.create_task(
                 client.post(
                     "/v1/imports/violations?mode=atomic",

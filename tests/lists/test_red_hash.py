@@ -34,9 +34,7 @@ async def test_the_red_lists_hash_is_recomputed_from_its_csv_and_jsonl_downloads
     client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
 ) -> None:
     for i, name in enumerate(NAMES):
-        uscc = await make_organization(
-            session, name=name, region_code=None if i == 0 else "330106"
-        )
+        uscc = await make_organization(session, name=name, region_code=None if i == 0 else "330106")
         await post(client, regulator, uscc, "grades", grade(grade="AAA", valid_until=None))
     published = await publish(client, regulator, "red")
     number, sha = published["number"], published["sha256"]

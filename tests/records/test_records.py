@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
+from app.core.clock import today
 from app.records.models import RecordVersion, Violation
 from tests.conftest import make_key, make_organization
-from app.core.clock import today
 from tests.records.helpers import BODIES, days_ago, grade, inspection, recall, violation
 from tests.snapshot import assert_unchanged, snapshot
 

@@ -184,9 +184,7 @@ async def _organization(
     return org
 
 
-async def _product(
-    client: AsyncClient, regulator: dict[str, str], uscc: str, body: str
-) -> Product:
+async def _product(client: AsyncClient, regulator: dict[str, str], uscc: str, body: str) -> Product:
     """A product, a batch, three item codes and a feedback."""
     gtin = make_gtin(body)
     created = await _ok(

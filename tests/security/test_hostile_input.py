@@ -11,8 +11,8 @@ numbers, SQL, 10,000 characters, impossible dates.
 
 Nothing may answer 5xx; a rejection is `application/problem+json` and changes
 nothing (the content of every table is compared before and after, row by row
-through a digest per table: `tests/snapshot.py`); payloads that can never be valid must be rejected. Stored
-`<script>` in names is escaped on every HTML page.
+through a digest per table: `tests/snapshot.py`); payloads that can never be
+valid must be rejected. Stored `<script>` in names is escaped on every HTML page.
 """
 
 from __future__ import annotations
@@ -282,11 +282,15 @@ class Probe:
             html_ok = op.path.startswith("/01/") and "json" not in (content_type or "json")
             assert media_type == "application/problem+json" or html_ok, (where, media_type)
             after = await self.state()
-            assert after == before, f"{where}: a rejected request changed {changed_tables(before, after)}"
+            assert after == before, (
+                f"{where}: a rejected request changed {changed_tables(before, after)}"
+            )
         else:
             figures.add(FIGURE, "accepted")
             assert not must_reject, f"{where}: accepted ({response.status_code})"
-            if op.method == "GET" and not op.path.startswith("/01/"):  # a resolver GET counts a scan
+            if op.method == "GET" and not op.path.startswith(
+                "/01/"
+            ):  # a resolver GET counts a scan
                 after = await self.state()
                 assert after == before, f"{where}: a read changed {changed_tables(before, after)}"
         return response
@@ -382,11 +386,23 @@ async def test_hostile_query(probe: Probe, op: Operation, payload: str) -> None:
 
 # Each change is made when the test runs: a date computed at import goes stale at midnight.
 IMPOSSIBLE_COMBINATIONS: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-    ("POST /v1/organizations/{code}/grades", lambda: {"valid_until": days(-20)}),  # before assessed_on
-    ("POST /v1/organizations/{code}/violations", lambda: {"rectified_on": days(-30)}),  # < decided_on
+    (
+        "POST /v1/organizations/{code}/grades",
+        lambda: {"valid_until": days(-20)},
+    ),  # before assessed_on
+    (
+        "POST /v1/organizations/{code}/violations",
+        lambda: {"rectified_on": days(-30)},
+    ),  # < decided_on
     ("POST /v1/organizations/{code}/violations", lambda: {"decided_on": days(1)}),  # the future
-    ("POST /v1/organizations/{code}/inspections", lambda: {"rectified_on": days(-9)}),  # < inspected_on
-    ("POST /v1/organizations/{code}/inspections", lambda: {"result": "pass"}),  # pass with failed items
+    (
+        "POST /v1/organizations/{code}/inspections",
+        lambda: {"rectified_on": days(-9)},
+    ),  # < inspected_on
+    (
+        "POST /v1/organizations/{code}/inspections",
+        lambda: {"result": "pass"},
+    ),  # pass with failed items
     ("POST /v1/organizations/{code}/recalls", lambda: {"initiated_on": days(3)}),
     ("POST /v1/credit/batch", lambda: {"as_of": days(2)}),
     ("POST /v1/lists/{kind}/publications", lambda: {"as_of": days(5)}),
@@ -477,9 +493,7 @@ async def test_stored_script_is_escaped_on_every_page(
 def test_every_table_entry_names_a_documented_operation() -> None:
     """A renamed route must fail here, not drop silently out of the table."""
     documented = {op.key for op in _operations()} | {
-        f"{method.upper()} {path}"
-        for path, item in DOCUMENT["paths"].items()
-        for method in item
+        f"{method.upper()} {path}" for path, item in DOCUMENT["paths"].items() for method in item
     }
     named = set(VALID_BODIES) | set(UNDOCUMENTED_BODIES) | {k for k, _ in IMPOSSIBLE_COMBINATIONS}
     assert named <= documented, sorted(named - documented)

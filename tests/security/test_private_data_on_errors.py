@@ -56,9 +56,7 @@ class Output:
 
 
 @pytest.fixture
-def output(
-    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> Iterator[Output]:
+def output(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Iterator[Output]:
     caplog.set_level(logging.DEBUG)  # every logger, SQLAlchemy's statements included
     yield Output(capfd, caplog)
 
