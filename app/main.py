@@ -9,21 +9,28 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app import openapi
 from app.audit.router import router as audit_router
+from app.auth.dependencies import rate_limit
+from app.auth.keys import key_cache
+from app.changes.router import router as changes_router
+from app.codes import resolution, resolver, scans
 from app.codes import router as codes_router
-from app.core import bodylimit, errors, health, openapi, textguard
-from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
+from app.core import bodylimit, errors, health, hotroute, textguard
+from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.ratelimit import rate_limit
+from app.core.notify import Watch
 from app.core.settings import Settings, get_settings
-from app.credit.fastlane import CreditFastLane
+from app.core.templates import STATIC_DIR
+from app.credit import router as credit_router
 from app.credit.refresher import run_daily as refresh_daily
-from app.credit.router import router as credit_router
+from app.journal import heads, sequencer, witness
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.records import router as records_router
-from app.web.templates import STATIC_DIR
+from app.web import organization as organization_page
+from app.wiring import install_listeners
 
 DESCRIPTION = """
 质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the
@@ -39,11 +46,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """Build the app; tests pass their own Database, the server makes one in lifespan."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
+    install_listeners()
+    signer = heads.load_signer(settings)  # fails fast: a key is required with DATABASE_URL
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if database is not None:
             app.state.database = database
+            witness.configure(signer, database.engine)
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
@@ -59,11 +69,27 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = Database(
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
-        refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
+        witness.configure(signer, app.state.database.engine)
+        # Every process runs for the sequencer's election; one leads (SPEC §7).
+        sequencing = asyncio.create_task(sequencer.run(app.state.database.engine, signer))
+        # Change notifications from the primary keep the in-process caches honest.
+        watch = Watch(asyncpg_dsn(urls.service))
+        app.state.key_cache = key_cache(watch)
+        app.state.resolver_cache = resolution.cache(watch)
+        app.state.scan_buffer = scans.ScanBuffer(app.state.database.primary_pool)
+        tasks = [
+            asyncio.create_task(refresh_daily(app.state.database, settings)),
+            asyncio.create_task(watch.run()),
+        ]
+        scan_writer = asyncio.create_task(app.state.scan_buffer.run())
         try:
             yield
         finally:
-            refresher.cancel()
+            for task in tasks:
+                task.cancel()
+            sequencing.cancel()
+            scan_writer.cancel()  # writes what is buffered (the drain), then ends
+            await asyncio.gather(scan_writer, return_exceptions=True)
             await app.state.database.dispose()
 
     app = FastAPI(
@@ -75,10 +101,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     if database is not None:
         app.state.database = database
+        witness.configure(signer, database.engine)
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
-    app.add_middleware(CreditFastLane)  # inside the request context, before routing
     app.add_middleware(RequestContextMiddleware)
     openapi.install(app)
     app.include_router(health.router)
@@ -87,9 +113,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     public = [Depends(rate_limit("public", lambda s: s.rate_limit_public))]
     app.include_router(organizations_router, dependencies=public)
     app.include_router(records_router.build_router(), dependencies=public)
-    app.include_router(credit_router, dependencies=public)
+    app.include_router(credit_router.router, dependencies=public)
+    app.include_router(changes_router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
+    app.include_router(organization_page.router, dependencies=public)
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
+    # The hot reads, matched before any other route (app/core/hotroute.py).
+    hotroute.install(app, credit_router.CREDIT_LOOKUP, *resolver.RESOLVER_ROUTES)
     return app

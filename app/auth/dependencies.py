@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth import service
-from app.auth.principal import ANONYMOUS, Principal, Role
-from app.core.database import ReadSession
+from app.auth import keys
+from app.core.database import DbSession
 from app.core.errors import Forbidden, Unauthorized
+from app.core.idempotency import ANONYMOUS_SCOPE, Idempotency, fingerprint
+from app.core.principal import Principal, Role
+from app.core.ratelimit import client_id, limiter_of
+from app.core.settings import Settings, settings_of
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer qcr_…`")
 
@@ -20,29 +23,15 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="qcr"'}
 
 async def get_principal(
     request: Request,
-    session: ReadSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller; anonymous without an Authorization header, 401 for a bad key."""
-    if request.headers.get("authorization") and credentials is None:
-        raise Unauthorized(
-            "the Authorization header must be 'Bearer <api key>'", headers=_CHALLENGE
-        )
-    if credentials is None:
-        return ANONYMOUS
-    pool = request.app.state.database.fast_pool
-    if pool is not None:
-        principal = await service.authenticate_fast(pool, credentials.credentials)
-    else:
-        principal = await service.authenticate(session, credentials.credentials)
-    if principal is None:
-        raise Unauthorized("unknown or revoked API key", headers=_CHALLENGE)
-    request.state.role = principal.role.value
-    return principal
+    """The caller; anonymous without an Authorization header, 401 for a bad key.
+    (`_bearer` declares the scheme in the OpenAPI document; app/auth/keys.py reads it.)"""
+    return await keys.principal_of(request)
 
 
 # Each `require(...)` check and the roles it admits: the OpenAPI document names
-# them per operation (app/core/openapi.py), and operations without one are public.
+# them per operation (app/openapi.py), and operations without one are public.
 ROLE_CHECKS: dict[Callable[..., Any], frozenset[Role]] = {}
 
 
@@ -62,7 +51,52 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
-AdminOnly = Annotated[Principal, Depends(require())]
 Regulator = Annotated[Principal, Depends(require(Role.regulator))]
 Partner = Annotated[Principal, Depends(require(Role.regulator, Role.partner))]
 EnterpriseOrRegulator = Annotated[Principal, Depends(require(Role.regulator, Role.enterprise))]
+
+
+def rate_limit(
+    scope: str, rate: Callable[[Settings], str]
+) -> Callable[[Request, Principal], Awaitable[None]]:
+    """A dependency limiting anonymous callers of `scope` to `rate(settings)`; keys are free."""
+
+    async def check(request: Request, principal: Caller) -> None:
+        if not principal.is_anonymous:
+            return
+        await charge(request, scope, rate)
+
+    return check
+
+
+async def charge(request: Request, scope: str, rate: Callable[[Settings], str]) -> None:
+    """Count one anonymous request of `scope` (429 with Retry-After once over the limit);
+    hot routes call it themselves, once, the others through `rate_limit`."""
+    limiter = limiter_of(request.app)
+    await limiter.hit(scope, rate(settings_of(request.app)), client_id(request))
+
+
+async def idempotency(
+    request: Request,
+    session: DbSession,
+    principal: Caller,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="repeat a POST safely: the same key and body return the first response",
+        ),
+    ] = None,
+) -> Idempotency:
+    """The request's Idempotency-Key, scoped to the caller's API key."""
+    body = await request.body() if idempotency_key else b""
+    return Idempotency(
+        session,
+        principal.key_id or ANONYMOUS_SCOPE,
+        idempotency_key,
+        fingerprint(request.method, request.url.path, body),
+    )
+
+
+Idempotent = Annotated[Idempotency, Depends(idempotency)]

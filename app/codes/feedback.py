@@ -12,13 +12,12 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.auth.dependencies import EnterpriseOrRegulator
-from app.auth.principal import ANONYMOUS, Principal
-from app.codes import repository
 from app.codes.digital_link import DigitalLinkPath
 from app.codes.models import Batch, Feedback, ItemCode, Product
 from app.codes.schemas import FeedbackCreate, FeedbackOut, FeedbackPrivileged, Gtin
+from app.core import fastpath
 from app.core.database import DbSession, db_now
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.pagination import (
@@ -29,7 +28,9 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from app.core.principal import ANONYMOUS, Principal
 from app.core.routing import AutoCommitRoute, responses
+from app.organizations import notify as organization_notify
 from app.organizations.models import Organization
 from app.organizations.types import Uscc
 
@@ -61,7 +62,7 @@ class Target:
 
 async def find_target(session: AsyncSession, code: DigitalLinkPath) -> Target | None:
     """The registered product, batch and item of a code, or None if any is unknown."""
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     row = await driver.fetchrow(TARGET, code.gtin14, code.lot, code.serial)
     if row is None or (code.lot and row["batch_id"] is None):
         return None
@@ -82,7 +83,6 @@ async def create(
     session: AsyncSession, target: Target, data: FeedbackCreate, client_hash: bytes
 ) -> FeedbackOut:
     """Store one anonymous feedback; the audit entry leaves the contact out."""
-    await audit_service.lock_chain(session)
     feedback = Feedback(
         organization_id=target.organization_id,
         product_id=target.product_id,
@@ -97,6 +97,7 @@ async def create(
     )
     session.add(feedback)
     await session.flush()
+    await organization_notify.changed(session, target.organization_id)  # the aggregate
     view = FeedbackOut(
         id=feedback.id,
         uscc=target.uscc,
@@ -109,12 +110,13 @@ async def create(
         complaint=feedback.complaint,
         created_at=feedback.created_at,
     )
-    await audit_service.record(
+    await journal.record(
         session,
         ANONYMOUS,
         action="feedback.create",
         entity="feedback",
         entity_id=str(feedback.id),
+        uscc=target.uscc,
         after=view.model_dump(mode="json") | {"contact_given": data.contact is not None},
     )
     return view

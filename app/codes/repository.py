@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal, Role
 from app.codes.models import Batch, ItemCode, Product
 from app.core.errors import NotFound
+from app.core.principal import Principal, Role
 from app.organizations.models import Organization
 
 
@@ -60,17 +60,6 @@ async def find_item(session: AsyncSession, batch: Batch, serial: str) -> ItemCod
     if item is None:
         raise NotFound(f"no item code {serial} in batch {batch.lot!r}")
     return item
-
-
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session (hot paths and COPY, STYLE "Hot paths").
-
-    Statements on it join the session's transaction once SQLAlchemy has begun
-    one; before that they run on their own (reads) or in an explicit
-    `transaction()` (writes)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
 
 
 async def distinct_clients(driver: Any, item_id: int, limit: int) -> int:

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import invalid
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MESSAGE = f"the request body exceeds the bound of {MAX_BODY_BYTES} bytes (6 MiB)"
@@ -29,17 +29,15 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 def too_large() -> Response:
-    return problem_response(
-        422,
-        "Unprocessable content",
-        f"body: {MESSAGE}",
-        slug="validation",
-        errors=[{"field": "body", "message": MESSAGE}],
-    )
+    return invalid("body", MESSAGE).response()
 
 
 async def _handler(_: Request, __: Exception) -> Response:
     return too_large()
+
+
+_BODILESS = frozenset({"GET", "HEAD"})
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class BodyLimitMiddleware:
@@ -48,7 +46,10 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope["method"] in _BODILESS
+            and not any(name in _BODY_HEADERS for name, _ in scope["headers"])
+        ):  # nothing to bound: no wrapping at all (the hot reads come this way)
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length", b"")

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
@@ -128,14 +128,19 @@ def prepare(
     return urls
 
 
-async def make_fast_pool(url: str, settings: Settings) -> Any:
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+asyncpg://…`) as asyncpg's own DSN."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def make_fast_pool(url: str, settings: Settings) -> HotPool:
     """The hot paths' asyncpg pool on the read URL (replica or primary)."""
     import asyncpg
     import orjson
-    from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(url)
 
     async def json_codecs(connection: Any) -> None:
         # As SQLAlchemy's asyncpg dialect does: JSON in and out as Python values.
@@ -147,7 +152,7 @@ async def make_fast_pool(url: str, settings: Settings) -> Any:
                 schema="pg_catalog",
             )
 
-    return await asyncpg.create_pool(
+    pool: HotPool = await asyncpg.create_pool(
         dsn,
         init=json_codecs,
         min_size=1,
@@ -160,6 +165,17 @@ async def make_fast_pool(url: str, settings: Settings) -> Any:
             "TimeZone": "UTC",
         },
     )
+    return pool
+
+
+class HotPool(Protocol):
+    """What the hot paths use of an `asyncpg.Pool`: one prepared statement a call."""
+
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+    async def close(self) -> None: ...
 
 
 class Database:
@@ -170,8 +186,8 @@ class Database:
         self,
         engine: AsyncEngine,
         read_engine: AsyncEngine | None = None,
-        fast_pool: Any = None,
-        fast_write_pool: Any = None,
+        fast_pool: HotPool | None = None,
+        fast_write_pool: HotPool | None = None,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine
@@ -187,6 +203,11 @@ class Database:
         )
 
     @property
+    def primary_pool(self) -> HotPool | None:
+        """The hot paths' pool on the primary (key lookups, scan writes), or None (tests)."""
+        return self.fast_write_pool
+
+    @property
     def has_replica(self) -> bool:
         return self.read_engine is not None
 
@@ -198,9 +219,23 @@ class Database:
             await self.read_engine.dispose()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+# The app's handles as typed dependencies: routes declare what they use
+# (`Db`, `DbSession`, `ReadSession`) and never read
+# `request.app.state` themselves.
+
+
+async def get_database(request: Request) -> Database:
+    """The running app's engines, sessions and hot pools (made in lifespan)."""
+    database = request.app.state.database
+    assert isinstance(database, Database)
+    return database
+
+
+Db = Annotated[Database, Depends(get_database)]
+
+
+async def get_session(database: Db) -> AsyncIterator[AsyncSession]:
     """One session per request; rolled back on any exception (the route commits)."""
-    database: Database = request.app.state.database
     async with database.sessionmaker() as session:
         try:
             yield session
@@ -212,10 +247,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def get_read_session(request: Request, primary: DbSession) -> AsyncIterator[AsyncSession]:
+async def get_read_session(database: Db, primary: DbSession) -> AsyncIterator[AsyncSession]:
     """The replica's session for reads that may lag a little (public pages, credit
     lookups, batches, lists); without a replica, the request's primary session."""
-    database: Database = request.app.state.database
     if database.read_sessionmaker is None:
         yield primary
         return

@@ -8,26 +8,18 @@ transactions); asyncpg keeps the prepared statement per connection.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
-import orjson
-from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session."""
+    """The asyncpg connection under the session (hot reads, COPY).
+
+    Statements on it join the session's transaction once SQLAlchemy has begun
+    one; before that they run on their own (reads) or in an explicit
+    `transaction()` (writes)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver_connection = raw.driver_connection
     assert isinstance(driver_connection, asyncpg.Connection)
     return driver_connection
-
-
-def json_response(
-    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        orjson.dumps(data), status_code=status_code, media_type="application/json", headers=headers
-    )

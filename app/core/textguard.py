@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import field_name, problem_response
+from app.core.errors import field_name, validation_problem
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
@@ -62,8 +62,7 @@ def unstorable_pairs(encoded: str) -> list[str]:
 
 def _refuse(fields: list[str]) -> Any:
     errors = [{"field": name or "body", "message": MESSAGE} for name in fields[:20]]
-    detail = "; ".join(f"{e['field']}: {MESSAGE}" for e in errors[:5])
-    return problem_response(422, "Unprocessable content", detail, slug="validation", errors=errors)
+    return validation_problem(errors).response()
 
 
 class TextGuardMiddleware:
@@ -77,7 +76,12 @@ class TextGuardMiddleware:
         fields: list[str] = []
         if UNSTORABLE.search(scope["path"]):
             fields.append("path")
-        fields += unstorable_pairs(scope.get("query_string", b"").decode("latin-1"))
+        query = scope.get("query_string", b"")
+        if query:
+            fields += unstorable_pairs(query.decode("latin-1"))
+        if not fields and scope["method"] in ("GET", "HEAD"):  # no body to screen
+            await self.app(scope, receive, send)
+            return
         headers = dict(scope["headers"])
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         is_json = media_type == b"application/json" or media_type.endswith(b"+json")

@@ -8,10 +8,11 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.apikeys import service as apikeys_service
 from app.auth import service as auth_service
 from app.auth.models import ApiKey
-from app.auth.principal import SYSTEM
-from tests.conftest import committed_key, committed_organization
+from app.core.principal import SYSTEM
+from tests.factories import committed_key, committed_organization
 
 
 async def revoke_committed(engine: AsyncEngine, headers: dict[str, str]) -> None:
@@ -22,7 +23,7 @@ async def revoke_committed(engine: AsyncEngine, headers: dict[str, str]) -> None
             select(ApiKey).where(ApiKey.key_hash == auth_service.hash_secret(secret))
         )
         assert key is not None, "no such key"
-        await auth_service.revoke_key(session, SYSTEM, key.id)
+        await apikeys_service.revoke_key(session, SYSTEM, key.id)
         await session.commit()
 
 

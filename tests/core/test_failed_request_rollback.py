@@ -19,7 +19,8 @@ from app.core.errors import Conflict
 from app.core.settings import Settings
 from app.main import create_app
 from app.organizations import service as organization_service
-from tests.conftest import DatabaseUnderTest, committed_key, random_uscc
+from tests.conftest import DatabaseUnderTest
+from tests.factories import committed_key, random_uscc
 from tests.security.helpers import empty_all_tables
 from tests.snapshot import assert_unchanged, snapshot
 

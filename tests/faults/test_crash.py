@@ -32,9 +32,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.core.database import make_engine
 from app.core.settings import Settings
 from tests.codes.helpers import codes_csv, issue, make_batch, make_product
-from tests.conftest import ROOT, committed_key, committed_organization
-from tests.faults.conftest import FaultServer, free_port, pg_ctl
+from tests.conftest import ROOT
+from tests.factories import committed_key, committed_organization
+from tests.faults.conftest import FaultServer, pg_ctl
 from tests.faults.test_database_restart import Tally, _writer
+from tests.live import free_port
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.crash

@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from app.core.clock import today
 from app.core.database import make_engine
 from app.core.settings import Settings
-from tests.conftest import ROOT, committed_key, committed_organization
-from tests.faults.conftest import FaultServer, free_port
+from tests.conftest import ROOT
+from tests.factories import committed_key, committed_organization
+from tests.faults.conftest import FaultServer
+from tests.live import free_port
 from tests.waiting import wait_for
 
 ROWS = 80  # enough to be caught in flight (a condition, not a sleep), well inside the 20 s drain
@@ -83,6 +85,7 @@ async def test_sigterm_lets_the_request_in_flight_finish(
         "DATABASE_URL": fault_server.service_url,
         "QCR_MIGRATION_DATABASE_URL": fault_server.owner_url,
         "QCR_CODE_SECRET": fault_settings.code_secret or "",
+        "QCR_AUDIT_SIGNING_KEY": fault_settings.audit_signing_key or "",
         "QCR_DATA_DIR": str(tmp_path),
         "QCR_LOG_JSON": "true",
     }

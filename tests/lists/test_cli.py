@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app import cli
-from app.auth.principal import SYSTEM
 from app.core.database import ensure_database
+from app.core.principal import SYSTEM
 from app.core.settings import get_settings
 from app.lists.models import ListEntry
 from app.organizations import service as organization_service
@@ -22,7 +22,8 @@ from app.organizations.schemas import OrganizationWrite
 from app.records import service as record_service
 from app.records.kinds import VIOLATION
 from app.records.schemas import ViolationCreate
-from tests.conftest import DatabaseUnderTest, random_uscc
+from tests.conftest import TEST_SIGNING_KEY, DatabaseUnderTest
+from tests.factories import random_uscc
 from tests.lists.conftest import TODAY
 
 
@@ -83,6 +84,7 @@ def test_cli_publishes_both_kinds(
     scratch: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", scratch)
+    monkeypatch.setenv("QCR_AUDIT_SIGNING_KEY", TEST_SIGNING_KEY)
     get_settings.cache_clear()
     try:
         assert cli.main(["migrate"]) == 0

@@ -15,7 +15,7 @@ from typing import Any
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.lists.helpers import post, publish
 from tests.records.helpers import grade
 

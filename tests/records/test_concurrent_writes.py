@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.records.helpers import violation
 
 

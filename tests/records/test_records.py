@@ -17,7 +17,7 @@ from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.records.models import RecordVersion, Violation
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 from tests.records.helpers import BODIES, days_ago, grade, inspection, recall, violation
 from tests.snapshot import assert_unchanged, snapshot
 
@@ -211,7 +211,7 @@ async def test_every_write_has_a_version_audit_entry_and_event(
     # since an open general violation caps the grade at C, the credit change.
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 2]
     events = (
-        await session.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc()).limit(2))
+        await session.scalars(select(ChangeEvent).order_by(ChangeEvent.id.desc()).limit(2))
     ).all()
     assert [e.type for e in events] == ["credit.changed", "violation.recorded"]
     event = events[1]
@@ -267,7 +267,7 @@ async def test_views_by_role(
 async def test_publication_period_hides_old_violations_from_the_public(
     client: AsyncClient, regulator: dict[str, str], uscc: str
 ) -> None:
-    from app.credit.months import add_months
+    from app.policy.months import add_months
 
     minor_cut = add_months(today(), -3)  # public while today - 3 months < decided_on
     inside = violation(severity="minor", decided_on=(minor_cut + dt.timedelta(days=1)).isoformat())
@@ -346,7 +346,7 @@ async def test_pagination_walks_every_item_once_while_records_are_inserted(
 async def test_change_feed_does_not_describe_violations_past_their_publication_period(
     client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
 ) -> None:
-    from app.credit.months import add_months
+    from app.policy.months import add_months
 
     partner = await make_key(session, "partner")
     old = violation(

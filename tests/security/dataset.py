@@ -21,9 +21,9 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from app.codes.gtin import make_gtin
 from app.core.clock import today
-from tests.conftest import random_uscc
+from app.identifiers.gtin import make_gtin
+from tests.factories import random_uscc
 
 EXAMPLE_USCC = "91110000600037341L"  # the example of every `{code}` in the OpenAPI document
 ROLES = ("anonymous", "partner", "enterprise", "regulator", "admin")
@@ -54,6 +54,7 @@ class Product:
 class Organization:
     uscc: str
     violation_id: str = ""
+    audit_seq: int = 0  # the seq of its creation's audit entry
     serious_violation_id: str = ""
     inspection_id: str = ""
     recall_id: str = ""
@@ -263,6 +264,9 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
             headers=regulator,
         )
         dataset.publications[kind] = int(published["number"])
+    for org in (a, b):  # sequenced by now: a publication waits for the log
+        trail = await client.get(f"/v1/audit?entity=organization&id={org.uscc}", headers=regulator)
+        org.audit_seq = int(trail.json()["items"][-1]["seq"] or 0)
     for org in (a, b):
         missing = [
             name
@@ -289,6 +293,8 @@ def path_values(path: str, dataset: Dataset, generated: dict[str, Any]) -> dict[
             values[name] = a.uscc
         elif name == "id" and known.get(before):
             values[name] = known[before]
+        elif name == "seq":
+            values[name] = a.audit_seq or 1
         elif name == "kind":
             values[name] = "black"
         elif name == "number":

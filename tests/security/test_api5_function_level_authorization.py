@@ -61,6 +61,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "HEAD /01/{code}": PUBLIC,
     "POST /01/{code}": PUBLIC,
     "GET /v1/audit": REGULATOR,
+    "GET /v1/audit/tree-head": PUBLIC,
+    "GET /v1/audit/keys": PUBLIC,
+    "GET /v1/audit/consistency": PUBLIC,
+    "GET /v1/audit/entries/{seq}/proof": OWN,  # its own organization's entries
 }
 for _plural in ("grades", "violations", "inspections", "recalls"):
     EXPECTED[f"POST /v1/organizations/{{code}}/{_plural}"] = REGULATOR

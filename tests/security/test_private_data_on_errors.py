@@ -24,7 +24,7 @@ from app.credit import refresher
 from app.credit import service as credit_service
 from app.main import create_app
 from app.organizations import service as organization_service
-from tests.conftest import make_organization, random_uscc
+from tests.factories import make_organization, random_uscc
 from tests.records.helpers import violation
 from tests.waiting import wait_for
 
