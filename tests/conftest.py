@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
@@ -183,3 +184,8 @@ async def committed_client(
         )
         names = ", ".join(f'"{t}"' for t in tables)
         await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+
+
+# scripts/mutation: the same examples on every run, so a kill is repeatable, and few
+# of them (each of ~700 mutants runs the properties again).
+hypothesis_settings.register_profile("mutation", derandomize=True, database=None, max_examples=20)

@@ -70,6 +70,9 @@ def make_engine(url: str, settings: Settings, *, pool_size: int | None = None) -
         max_overflow=settings.pool_size,
         pool_pre_ping=True,
         pool_timeout=5,
+        # Statements' parameters hold private data (legal representatives, internal
+        # descriptions, complainants' contacts): never in a log line or an error text.
+        hide_parameters=True,
         connect_args={
             "timeout": 5,
             "server_settings": {

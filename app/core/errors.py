@@ -208,8 +208,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 # SQLSTATEs of a server that is gone or going: connection exceptions (class 08),
-# too many connections, administrator or crash shutdown, starting up.
-_UNAVAILABLE_STATES = ("08", "53300", "57P01", "57P02", "57P03")
+# too many connections, administrator or crash shutdown, starting up; and
+# contention, which is never the client's error: a lock wait past lock_timeout
+# (55P03), a serialization failure (40001) or a deadlock (40P01) — retry later.
+_UNAVAILABLE_STATES = ("08", "53300", "57P01", "57P02", "57P03", "55P03", "40001", "40P01")
 
 
 def is_unavailable(exc: Exception) -> bool:

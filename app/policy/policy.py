@@ -406,38 +406,24 @@ def _pending_reason(reason: Reason, notice: NoticeFact | None) -> Reason:
 
 
 def _expected_exit(history: History, as_of: date, schedule: Schedule) -> date:
-    # Freeze what is known on as_of, then walk its change dates forward: the first
-    # one on which no S rule holds is the exit. Every S rule has a window, so one is.
-    frozen = _known_on(history, as_of)
+    # Freeze the violations as known on as_of (only violations decide the S rules),
+    # then walk their change dates forward: the first one on which no S rule holds
+    # is the exit. Every S rule has a window, so one is.
+    frozen = History(status=history.status, violations=_known_on(history.violations, as_of))
     following = sorted(d for d in _change_dates(frozen, schedule) if d > as_of)
     return next(d for d in following if not _s_holds(frozen, d, schedule))
 
 
-def _known_on(history: History, as_of: date) -> History:
-    """`history` without records dated after `as_of` and status changes dated after it."""
+def _known_on(violations: tuple[Violation, ...], as_of: date) -> tuple[Violation, ...]:
+    """The violations decided by `as_of`, without status changes dated after it."""
 
     def on(d: date | None) -> date | None:
         return d if d is not None and d <= as_of else None
 
-    return replace(
-        history,
-        assessments=tuple(a for a in history.assessments if a.assessed_on <= as_of),
-        violations=tuple(
-            replace(
-                v,
-                rectified_on=on(v.rectified_on),
-                revoked_on=on(v.revoked_on),
-                repaired_on=on(v.repaired_on),
-            )
-            for v in history.violations
-            if v.decided_on <= as_of
-        ),
-        inspections=tuple(
-            replace(i, rectified_on=on(i.rectified_on))
-            for i in history.inspections
-            if i.inspected_on <= as_of
-        ),
-        recalls=tuple(r for r in history.recalls if r.initiated_on <= as_of),
+    return tuple(
+        replace(v, revoked_on=on(v.revoked_on), repaired_on=on(v.repaired_on))
+        for v in violations
+        if v.decided_on <= as_of
     )
 
 
@@ -462,8 +448,9 @@ def _base_reason(assessments: tuple[Assessment, ...], as_of: date, policy: Polic
             f"无有效评定等级：基础等级 {grade}",
             f"no valid assessment, base {grade}",
         )
-    # The latest assessment wins; on the same day, the one recorded later.
-    _, _, a = max(valid, key=lambda item: item[:2])
+    # The latest assessment wins; on the same day, the one recorded later (the
+    # index is unique, so the tuples never tie).
+    _, _, a = max(valid)
     by_zh = f"，{a.authority}" if a.authority else ""
     by_en = f" by {a.authority}" if a.authority else ""
     until_zh = f"有效期至 {a.valid_until}" if a.valid_until else "长期有效"

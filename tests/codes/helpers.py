@@ -12,8 +12,6 @@ from httpx import AsyncClient
 from app.core.clock import today
 from app.identifiers.gtin import make_gtin
 
-TODAY = today()
-
 
 def random_gtin(rng: random.Random | None = None) -> str:
     """A valid GTIN-13 (prefix 690-699: GS1 China)."""
@@ -37,7 +35,7 @@ def report(**overrides: Any) -> dict[str, Any]:
     return {
         "report_no": f"WT{uuid.uuid4().hex[:8].upper()}",
         "authority": "国家家用电器质量检验检测中心",
-        "inspected_on": TODAY.isoformat(),
+        "inspected_on": today().isoformat(),
         "result": "pass",
         "standard": "GB 4706.19-2008",
         "items": ["泄漏电流", "耐热"],
@@ -45,10 +43,11 @@ def report(**overrides: Any) -> dict[str, Any]:
 
 
 def batch_body(lot: str = "L2026-11", **overrides: Any) -> dict[str, Any]:
+    day = today()  # the app's clock at each call: a run may cross midnight
     return {
         "lot": lot,
-        "produced_on": TODAY.isoformat(),
-        "expires_on": TODAY.replace(year=TODAY.year + 2).isoformat(),
+        "produced_on": day.isoformat(),
+        "expires_on": day.replace(year=day.year + 2).isoformat(),
         "inspection_reports": [report()],
     } | overrides
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from httpx import AsyncClient
@@ -10,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
+from app.core.clock import today
 from tests.codes.helpers import (
-    TODAY,
     batch_body,
     lot_path,
     make_batch,
@@ -20,6 +21,7 @@ from tests.codes.helpers import (
     report,
 )
 from tests.factories import make_key, make_organization
+from tests.snapshot import assert_unchanged, snapshot
 
 
 async def test_regulator_registers_a_product_as_gtin14(
@@ -114,9 +116,10 @@ async def test_bad_gtin_is_422_naming_the_check_digit(
 
 
 async def test_duplicate_gtin_is_409_and_unknown_producer_422(
-    client: AsyncClient, regulator: dict[str, str], uscc: str
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str], uscc: str
 ) -> None:
     gtin = await make_product(client, regulator, uscc)
+    before = await snapshot(session)
     again = await client.post("/v1/products", json=product_body(uscc, gtin=gtin), headers=regulator)
     assert again.status_code == 409
     from tests.factories import random_uscc
@@ -124,6 +127,7 @@ async def test_duplicate_gtin_is_409_and_unknown_producer_422(
     unknown = await client.post("/v1/products", json=product_body(random_uscc()), headers=regulator)
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "uscc"
+    await assert_unchanged(session, before, "duplicate GTIN, unknown producer")
 
 
 @pytest.mark.parametrize(
@@ -185,27 +189,29 @@ async def test_batch_with_inspection_reports(
     assert [b["lot"] for b in listed.json()["items"]] == ["L2026/11-A"]
     audit = await session.scalar(select(AuditEntry).where(AuditEntry.entity_id == batch["id"]))
     assert audit is not None and audit.action == "batch.create"
+    before = await snapshot(session)
     duplicate = await client.post(f"/v1/products/{gtin}/batches", json=body, headers=enterprise)
     assert duplicate.status_code == 409
+    await assert_unchanged(session, before, "duplicate lot")
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("make_overrides", "field"),
     [
-        ({"lot": "L 1"}, "lot"),
-        ({"lot": "批次1"}, "lot"),
-        ({"lot": "L" * 21}, "lot"),
-        ({"lot": ""}, "lot"),
-        ({"expires_on": (TODAY - dt.timedelta(days=1)).isoformat()}, "body"),
-        ({"produced_on": "2026-02-30"}, "produced_on"),
-        ({"produced_on": (TODAY + dt.timedelta(days=400)).isoformat()}, "produced_on"),
-        ({"inspection_reports": [report()] * 21}, "inspection_reports"),
-        ({"inspection_reports": [report(result="maybe")]}, "inspection_reports[0].result"),
-        ({"inspection_reports": [report(failed_items=["x"])]}, "inspection_reports[0]"),
+        (lambda: {"lot": "L 1"}, "lot"),
+        (lambda: {"lot": "批次1"}, "lot"),
+        (lambda: {"lot": "L" * 21}, "lot"),
+        (lambda: {"lot": ""}, "lot"),
+        (lambda: {"expires_on": (today() - dt.timedelta(days=1)).isoformat()}, "body"),
+        (lambda: {"produced_on": "2026-02-30"}, "produced_on"),
+        (lambda: {"produced_on": (today() + dt.timedelta(days=400)).isoformat()}, "produced_on"),
+        (lambda: {"inspection_reports": [report()] * 21}, "inspection_reports"),
+        (lambda: {"inspection_reports": [report(result="maybe")]}, "inspection_reports[0].result"),
+        (lambda: {"inspection_reports": [report(failed_items=["x"])]}, "inspection_reports[0]"),
         (
-            {
+            lambda: {
                 "inspection_reports": [
-                    report(inspected_on=(TODAY + dt.timedelta(days=1)).isoformat())
+                    report(inspected_on=(today() + dt.timedelta(days=1)).isoformat())
                 ]
             },
             "inspection_reports[0].inspected_on",
@@ -214,19 +220,22 @@ async def test_batch_with_inspection_reports(
 )
 async def test_batch_bounds(
     client: AsyncClient,
+    session: AsyncSession,
     regulator: dict[str, str],
     uscc: str,
-    overrides: dict[str, object],
+    make_overrides: Callable[[], dict[str, object]],
     field: str,
 ) -> None:
     gtin = await make_product(client, regulator, uscc)
+    before = await snapshot(session)
     response = await client.post(
         f"/v1/products/{gtin}/batches",
-        json=batch_body() | overrides,
+        json=batch_body() | make_overrides(),
         headers=regulator,
     )
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == field
+    await assert_unchanged(session, before, field)
 
 
 async def test_bad_lot_in_the_path_is_422(

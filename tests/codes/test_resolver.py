@@ -16,6 +16,7 @@ from tests.codes.helpers import (
     item_codes,
     make_batch,
     make_product,
+    random_gtin,
     report,
 )
 from tests.records.helpers import inspection, recall, violation
@@ -261,8 +262,16 @@ async def test_unknown_product_or_lot_is_not_genuine(
     client: AsyncClient, regulator: dict[str, str], uscc: str
 ) -> None:
     gtin = await make_product(client, regulator, uscc)
-    assert (await client.get(f"/01/{gtin}/10/NOPE", headers=JSON)).status_code == 404
-    assert (await client.get("/01/06901234567892", headers=JSON)).status_code in (200, 404)
+    assert (await client.get(f"/01/{gtin}", headers=JSON)).status_code == 200
+    lot = await client.get(f"/01/{gtin}/10/NOPE", headers=JSON)
+    assert lot.status_code == 404
+    assert lot.json()["genuine"] is False
+    unregistered = random_gtin()
+    while unregistered == gtin:
+        unregistered = random_gtin()
+    product = await client.get(f"/01/{unregistered}", headers=JSON)
+    assert product.status_code == 404
+    assert product.json()["genuine"] is False
 
 
 async def test_head_etag_and_cache_headers(

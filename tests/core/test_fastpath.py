@@ -7,6 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests.auth.test_revocation import revoke_committed
 from tests.factories import random_uscc
 
 
@@ -41,9 +42,13 @@ async def test_the_fast_pool_answers_like_the_session_path(
                 f"/v1/organizations/{uscc}/credit", headers={"Authorization": "Bearer qcr_nope"}
             )
             assert bad.status_code == 401
+            # A key that worked is refused by the lane as soon as it is revoked.
             assert (
                 await fast.get(f"/v1/organizations/{uscc}/credit", headers=revoked)
             ).status_code == 200
+            await revoke_committed(engine, revoked)
+            refused = await fast.get(f"/v1/organizations/{uscc}/credit", headers=revoked)
+            assert refused.status_code == 401, refused.text
             partner = await committed_key(engine, "partner")
             codes = [uscc, "91110000600037341X", random_uscc(), uscc[8:17]]
             fast_batch = await fast.post("/v1/credit/batch", json={"codes": codes}, headers=partner)

@@ -18,6 +18,7 @@ from app.credit.models import CreditStatus
 from app.policy import versions
 from tests.factories import make_key, make_organization, random_uscc
 from tests.records.helpers import grade, violation
+from tests.snapshot import assert_unchanged, changed_tables, snapshot
 
 TODAY = dt.date(2026, 6, 15)
 
@@ -232,27 +233,33 @@ async def test_repair_rules_and_effect(
     )
     url = f"/v1/organizations/{uscc}/repairs"
     body = {"violation_id": v["id"], "reason": "已整改到位，申请信用修复"}
+    before = await snapshot(session)
     not_rectified = await client.post(url, json=body, headers=enterprise)
     assert not_rectified.status_code == 422
     assert not_rectified.json()["reason"] == "not_rectified"
+    await assert_unchanged(session, before, "not_rectified")
     etag = (await client.get(f"/v1/violations/{v['id']}")).headers["etag"]
     await client.patch(
         f"/v1/violations/{v['id']}",
         json={"rectified_on": "2025-08-01"},
         headers=regulator | {"If-Match": etag},
     )
+    before = await snapshot(session)
     too_early = await client.post(url, json=body, headers=enterprise)
     assert too_early.status_code == 422
     assert too_early.json()["reason"] == "too_early"
     assert "2026-06-16" in too_early.json()["detail"]
     assert (await client.post(url, json=body, headers=other)).status_code == 403
+    await assert_unchanged(session, before, "too_early, another enterprise")
     with clock.frozen(dt.date(2026, 6, 16)):
         assert (await _credit(client, uscc))["black_list"] is True
         requested = await client.post(url, json=body, headers=enterprise)
         assert requested.status_code == 201, requested.text
         repair = requested.json()
         assert repair["status"] == "pending"
+        before = await snapshot(session)
         assert (await client.post(url, json=body, headers=enterprise)).status_code == 409
+        await assert_unchanged(session, before, "a second pending request")
         decision = f"/v1/repairs/{repair['id']}/decision"
         assert (
             await client.post(
@@ -327,13 +334,23 @@ async def test_rejected_repair_changes_nothing(
             headers=regulator,
         )
     ).json()
+    credit_before = await _credit(client, uscc)
+    before = await snapshot(session)
     rejected = await client.post(
         f"/v1/repairs/{repair['id']}/decision",
         json={"decision": "rejected", "reason": "材料不全"},
         headers=regulator,
     )
     assert rejected.json()["status"] == "rejected"
+    # Only the decision itself is recorded: the request's status, its audit entry and
+    # its change event. No violation version, no credit status, nothing else.
+    assert changed_tables(before, await snapshot(session)) == [
+        "audit_entries",
+        "change_events",
+        "repair_requests",
+    ]
     assert (await client.get(f"/v1/violations/{v['id']}")).json()["repaired_on"] is None
+    assert await _credit(client, uscc) == credit_before
 
 
 async def test_batch_in_order_with_errors(
@@ -366,6 +383,8 @@ async def test_batch_in_order_with_errors(
 async def test_batch_bounds_and_roles(
     client: AsyncClient, session: AsyncSession, partner: dict[str, str]
 ) -> None:
+    enterprise = await make_key(session, "enterprise", await make_organization(session))
+    before = await snapshot(session)
     too_many = await client.post("/v1/credit/batch", json={"codes": ["x"] * 1001}, headers=partner)
     assert too_many.status_code == 422
     assert "1000" in too_many.json()["errors"][0]["message"]
@@ -373,10 +392,14 @@ async def test_batch_bounds_and_roles(
         await client.post("/v1/credit/batch", json={"codes": []}, headers=partner)
     ).status_code == 422
     assert (await client.post("/v1/credit/batch", json={"codes": ["x"]})).status_code == 401
-    enterprise = await make_key(session, "enterprise", await make_organization(session))
     assert (
         await client.post("/v1/credit/batch", json={"codes": ["x"]}, headers=enterprise)
     ).status_code == 403
+    # Any request may sequence journal entries written before it (the key's): that is
+    # the journal's work, not the refused batch's.
+    sequencing = {"audit_log", "audit_tree_nodes", "change_sequence", "sequencer_batches"}
+    changed = set(changed_tables(before, await snapshot(session))) - sequencing
+    assert not changed, f"refused batches changed {changed}"
 
 
 async def test_batch_round_trips_do_not_grow_with_the_batch(

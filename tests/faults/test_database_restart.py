@@ -7,7 +7,8 @@ retries on 503 or a broken connection with the same key, as a careful client
 would. Afterwards every write the service acknowledged with 2xx is in the
 database exactly once, no write is there twice, the audit chain is intact, the
 service answered 503 problem+json with Retry-After while the database was down
-(never a 500), and recovered by itself within seconds.
+(never a 500), and recovered by itself. Each phase waits for its condition (so
+many writes acknowledged, a 503 seen, /readyz polled) under a deadline.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +31,18 @@ from app.core.settings import Settings
 from tests import figures
 from tests.factories import committed_key, committed_organization, random_uscc
 from tests.faults.conftest import FaultServer
+from tests.waiting import wait_for
+
+
+async def _is(status: Awaitable[int], expected: int) -> bool:
+    return await status == expected
+
 
 WRITERS = 6
-BEFORE_STOP = 1.5  # seconds of writes before the database stops
-DOWN = 2.5  # seconds the database stays down
-AFTER_START = 2.0  # seconds of writes after it is back
-RECOVERY_BOUND = 10.0  # seconds: the first write after the restart must succeed by then
+# No fixed sleeps: each phase waits for what it needs, under a generous deadline
+# that only a broken service reaches (a busy CI machine is merely slower).
+BEFORE_STOP = 10  # writes acknowledged before the database stops
+AFTER_START = 10  # writes acknowledged after it is back
 
 
 @dataclass
@@ -164,18 +172,26 @@ async def test_no_acknowledged_write_is_lost_or_doubled_across_a_restart(
     ]
     reads = [f"/v1/organizations/{targets[0]}{tail}" for tail in ("/credit", "", "/violations")]
     readers = [asyncio.create_task(_reader(clients[0], reads, tally, stop)) for _ in range(2)]
-    readiness: list[int] = []
+
+    async def readyz() -> int:
+        try:
+            return (await clients[0].get("/readyz")).status_code
+        except httpx.TransportError:
+            return 0
+
     try:
-        await asyncio.sleep(BEFORE_STOP)
+        await wait_for(lambda: len(tally.acknowledged_at) >= BEFORE_STOP, "writes before the stop")
         await asyncio.to_thread(fault_server.stop)
         stopped_at = time.monotonic()
-        await asyncio.sleep(DOWN / 2)
-        ready = await clients[0].get("/readyz")
-        readiness.append(ready.status_code)
-        await asyncio.sleep(DOWN / 2)
+        await wait_for(lambda: tally.unavailable > 0, "a 503 while the database is down")
+        await wait_for(lambda: _is(readyz(), 503), "/readyz to say 503 while the database is down")
         await asyncio.to_thread(fault_server.start)
         started_at = time.monotonic()
-        await asyncio.sleep(AFTER_START)
+        await wait_for(lambda: _is(readyz(), 200), "/readyz to recover")
+        await wait_for(
+            lambda: sum(t > started_at for t in tally.acknowledged_at) >= AFTER_START,
+            "writes after the restart",
+        )
     finally:
         if not fault_server.running():
             fault_server.start()
@@ -249,10 +265,9 @@ async def test_no_acknowledged_write_is_lost_or_doubled_across_a_restart(
     assert not lost, f"acknowledged but not found: {lost[:5]}"
     assert not doubled, f"stored twice: {doubled[:5]}"
     assert tally.unavailable > 0, "the outage was never seen: the test proved nothing"
-    assert readiness == [503]
     assert report.failure is None, report.failure
     assert report.leaves + report.unsequenced > 0
-    assert recovery is not None and recovery < RECOVERY_BOUND, recovery
+    assert recovery is not None, "no write succeeded after the restart"
     assert stopped_at < started_at
 
 

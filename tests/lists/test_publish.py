@@ -22,6 +22,7 @@ from tests.factories import committed_key, make_key, make_organization
 from tests.lists.conftest import TODAY
 from tests.lists.helpers import black_listed, post, publish, red_listed
 from tests.records.helpers import grade, violation
+from tests.snapshot import assert_unchanged, snapshot
 
 
 def ago(days: int) -> str:
@@ -233,15 +234,19 @@ async def test_stale_statuses_are_refreshed_before_publishing(
     assert leaving != staying
 
 
-async def test_idempotency_key(client: AsyncClient, regulator: dict[str, str]) -> None:
+async def test_idempotency_key(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
     headers = regulator | {"Idempotency-Key": "publish-1"}
     first = await client.post("/v1/lists/red/publications", json={"note": "a"}, headers=headers)
     again = await client.post("/v1/lists/red/publications", json={"note": "a"}, headers=headers)
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert again.headers["location"] == first.headers["location"]
+    before = await snapshot(session)
     other = await client.post("/v1/lists/red/publications", json={"note": "b"}, headers=headers)
     assert other.status_code == 422
+    await assert_unchanged(session, before, "the same key with another body")
     listed = (await client.get("/v1/lists/red/publications")).json()["items"]
     assert [p["number"] for p in listed] == [1]
 
@@ -261,8 +266,10 @@ async def test_bad_requests(
         ("black", {}, {}, 401, None),
         ("black", {}, await make_key(session, "partner"), 403, None),
     ]
+    before = await snapshot(session)
     for kind, body, headers, status, field in cases:
         response = await client.post(f"/v1/lists/{kind}/publications", json=body, headers=headers)
+        await assert_unchanged(session, before, (kind, body))
         assert response.status_code == status, (kind, body, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         if field:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -756,7 +757,10 @@ def scenarios(draw: st.DrawFn) -> tuple[History, date]:
     return history(*records, status=status), as_of
 
 
-PROPERTIES = settings(max_examples=200, deadline=None, database=None)
+# 200 examples a property; a profile that asks for fewer wins (scripts/mutation's
+# derandomized `mutation` profile: there the example tests must kill on their own).
+_LOADED = settings.default.max_examples if settings.default else 100  # stock default: 100
+PROPERTIES = settings(max_examples=_LOADED if _LOADED < 100 else 200, deadline=None, database=None)
 
 
 def observable(result: CreditResult) -> tuple[object, ...]:
@@ -883,3 +887,222 @@ def test_black_listed_since_starts_the_unbroken_stretch(
     assert not evaluate(h, since - ONE_DAY).black_list
     for d in {since, *days_between(data, since, as_of)}:
         assert evaluate(h, d).black_list, d
+
+
+# --- what mutation testing asked for (scripts/mutation) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: assessment("E", "2024-01-01"),
+            "grade must be one of AAA, AA, A, B, C, D, not 'E'",
+        ),
+        (
+            lambda: violation("2024-01-01", "grave"),
+            "severity must be one of minor, general, serious, not 'grave'",
+        ),
+        (lambda: inspection("2024-01-01", "ok"), "result must be one of pass, fail, not 'ok'"),
+        (
+            lambda: recall("2024-01-01", "forced"),
+            "kind must be one of voluntary, ordered, not 'forced'",
+        ),
+        (
+            lambda: history(status="closed"),
+            "status must be one of active, deregistered, not 'closed'",
+        ),
+    ],
+)
+def test_an_invalid_record_names_its_field_and_the_allowed_values(
+    make: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        make()
+    assert str(raised.value) == message
+
+
+def test_listed_on_its_first_day_since_that_day() -> None:
+    h = history(violation("2024-03-10", "serious"))
+    assert black_listed_since(h, D("2024-03-10")) == D("2024-03-10")
+    assert black_listed_since(h, D("2024-03-09")) is None
+
+
+def _s2(*, revoked: str | None = None, repaired: str | None = None) -> History:
+    """Three general or serious violations within 12 months (S2), the latest of which
+    (decided 2024-04-15, serious) may be revoked or repaired; a general one before."""
+    return history(
+        violation("2024-02-01", id=1),
+        violation("2024-03-01", id=2),
+        violation("2024-04-01", id=3),
+        violation("2024-04-15", "serious", revoked=revoked, repaired=repaired, id=4),
+    )
+
+
+@pytest.mark.parametrize(
+    ("h", "exit_day"),
+    [
+        # Revoked on as_of: known, so three stand; S2 ends when the first leaves.
+        pytest.param(_s2(revoked="2024-05-01"), "2025-02-01", id="revoked on as_of"),
+        # Revoked after as_of: not known yet, four stand and the serious one is S1.
+        pytest.param(_s2(revoked="2024-06-01"), "2027-04-15", id="revoked after as_of"),
+        # Repaired on as_of: no S1, but S2 counts it: ends when two have left.
+        pytest.param(_s2(repaired="2024-05-01"), "2025-03-01", id="repaired on as_of"),
+        pytest.param(_s2(repaired="2024-06-01"), "2027-04-15", id="repaired after as_of"),
+    ],
+)
+def test_expected_exit_knows_status_changes_on_as_of_not_after(h: History, exit_day: str) -> None:
+    result = evaluate(h, D("2024-05-01"))
+    assert result.black_list
+    assert result.expected_exit == D(exit_day)
+
+
+def test_expected_exit_ignores_a_violation_decided_after_as_of() -> None:
+    h = history(violation("2024-01-10", "serious"), violation("2024-06-01", "serious"))
+    assert evaluate(h, D("2024-05-01")).expected_exit == D("2027-01-10")
+
+
+def test_base_reason_texts_with_and_without_authority_and_expiry() -> None:
+    bare = evaluate(history(assessment("AA", "2024-01-01", id=7)), D("2024-02-01")).reasons[0]
+    assert (bare.rule_id, bare.effect, bare.record_type, bare.record_id) == (
+        "BASE",
+        "AA",
+        "grade_assessment",
+        uid(7),
+    )
+    assert bare.explanation_zh == "评定等级 AA（2024-01-01 评定，长期有效）：基础等级 AA"
+    assert bare.explanation_en == "assessment AA of 2024-01-01, no expiry: base grade AA"
+    full = evaluate(
+        history(assessment("A", "2024-01-01", "2026-12-31", authority="浙江省局")), D("2024-02-01")
+    ).reasons[0]
+    assert full.explanation_zh == (
+        "评定等级 A（2024-01-01 评定，浙江省局，有效期至 2026-12-31）：基础等级 A"
+    )
+    assert full.explanation_en == (
+        "assessment A of 2024-01-01 by 浙江省局, valid until 2026-12-31: base grade A"
+    )
+    none = evaluate(history(), D("2024-02-01")).reasons[0]
+    assert (none.explanation_zh, none.explanation_en) == (
+        "无有效评定等级：基础等级 B",
+        "no valid assessment, base B",
+    )
+
+
+def _reason(h: History, on: str, rule_id: str) -> Reason:
+    return next(r for r in evaluate(h, D(on)).reasons if r.rule_id == rule_id)
+
+
+def test_reason_texts_of_every_rule() -> None:
+    vid, iid, rid = uid(11), uid(12), uid(13)
+    cases: list[tuple[History, str, str, str, str, str]] = [
+        (
+            history(Violation(vid, "", "局", D("2024-01-10"), "general", D("2024-02-01"))),
+            "M1",
+            "violation",
+            f"一般质量违法行为（案号 {vid}，2024-01-10 决定），已于 2024-02-01 整改，"
+            "12个月内：等级上限 B",
+            f"general violation {vid} decided 2024-01-10, rectified 2024-02-01, "
+            "within 12 months: grade capped at B",
+            "2024-03-01",
+        ),
+        (
+            history(violation("2024-01-10", case_no="案1")),
+            "G1",
+            "violation",
+            "一般质量违法行为（案号 案1，2024-01-10 决定），12个月内未撤销、未整改：等级上限 C",
+            "general violation 案1 decided 2024-01-10, "
+            "within 12 months, not revoked or rectified: grade capped at C",
+            "2024-03-01",
+        ),
+        (
+            history(violation("2024-01-10", "minor", case_no="案2")),
+            "M2",
+            "violation",
+            "轻微质量违法行为（案号 案2，2024-01-10 决定），12个月内未撤销：等级上限 B",
+            "minor violation 案2 decided 2024-01-10, "
+            "within 12 months, not revoked: grade capped at B",
+            "2024-03-01",
+        ),
+        (
+            history(Inspection(iid, D("2024-01-10"), "fail", D("2024-02-01"))),
+            "M3",
+            "inspection",
+            f"监督抽查不合格（报告 {iid}，2024-01-10 抽查），已于 2024-02-01 整改，"
+            "12个月内：等级上限 B",
+            f"failed inspection {iid} of 2024-01-10, rectified 2024-02-01, "
+            "within 12 months: grade capped at B",
+            "2024-03-01",
+        ),
+        (
+            history(Inspection(iid, D("2024-01-10"), "fail", None, "JD-1")),
+            "G2",
+            "inspection",
+            "监督抽查不合格（报告 JD-1，2024-01-10 抽查），12个月内未整改：等级上限 C",
+            "failed inspection JD-1 of 2024-01-10, within 12 months, not rectified: "
+            "grade capped at C",
+            "2024-03-01",
+        ),
+        (
+            history(Recall(rid, D("2024-01-10"), "voluntary")),
+            "V1",
+            "recall",
+            f"主动召回（召回编号 {rid}，2024-01-10 启动），24个月内：仅作提示，不影响等级",
+            f"voluntary recall {rid} initiated 2024-01-10, "
+            "within 24 months: for information, no grade cap",
+            "2024-03-01",
+        ),
+        (
+            history(Recall(rid, D("2024-01-10"), "ordered", "RC-1", "滑板车")),
+            "G3",
+            "recall",
+            "责令召回（召回编号 RC-1，产品 滑板车，2024-01-10 启动），24个月内：等级上限 C",
+            "ordered recall RC-1 of 滑板车 initiated 2024-01-10, "
+            "within 24 months: grade capped at C",
+            "2024-03-01",
+        ),
+    ]
+    for h, rule_id, record_type, zh, en, on in cases:
+        reason = _reason(h, on, rule_id)
+        assert reason.record_type == record_type, rule_id
+        assert (reason.explanation_zh, reason.explanation_en) == (zh, en), rule_id
+
+
+def test_repair_requested_on_the_decision_day() -> None:
+    v = violation("2024-03-01")
+    assert repair_eligibility(v, D("2024-03-01")) == (
+        "not_rectified",
+        "the violation must be rectified before credit repair",
+    )
+    assert repair_eligibility(v, D("2024-02-29")) == (
+        "not_decided",
+        "the violation is decided on 2024-03-01, after 2024-02-29",
+    )
+
+
+# The policy is data: another version's thresholds, windows and caps are obeyed.
+POLICY_OTHER = dataclasses.replace(
+    POLICY_V1,
+    version="test-other",
+    minor_window_months=6,
+    m2_cap="AA",
+    voluntary_recall_window_months=6,
+    ordered_recall_window_months=18,
+)
+
+
+def test_another_policy_is_obeyed() -> None:
+    base = assessment("AAA", "2024-01-01")
+    minor = evaluate(history(base, violation("2024-01-10", "minor")), D("2024-03-01"), POLICY_OTHER)
+    assert (minor.grade, minor.assessed_grade, minor.policy_version) == ("AA", "AAA", "test-other")
+    assert minor.holds_until == D("2024-07-09")  # the last day of a 6-month window
+    voluntary = evaluate(
+        history(base, recall("2024-01-10", "voluntary")), D("2024-03-01"), POLICY_OTHER
+    )
+    assert voluntary.grade == "AAA"
+    assert voluntary.holds_until == D("2024-07-09")
+    ordered = evaluate(
+        history(base, recall("2024-01-10", "ordered")), D("2024-03-01"), POLICY_OTHER
+    )
+    assert ordered.grade == "C"
+    assert ordered.holds_until == D("2025-07-09")
+    assert evaluate(history(base), D("2024-03-01"), POLICY_OTHER).grade == "AAA"

@@ -8,18 +8,17 @@ from typing import Any
 
 from app.core.clock import today
 
-TODAY = today()
-
 
 def days_ago(n: int) -> str:
-    return (TODAY - dt.timedelta(days=n)).isoformat()
+    """`n` days before today (the app's clock, read at each call: a run may cross midnight)."""
+    return (today() - dt.timedelta(days=n)).isoformat()
 
 
 def grade(**overrides: Any) -> dict[str, Any]:
     return {
         "grade": "AA",
         "assessed_on": days_ago(30),
-        "valid_until": (TODAY + dt.timedelta(days=300)).isoformat(),
+        "valid_until": (today() + dt.timedelta(days=300)).isoformat(),
         "authority": "浙江省市场监督管理局",
         "basis": "GB/T 31870-2015 评价",
     } | overrides

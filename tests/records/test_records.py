@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,11 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
+from app.core.clock import today
 from app.records.models import RecordVersion, Violation
 from tests.factories import make_key, make_organization
-from tests.records.helpers import BODIES, TODAY, days_ago, grade, inspection, recall, violation
+from tests.records.helpers import BODIES, days_ago, grade, inspection, recall, violation
+from tests.snapshot import assert_unchanged, snapshot
 
-TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
+
+def tomorrow() -> str:
+    return (today() + dt.timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -42,14 +49,34 @@ async def test_create_returns_201_with_the_object(
 
 
 async def test_money_is_decimal_and_gtin_is_stored_as_gtin14(
-    client: AsyncClient, regulator: dict[str, str], uscc: str
+    client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
 ) -> None:
+    # A JSON number that a float cannot hold exactly is refused, not rounded.
+    noisy = await client.post(
+        f"/v1/organizations/{uscc}/violations",
+        json=violation(penalty_amount=0.1 + 0.2),  # 0.30000000000000004 on the wire
+        headers=regulator,
+    )
+    assert noisy.status_code == 422, noisy.text
+    assert [e["field"] for e in noisy.json()["errors"]] == ["penalty_amount"]
+    # A number with two places is taken as the decimal it spells, answered as a string.
     v = await client.post(
+        f"/v1/organizations/{uscc}/violations",
+        json=violation(penalty_amount=12000.5),
+        headers=regulator,
+    )
+    assert v.status_code == 201, v.text
+    assert '"penalty_amount":"12000.50"' in v.text.replace(" ", "")
+    stored = await session.scalar(
+        select(Violation.penalty_amount).where(Violation.id == uuid.UUID(v.json()["id"]))
+    )
+    assert isinstance(stored, decimal.Decimal) and stored == decimal.Decimal("12000.50")
+    text_form = await client.post(
         f"/v1/organizations/{uscc}/violations",
         json=violation(penalty_amount="0.30"),
         headers=regulator,
     )
-    assert v.json()["penalty_amount"] == "0.30"
+    assert text_form.json()["penalty_amount"] == "0.30"
     i = await client.post(
         f"/v1/organizations/{uscc}/inspections",
         json=inspection(gtin="6901234567892"),
@@ -58,67 +85,73 @@ async def test_money_is_decimal_and_gtin_is_stored_as_gtin14(
     assert i.json()["gtin"] == "06901234567892"
 
 
-INVALID: list[tuple[str, dict[str, Any], str]] = [
-    ("grades", grade(grade="AAAA"), "grade"),
-    ("grades", grade(grade="E"), "grade"),
-    ("grades", grade(assessed_on=TOMORROW), "assessed_on"),
+# Bodies are made when the test runs (a date computed at import goes stale at midnight).
+INVALID: list[tuple[str, Callable[[], dict[str, Any]], str]] = [
+    ("grades", lambda: grade(grade="AAAA"), "grade"),
+    ("grades", lambda: grade(grade="E"), "grade"),
+    ("grades", lambda: grade(assessed_on=tomorrow()), "assessed_on"),
     (
         "grades",
-        grade(assessed_on=days_ago(5), valid_until=days_ago(6)),
+        lambda: grade(assessed_on=days_ago(5), valid_until=days_ago(6)),
         "valid_until is before assessed_on",
     ),
-    ("grades", grade(assessed_on="2026-02-30"), "assessed_on"),
-    ("grades", grade(authority=""), "authority"),
-    ("violations", violation(severity="grave"), "severity"),
-    ("violations", violation(decided_on=TOMORROW), "decided_on"),
+    ("grades", lambda: grade(assessed_on="2026-02-30"), "assessed_on"),
+    ("grades", lambda: grade(authority=""), "authority"),
+    ("violations", lambda: violation(severity="grave"), "severity"),
+    ("violations", lambda: violation(decided_on=tomorrow()), "decided_on"),
     (
         "violations",
-        violation(decided_on=days_ago(3), rectified_on=days_ago(4)),
+        lambda: violation(decided_on=days_ago(3), rectified_on=days_ago(4)),
         "rectified_on is before decided_on",
     ),
-    ("violations", violation(rectified_on=TOMORROW), "rectified_on"),
-    ("violations", violation(penalty_amount="-1"), "penalty_amount"),
-    ("violations", violation(penalty_amount="1.234"), "penalty_amount"),
-    ("violations", violation(penalty_amount="1e30"), "penalty_amount"),
-    ("violations", violation(public_summary=""), "public_summary"),
-    ("violations", violation(repaired_on=days_ago(1)), "repaired_on"),
-    ("violations", violation(id="x"), "id"),
-    ("inspections", inspection(result="ok"), "result"),
-    ("inspections", inspection(inspected_on=TOMORROW), "inspected_on"),
-    ("inspections", inspection(gtin="6901234567890"), "gtin"),
-    ("inspections", inspection(result="pass", failed_items=["x"]), "passed inspection"),
+    ("violations", lambda: violation(rectified_on=tomorrow()), "rectified_on"),
+    ("violations", lambda: violation(penalty_amount="-1"), "penalty_amount"),
+    ("violations", lambda: violation(penalty_amount="1.234"), "penalty_amount"),
+    ("violations", lambda: violation(penalty_amount="1e30"), "penalty_amount"),
+    ("violations", lambda: violation(public_summary=""), "public_summary"),
+    ("violations", lambda: violation(repaired_on=days_ago(1)), "repaired_on"),
+    ("violations", lambda: violation(id="x"), "id"),
+    ("inspections", lambda: inspection(result="ok"), "result"),
+    ("inspections", lambda: inspection(inspected_on=tomorrow()), "inspected_on"),
+    ("inspections", lambda: inspection(gtin="6901234567890"), "gtin"),
+    ("inspections", lambda: inspection(result="pass", failed_items=["x"]), "passed inspection"),
     (
         "inspections",
-        inspection(inspected_on=days_ago(5), rectified_on=days_ago(6)),
+        lambda: inspection(inspected_on=days_ago(5), rectified_on=days_ago(6)),
         "rectified_on is before inspected_on",
     ),
-    ("inspections", inspection(lot="L" * 21), "lot"),
-    ("recalls", recall(kind="forced"), "kind"),
-    ("recalls", recall(hazard_class=4), "hazard_class"),
-    ("recalls", recall(status="paused"), "status"),
-    ("recalls", recall(initiated_on=TOMORROW), "initiated_on"),
-    ("recalls", recall(units=-1), "units"),
-    ("recalls", recall(lots=[]), "lots"),
+    ("inspections", lambda: inspection(lot="L" * 21), "lot"),
+    ("recalls", lambda: recall(kind="forced"), "kind"),
+    ("recalls", lambda: recall(hazard_class=4), "hazard_class"),
+    ("recalls", lambda: recall(status="paused"), "status"),
+    ("recalls", lambda: recall(initiated_on=tomorrow()), "initiated_on"),
+    ("recalls", lambda: recall(units=-1), "units"),
+    ("recalls", lambda: recall(lots=[]), "lots"),
 ]
 
 
-@pytest.mark.parametrize(("plural", "body", "named"), INVALID)
+@pytest.mark.parametrize(
+    ("plural", "make_body", "named"),
+    [pytest.param(p, b, n, id=f"{p}-{n}") for p, b, n in INVALID],
+)
 async def test_invalid_records_are_422_and_change_nothing(
     client: AsyncClient,
     regulator: dict[str, str],
     uscc: str,
     session: AsyncSession,
     plural: str,
-    body: dict[str, Any],
+    make_body: Callable[[], dict[str, Any]],
     named: str,
 ) -> None:
-    before = await _counts(session)
-    response = await client.post(f"/v1/organizations/{uscc}/{plural}", json=body, headers=regulator)
+    before = await snapshot(session)
+    response = await client.post(
+        f"/v1/organizations/{uscc}/{plural}", json=make_body(), headers=regulator
+    )
     assert response.status_code == 422, response.text
     problem = response.json()
     assert response.headers["content-type"] == "application/problem+json"
     assert named in problem["detail"] or any(named == e["field"] for e in problem["errors"])
-    assert await _counts(session) == before
+    await assert_unchanged(session, before, f"{plural} {named}")
 
 
 async def _counts(session: AsyncSession) -> tuple[int, ...]:
@@ -135,26 +168,26 @@ async def test_duplicate_case_is_409_and_changes_nothing(
     assert (
         await client.post(f"/v1/organizations/{uscc}/violations", json=body, headers=regulator)
     ).status_code == 201
-    before = await _counts(session)
+    before = await snapshot(session)
     again = await client.post(
         f"/v1/organizations/{uscc}/violations", json=body | {"category": "x"}, headers=regulator
     )
     assert again.status_code == 409
-    assert await _counts(session) == before
+    await assert_unchanged(session, before, "duplicate case")
 
 
 async def test_a_write_that_fails_late_leaves_nothing_behind(
     client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
 ) -> None:
     # Unknown organization: fails after the idempotency row, before the record.
-    before = await _counts(session)
+    before = await snapshot(session)  # idempotency_keys included
     response = await client.post(
         "/v1/organizations/91110000600037341L/violations",
         json=violation(),
         headers=regulator | {"Idempotency-Key": "k-late"},
     )
     assert response.status_code == 404
-    assert await _counts(session) == before
+    await assert_unchanged(session, before, "unknown organization")
     # The key was not consumed by the failure: the same key now succeeds.
     ok = await client.post(
         f"/v1/organizations/{uscc}/violations",
@@ -236,11 +269,11 @@ async def test_publication_period_hides_old_violations_from_the_public(
 ) -> None:
     from app.policy.months import add_months
 
-    minor_cut = add_months(TODAY, -3)  # public while TODAY - 3 months < decided_on
+    minor_cut = add_months(today(), -3)  # public while today - 3 months < decided_on
     inside = violation(severity="minor", decided_on=(minor_cut + dt.timedelta(days=1)).isoformat())
     outside = violation(severity="minor", decided_on=minor_cut.isoformat())
     general_old = violation(
-        severity="general", decided_on=(add_months(TODAY, -36) + dt.timedelta(days=1)).isoformat()
+        severity="general", decided_on=(add_months(today(), -36) + dt.timedelta(days=1)).isoformat()
     )
     ids = {}
     for name, body in {"inside": inside, "outside": outside, "general": general_old}.items():
@@ -318,7 +351,7 @@ async def test_change_feed_does_not_describe_violations_past_their_publication_p
     partner = await make_key(session, "partner")
     old = violation(
         severity="minor",
-        decided_on=add_months(TODAY, -3).isoformat(),  # the first day it is no longer public
+        decided_on=add_months(today(), -3).isoformat(),  # the first day it is no longer public
         case_no="内部-OLD-1",
         public_summary="不应出现在变更流中",
     )
@@ -369,7 +402,7 @@ async def test_change_feed_redacts_at_read_time_once_the_period_ends(
     assert made.status_code == 201
     reclassified = violation(
         severity="general",
-        decided_on=add_months(TODAY, -4).isoformat(),
+        decided_on=add_months(today(), -4).isoformat(),
         case_no="RECLASS-1",
         public_summary="改判为轻微",
         penalty_amount="777.77",
@@ -390,7 +423,7 @@ async def test_change_feed_redacts_at_read_time_once_the_period_ends(
         "RECLASS-1" not in feed.text and "777.77" not in feed.text and "改判为轻微" not in feed.text
     )
     assert "AGING-1" in feed.text  # still inside its 3 months
-    with clock.frozen(add_months(TODAY, 3)):
+    with clock.frozen(add_months(today(), 3)):
         later = await client.get("/v1/changes", params={"limit": 200}, headers=partner)
         view = await client.get(f"/v1/violations/{made.json()['id']}", headers=partner)
     assert "AGING-1" not in later.text and "会过期的摘要" not in later.text

@@ -5,7 +5,9 @@ so even schemathesis's explicit examples hit data), a key per role (the
 enterprise key bound to A, another bound to B), and for each organization a
 grade, an old rectified violation with a pending repair request, an
 inspection, a recall and — for B — a serious violation that puts it on the
-black list. Lists and products are added when those endpoints exist.
+black list, a product with a batch, item codes and a feedback, and a red and a
+black list publication. Seeding fails loudly: a step the API refuses stops the
+test, never a world with a hole in it.
 """
 
 from __future__ import annotations
@@ -198,12 +200,12 @@ async def _organization(
     return org
 
 
-async def _product(
-    client: AsyncClient, regulator: dict[str, str], uscc: str, body: str
-) -> Product | None:
-    """A product, a batch, three item codes and a feedback, when those endpoints exist."""
+async def _product(client: AsyncClient, regulator: dict[str, str], uscc: str, body: str) -> Product:
+    """A product, a batch, three item codes and a feedback."""
     gtin = make_gtin(body)
-    created = await client.post(
+    created = await _ok(
+        client,
+        "POST",
         "/v1/products",
         json={
             "gtin": gtin,
@@ -215,9 +217,7 @@ async def _product(
         },
         headers=regulator,
     )
-    if created.status_code != 201:
-        return None
-    gtin = created.json()["gtin"]
+    gtin = created["gtin"]
     await _ok(
         client,
         "POST",
@@ -228,13 +228,14 @@ async def _product(
     codes = f"/v1/products/{gtin}/batches/L1/codes"
     issued = await _ok(client, "POST", codes, json={"count": 3}, headers=regulator)
     product = Product(gtin, "L1", issued["first_serial"], None)
-    feedback = await client.post(
+    feedback = await _ok(
+        client,
+        "POST",
         f"/01/{product.code}/feedback",
         json={"rating": 2, "comment": "有异味", "complaint": True, "contact": SECRET_MARKERS[2]},
         headers={"Accept": "application/json"},
     )
-    if feedback.status_code == 201:
-        product.feedback_id = feedback.json().get("id")
+    product.feedback_id = str(feedback["id"])
     return product
 
 
@@ -270,14 +271,24 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
     }
     dataset = Dataset(a, b, headers, await make_key("enterprise", b.uscc))
     for kind in ("red", "black"):
-        published = await client.post(
-            f"/v1/lists/{kind}/publications", json={"note": "安全测试"}, headers=regulator
+        published = await _ok(
+            client,
+            "POST",
+            f"/v1/lists/{kind}/publications",
+            json={"note": "安全测试"},
+            headers=regulator,
         )
-        if published.status_code == 201:  # when the lists domain is there
-            dataset.publications[kind] = published.json()["number"]
+        dataset.publications[kind] = int(published["number"])
     for org in (a, b):  # sequenced by now: a publication waits for the log
         trail = await client.get(f"/v1/audit?entity=organization&id={org.uscc}", headers=regulator)
         org.audit_seq = int(trail.json()["items"][-1]["seq"] or 0)
+    for org in (a, b):
+        missing = [
+            name
+            for name, value in vars(org).items()
+            if value in ("", None) and not (org is a and name == "serious_violation_id")
+        ]
+        assert not missing, f"the seed left {org.uscc} without {missing}"
     return dataset
 
 

@@ -76,8 +76,7 @@ async def test_a_batch_is_at_most_1000_codes(client: AsyncClient, world: Dataset
 
 
 async def test_item_codes_per_call_are_bounded(client: AsyncClient, world: Dataset) -> None:
-    if world.a.product is None:
-        pytest.skip("no products yet")
+    assert world.a.product is not None, "the seed made no product: it must fail, not skip"
     url = f"/v1/products/{world.a.product.gtin}/batches/{world.a.product.lot}/codes"
     regulator = world.headers["regulator"]
     _names_bound(await client.post(url, json={"count": 100_001}, headers=regulator), 100000)
@@ -110,8 +109,7 @@ async def test_csv_imports_are_bounded_in_bytes_and_rows(
 async def test_feedback_comment_and_contact_are_bounded(
     client: AsyncClient, world: Dataset
 ) -> None:
-    if world.a.product is None:
-        pytest.skip("no products yet")
+    assert world.a.product is not None, "the seed made no product: it must fail, not skip"
     url = f"/01/{world.a.product.code}/feedback"
     headers = {"Accept": "application/json"}
     ok = await client.post(url, json={"rating": 5, "comment": "好" * 500}, headers=headers)
@@ -127,8 +125,7 @@ async def test_feedback_comment_and_contact_are_bounded(
 
 
 async def test_qr_image_size_is_bounded(client: AsyncClient, world: Dataset) -> None:
-    if world.a.product is None:
-        pytest.skip("no products yet")
+    assert world.a.product is not None, "the seed made no product: it must fail, not skip"
     url = f"/v1/products/{world.a.product.gtin}/qr.png"
     regulator = world.headers["regulator"]
     assert (await client.get(url, params={"size": 2048}, headers=regulator)).status_code == 200
@@ -148,8 +145,7 @@ async def test_request_bodies_are_bounded(client: AsyncClient, world: Dataset) -
 async def test_anonymous_callers_are_rate_limited_and_keys_are_not(
     client: AsyncClient, world: Dataset, committed_world: Any
 ) -> None:
-    if world.a.product is None:
-        pytest.skip("no resolver yet")
+    assert world.a.product is not None, "the seed made no product: it must fail, not skip"
     app: FastAPI = committed_world.app
     saved = app.state.settings
     app.state.settings = saved.model_copy(update={"rate_limit_resolver": "3/minute"})
