@@ -20,6 +20,10 @@ T = TypeVar("T")
 
 
 def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from app.main import install_listeners
+
+    install_listeners()  # the webhook outbox sees CLI writes too
+
     async def run() -> T:
         database = Database(make_engine(urls_service, get_settings(), pool_size=2))
         try:

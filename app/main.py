@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
+from app.changes import service as changes_service
 from app.codes import router as codes_router
 from app.core import bodylimit, errors, health, openapi, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
@@ -22,6 +23,9 @@ from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
+from app.partners import dispatcher as webhook_dispatcher
+from app.partners import outbox
+from app.partners.router import router as partners_router
 from app.records import router as records_router
 from app.web.templates import STATIC_DIR
 
@@ -35,10 +39,17 @@ Errors are RFC 9457 `application/problem+json`. Authenticate with
 """
 
 
+def install_listeners() -> None:
+    """Side effects of every write, in the writer's transaction, registered at
+    start-up (the writer never imports them): the webhook outbox."""
+    changes_service.add_listener(outbox.enqueue_many)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own Database, the server makes one in lifespan."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
+    install_listeners()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,10 +71,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
         refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
+        dispatcher = (
+            webhook_dispatcher.start(app.state.database.engine, settings)
+            if settings.webhook_dispatcher
+            else None
+        )
         try:
             yield
         finally:
             refresher.cancel()
+            if dispatcher is not None:
+                dispatcher.cancel()
             await app.state.database.dispose()
 
     app = FastAPI(
@@ -92,4 +110,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
+    app.include_router(partners_router)
     return app

@@ -9,6 +9,8 @@ from app.core.database import Base
 from app.credit import models as credit_models
 from app.lists import models as list_models
 from app.organizations import models as organization_models
+from app.partners import models as partner_models
+from app.recalls import models as recall_models
 from app.records import models as record_models
 
 metadata = Base.metadata
@@ -23,5 +25,7 @@ __all__ = [
     "list_models",
     "metadata",
     "organization_models",
+    "partner_models",
+    "recall_models",
     "record_models",
 ]

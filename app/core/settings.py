@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     rate_limit_public: str = Field(default="300/minute", alias="QCR_RATE_LIMIT_PUBLIC")
     # An item code scanned from more distinct clients than this is suspicious.
     suspicious_scan_threshold: int = Field(default=5, alias="QCR_SUSPICIOUS_SCANS")
+    # Webhook targets (SPEC §11): admit non-global addresses / plain HTTP
+    # (tests and closed networks only).
+    webhook_allow_private: bool = Field(default=False, alias="QCR_WEBHOOK_ALLOW_PRIVATE")
+    webhook_allow_http: bool = Field(default=False, alias="QCR_WEBHOOK_ALLOW_HTTP")
+    # Run the webhook dispatcher inside `qcr serve` (one is active per deployment).
+    webhook_dispatcher: bool = Field(default=True, alias="QCR_WEBHOOK_DISPATCHER")
 
     @field_validator("database_url", "migration_database_url", "database_read_url")
     @classmethod

@@ -115,7 +115,24 @@ async def publish_list(
     )
     # Not about one organization: the event's uscc is empty.
     await changes.emit(session, "list.published", "", summary)
+    await emit_movements(session, publication)
     return publication
+
+
+async def emit_movements(session: AsyncSession, publication: ListPublication) -> None:
+    """`list.entered` and `list.exited`, one per organization added to or removed
+    from the list against the previous publication of its kind (SPEC §11)."""
+    previous = await previous_number(session, publication)
+    for part, type in (("added", "list.entered"), ("removed", "list.exited")):
+        batch: list[tuple[str, str, dict[str, Any]]] = []
+        async for (line,) in diff_lines(session, publication, previous, part):
+            uscc = _loads(line)["uscc"]
+            data = {"uscc": uscc, "list": publication.kind, "publication": publication.number}
+            batch.append((type, uscc, data))
+            if len(batch) >= READ_BATCH:
+                await changes.emit_many(session, batch)
+                batch = []
+        await changes.emit_many(session, batch)
 
 
 async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:
