@@ -80,7 +80,12 @@ class Receiver:
                 s.bind(("127.0.0.1", 0))
                 self.port = int(s.getsockname()[1])
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            lifespan="off",
+            interface="asgi3",
         )
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve())
