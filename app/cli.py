@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM, Role
 from app.core.database import Database, make_engine, prepare
+from app.core.principal import SYSTEM, Role
 from app.core.settings import get_settings
 
 T = TypeVar("T")
@@ -106,7 +106,7 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from app import demo
+    from app.demo import loader as demo
 
     urls = prepare(get_settings(), migrate=True)
     summary = _in_session(urls.service, lambda s: demo.load(s, organizations=args.organizations))
@@ -166,6 +166,31 @@ def cmd_credit_refresh(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar_load(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.calendar import service
+
+    try:
+        with open(args.file, "rb") as source:
+            year = service.YearFile.model_validate_json(source.read())
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "file"
+        print(f"{args.file}: {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    urls = prepare(get_settings(), migrate=True)
+    _in_session(urls.service, lambda s: service.load_year(s, year))
+    print(
+        f"calendar {year.year} loaded: {len(set(year.holidays))} holidays, "
+        f"{len(set(year.workdays))} adjusted working days"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qcr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -210,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--as-of", help="valid date YYYY-MM-DD (default: today)")
     publish.add_argument("--note", help="a note kept with the publication")
     publish.set_defaults(func=cmd_lists_publish)
+
+    calendar = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
+        dest="action", required=True
+    )
+    load = calendar.add_parser("load", help="load a year: {year, holidays: [...], workdays: [...]}")
+    load.add_argument("file")
+    load.set_defaults(func=cmd_calendar_load)
 
     audit = sub.add_parser("audit", help="audit chain").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the chain; exit 1 on a break").set_defaults(

@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app import openapi
 from app.audit.router import router as audit_router
 from app.changes import service as changes_service
 from app.codes import router as codes_router
-from app.core import bodylimit, errors, health, openapi, textguard
+from app.core import bodylimit, errors, health, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
+from app.core.templates import STATIC_DIR
 from app.credit.fastlane import CreditFastLane
 from app.credit.refresher import run_daily as refresh_daily
 from app.credit.router import router as credit_router
@@ -27,7 +29,6 @@ from app.partners import dispatcher as webhook_dispatcher
 from app.partners import outbox
 from app.partners.router import router as partners_router
 from app.records import router as records_router
-from app.web.templates import STATIC_DIR
 
 DESCRIPTION = """
 质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the

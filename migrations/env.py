@@ -9,8 +9,8 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.core.metadata import metadata
 from app.core.migrations import MIGRATION_LOCK_ID, include_object
+from app.models import metadata
 
 config = context.config
 

@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.auth import service as auth_service
-from app.auth.principal import SYSTEM, Role
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
+from app.core.principal import SYSTEM, Role
 from app.core.settings import Settings, get_settings
 from app.main import create_app
 from app.organizations import codes

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import demo
 from app.credit.models import CreditStatus
+from app.demo import loader as demo
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.records.models import GradeAssessment, Violation

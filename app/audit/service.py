@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import chain
 from app.audit.models import AuditEntry
-from app.auth.principal import Principal
 from app.core.database import db_now
+from app.core.principal import Principal
 
 # One lock serialises appends: the chain has one head, and the change feed's
 # sequence numbers (taken under the same lock) follow commit order.

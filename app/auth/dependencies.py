@@ -9,9 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service
-from app.auth.principal import ANONYMOUS, Principal, Role
 from app.core.database import ReadSession
 from app.core.errors import Forbidden, Unauthorized
+from app.core.principal import ANONYMOUS, Principal, Role
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer qcr_…`")
 
@@ -42,7 +42,7 @@ async def get_principal(
 
 
 # Each `require(...)` check and the roles it admits: the OpenAPI document names
-# them per operation (app/core/openapi.py), and operations without one are public.
+# them per operation (app/openapi.py), and operations without one are public.
 ROLE_CHECKS: dict[Callable[..., Any], frozenset[Role]] = {}
 
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.models import ApiKey
-from app.auth.principal import Principal, Role
 from app.core.database import db_now
 from app.core.errors import NotFound, invalid
+from app.core.principal import Principal, Role
 
 KEY_PREFIX = "qcr_"
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import quote, unquote
 
-from app.codes.gtin import InvalidGtin, is_gtin14, normalise_gtin
+from app.identifiers.gtin import InvalidGtin, is_gtin14, normalise_gtin
 
 # GS1 General Specifications, figure 7.11-1: the 82 characters AI values of type
 # "X" (lot, serial) may use. Space is not among them.

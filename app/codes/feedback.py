@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.dependencies import EnterpriseOrRegulator
-from app.auth.principal import ANONYMOUS, Principal
 from app.codes import repository
 from app.codes.digital_link import DigitalLinkPath
 from app.codes.models import Batch, Feedback, ItemCode, Product
@@ -29,6 +28,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from app.core.principal import ANONYMOUS, Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.organizations.models import Organization
 from app.organizations.types import Uscc

@@ -18,7 +18,7 @@ from fastapi import Request, Response
 
 from app.codes import linkset
 from app.core.errors import problem_response
-from app.web.templates import render
+from app.core.templates import render
 
 CACHE_CONTROL = "no-cache"
 HAZARD = {1: "一级（最严重）", 2: "二级", 3: "三级"}

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal, Role
 from app.codes.models import Batch, ItemCode, Product
 from app.core.errors import NotFound
+from app.core.principal import Principal, Role
 from app.organizations.models import Organization
 
 

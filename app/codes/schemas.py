@@ -18,8 +18,8 @@ from pydantic import (
 )
 
 from app.codes.digital_link import InvalidLot, validate_lot
-from app.codes.gtin import InvalidGtin, normalise_gtin
 from app.core.clock import today
+from app.identifiers.gtin import InvalidGtin, normalise_gtin
 from app.organizations.types import Uscc
 
 MAX_CODES_PER_CALL = 100_000

@@ -22,7 +22,7 @@ import secrets
 from base64 import b32encode
 
 from app.codes.digital_link import validate_lot
-from app.codes.gtin import InvalidGtin, is_gtin14
+from app.identifiers.gtin import InvalidGtin, is_gtin14
 
 RANDOM_LENGTH = 13  # 13 x 5 = 65 random bits
 TAG_LENGTH = 7  # 7 x 5 = 35 bits of tag

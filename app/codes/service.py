@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import chain
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.changes import service as changes
 from app.codes import digital_link, repository
 from app.codes.models import Batch, CodeIssuance, Product
@@ -27,6 +26,7 @@ from app.codes.schemas import (
 from app.codes.serials import issue_serials
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, invalid
+from app.core.principal import Principal
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
 

@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.dependencies import get_principal
-from app.auth.principal import Principal
 from app.core.database import Base, DbSession
 from app.core.errors import Unprocessable
+from app.core.principal import Principal
 
 ANONYMOUS_SCOPE = uuid.UUID(int=0)
 KEEP = dt.timedelta(hours=48)

@@ -18,8 +18,8 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth.principal import ANONYMOUS
 from app.core.errors import TooManyRequests
+from app.core.principal import ANONYMOUS
 from app.core.ratelimit import client_id, limiter_of, settings_of
 from app.credit import service as credit_service
 from app.organizations import codes

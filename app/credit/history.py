@@ -14,8 +14,8 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
-from app.credit import policy
 from app.organizations.models import Organization
+from app.policy import policy
 from app.records import models
 
 RowMap = Mapping[str, Any]

@@ -10,14 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.changes import service as changes
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.credit import history, policy
+from app.core.principal import Principal
+from app.credit import history
 from app.credit.models import RepairRequest
 from app.organizations.models import Organization
+from app.policy import policy
 from app.records import service as records_service
 from app.records.kinds import VIOLATION
 from app.records.models import Violation

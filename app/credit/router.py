@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from app.auth.dependencies import Caller, EnterpriseOrRegulator, Partner, Regulator
-from app.auth.principal import Principal
 from app.changes.models import ChangeEvent
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
@@ -17,9 +16,10 @@ from app.core.errors import Forbidden, NotFound, invalid, problem
 from app.core.fastpath import json_response
 from app.core.idempotency import Idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
-from app.credit import history, policy, repairs
+from app.credit import history, repairs
 from app.credit import service as credit_service
 from app.credit.models import CreditStatus
 from app.credit.schemas import (
@@ -34,6 +34,7 @@ from app.credit.schemas import (
 from app.organizations import codes
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
+from app.policy import policy
 
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
 

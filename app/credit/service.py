@@ -18,10 +18,11 @@ from app.changes import service as changes
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
-from app.credit import history, policy
+from app.credit import history
 from app.credit.models import CreditStatus
-from app.credit.months import add_months
 from app.organizations.models import Organization
+from app.policy import policy
+from app.policy.months import add_months
 
 FLAGS = ("grade", "a_level", "red_list", "black_list")
 

@@ -22,6 +22,7 @@ from app.core.database import ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
 from app.core.settings import get_settings
+from app.core.templates import render
 from app.credit import service as credit_service
 from app.lists import service
 from app.lists.canonical import KIND_ZH, KINDS
@@ -31,7 +32,6 @@ from app.organizations import service as organization_service
 from app.organizations.models import Organization
 from app.records import service as record_service
 from app.records.kinds import INSPECTION, RECALL, VIOLATION, Kind
-from app.web.templates import render
 
 router = APIRouter(route_class=AutoCommitRoute, include_in_schema=False)
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.credit import history, policy
+from app.credit import history
 from app.credit import service as credit_service
 from app.lists import repository
+from app.policy import policy
 
 BATCH = 1000
 

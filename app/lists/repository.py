@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select, text, true
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 
-from app.credit import policy
-from app.credit.months import add_months
 from app.lists import canonical
 from app.lists.models import ListEntry, ListPublication
 from app.organizations.models import Organization
+from app.policy import policy
+from app.policy.months import add_months
 from app.records.models import GradeAssessment, Violation
 
 

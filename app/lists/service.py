@@ -20,18 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.audit import service as audit_service
-from app.auth.principal import SYSTEM, Principal
 from app.changes import service as changes
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import NotFound, invalid
-from app.credit import policy
+from app.core.principal import SYSTEM, Principal
 from app.credit import service as credit_service
 from app.lists import canonical, past, repository
 from app.lists.canonical import KIND_ZH
 from app.lists.models import ListEntry, ListPublication
 from app.organizations import codes
+from app.policy import policy
 
 READ_BATCH = 5000
 LINES_SQL = (

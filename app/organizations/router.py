@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from app.auth.dependencies import Caller, Regulator
-from app.auth.principal import Principal
 from app.core.database import DbSession
 from app.core.pagination import (
     DEFAULT_LIMIT,
@@ -15,6 +14,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.organizations import service
 from app.organizations.models import Organization

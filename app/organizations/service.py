@@ -9,10 +9,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.changes import service as changes
 from app.core.database import db_now
 from app.core.errors import NotFound, PreconditionFailed
+from app.core.principal import Principal
 from app.credit import service as credit_service
 from app.organizations import codes
 from app.organizations.models import Organization

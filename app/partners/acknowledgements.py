@@ -2,9 +2,9 @@
 
 A partner subscribed to a measure owes, for each `list.exited` of the measure's
 list sent to that subscription, a `lifted` acknowledgement within 1 working day
-(the period starts the day after the exit, SPEC §9): an exit must reach every
-partner that punished. One is owed until the partner (the subscription's key)
-records a `lifted` of that measure for that organization naming the event, or
+of the Chinese calendar (app/calendar; the period starts the day after the exit,
+SPEC §9): an exit must reach every partner that punished. One is owed until the
+partner (the subscription's key) records a `lifted` of that measure for that organization naming the event, or
 applied on or after the exit day.
 """
 
@@ -18,13 +18,15 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import Principal
+from app.calendar import service as calendar_service
+from app.calendar.days import WorkCalendar
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import invalid
+from app.core.principal import Principal
 from app.core.settings import get_settings
 from app.organizations import service as organization_service
-from app.partners import measures, workdays
+from app.partners import measures
 from app.partners.models import MeasureApplication, WebhookEvent
 from app.partners.schemas import ApplicationCreate, Unacknowledged
 
@@ -73,14 +75,15 @@ async def record(
     return application
 
 
-def due_on(exited_on: dt.date) -> dt.date:
-    return workdays.add_working_days(exited_on, ACK_WORKING_DAYS)
+def due_on(calendar: WorkCalendar, exited_on: dt.date) -> dt.date:
+    """The day a `lifted` is due: 1 working day after the exit (Chinese calendar)."""
+    return calendar.working_deadline(exited_on, ACK_WORKING_DAYS)
 
 
-def latest_overdue_exit_day(on: dt.date) -> dt.date:
+def latest_overdue_exit_day(calendar: WorkCalendar, on: dt.date) -> dt.date:
     """The last exit day whose acknowledgement is overdue on `on` (due before it)."""
     day = on - dt.timedelta(days=1)
-    while due_on(day) >= on:
+    while due_on(calendar, day) >= on:
         day -= dt.timedelta(days=1)
     return day
 
@@ -108,12 +111,15 @@ async def unacknowledged(
 ) -> tuple[list[Unacknowledged], tuple[int, uuid.UUID] | None]:
     """Exits owed a `lifted` past their due day, oldest first, and the next position."""
     after_seq, after_measure = after or (0, uuid.UUID(int=0))
+    calendar = await calendar_service.current(session)
+    on = today()
+    calendar_service.warn_unknown(calendar, on - dt.timedelta(days=30), on)
     rows = (
         await session.execute(
             OWED,
             {
                 "tz": get_settings().timezone,
-                "cutoff": latest_overdue_exit_day(today()),
+                "cutoff": latest_overdue_exit_day(calendar, on),
                 "after_seq": after_seq,
                 "after_measure": after_measure,
                 "limit": limit + 1,
@@ -122,11 +128,11 @@ async def unacknowledged(
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [_item(r) for r in rows]
+    items = [_item(calendar, r) for r in rows]
     return items, ((rows[-1].seq, rows[-1].measure_id) if more else None)
 
 
-def _item(row: Any) -> Unacknowledged:
+def _item(calendar: WorkCalendar, row: Any) -> Unacknowledged:
     return Unacknowledged(
         measure_id=row.measure_id,
         subscription_id=row.subscription_id,
@@ -135,5 +141,5 @@ def _item(row: Any) -> Unacknowledged:
         list=row.list,
         event_id=row.event_id,
         exited_on=row.exited_on,
-        due_on=due_on(row.exited_on),
+        due_on=due_on(calendar, row.exited_on),
     )

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.core.database import db_now
 from app.core.errors import NotFound
+from app.core.principal import Principal
 from app.partners.models import Measure
 from app.partners.schemas import MeasureWrite
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
-from app.auth.principal import SYSTEM, Principal
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, invalid
+from app.core.principal import SYSTEM, Principal
 from app.partners import signing, targets
 from app.partners.models import Measure, Subscription, SubscriptionNotice
 from app.partners.schemas import SubscriptionCreate

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.core.errors import field_name
+from app.core.principal import Principal
 from app.credit import service as credit_service
 from app.organizations import codes
 from app.organizations.models import Organization

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.auth.dependencies import Caller, Regulator
-from app.auth.principal import Principal
 from app.core.database import DbSession
 from app.core.errors import NotFound, Unprocessable, invalid
 from app.core.idempotency import Idempotent
@@ -21,6 +20,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
+from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath

@@ -17,8 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.codes.gtin import InvalidGtin, normalise_gtin
 from app.core.clock import today
+from app.identifiers.gtin import InvalidGtin, normalise_gtin
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
 Severity = Literal["minor", "general", "serious"]

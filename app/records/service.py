@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import chain
 from app.audit import service as audit_service
-from app.auth.principal import Principal
 from app.changes import service as changes
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
-from app.credit import months
+from app.core.principal import Principal
 from app.credit import service as credit_service
-from app.credit.policy import POLICY_V1
 from app.organizations.models import Organization
+from app.policy import months
+from app.policy.policy import POLICY_V1
 from app.records import models
 from app.records.kinds import VIOLATION, Kind
 from app.records.models import OrganizationRecord, RecordVersion
@@ -52,7 +52,8 @@ def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[s
 
 def violation_is_public(v: models.Violation, on: dt.date | None = None) -> bool:
     """Inside its publication period (信用信息公示期) on `on` (today)."""
-    from app.credit import history, policy
+    from app.credit import history
+    from app.policy import policy
 
     return policy.is_public(history.violation_of(v), on or today())
 

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app.auth import service as auth_service  # noqa: E402
-from app.auth.principal import SYSTEM, Role  # noqa: E402
 from app.core.database import Database, make_engine, prepare  # noqa: E402
+from app.core.principal import SYSTEM, Role  # noqa: E402
 from app.core.settings import Settings  # noqa: E402
 from scripts.bench import dataset  # noqa: E402
 

@@ -25,8 +25,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from app.credit import policy
 from app.organizations.codes import make_uscc
+from app.policy import policy
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS = [
@@ -418,10 +418,10 @@ async def load_codes(
     """Products (one batch each) with `codes` item codes spread over them, and one
     extra empty batch for the code-issuance benchmark. Serials are real: tagged with
     the code secret the registry will use (QCR_CODE_SECRET or the data-dir file)."""
-    from app.codes.gtin import make_gtin
     from app.codes.secret import load_code_secret
     from app.codes.serials import issue_serials
     from app.core.settings import Settings
+    from app.identifiers.gtin import make_gtin
 
     secret = load_code_secret(Settings())
     await conn.execute(

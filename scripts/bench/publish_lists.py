@@ -31,14 +31,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.auth.principal import SYSTEM
 from app.core import migrations
 from app.core.clock import today
 from app.core.database import Database, ensure_database, make_engine
+from app.core.principal import SYSTEM
 from app.core.settings import get_settings
-from app.credit.months import first_day_outside
 from app.lists import service
 from app.organizations.codes import make_uscc
+from app.policy.months import first_day_outside
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 REGIONS = ["110105", "310115", "320505", "330106", "370202", "440305", "510107", "420106"]

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service
 from app.auth.models import ApiKey
-from app.auth.principal import SYSTEM, Role
 from app.core.errors import Unprocessable
+from app.core.principal import SYSTEM, Role
 from tests.conftest import make_key, make_organization
 
 USCC = "91310115MA1K3BTP2B"

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 from httpx import AsyncClient
 
-from app.codes.gtin import make_gtin
 from app.core.clock import today
+from app.identifiers.gtin import make_gtin
 
 TODAY = today()
 

@@ -6,9 +6,9 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.codes.demo import load_demo_products
 from app.codes.models import ItemCode, Product
 from app.core.settings import Settings
+from app.demo.products import load_demo_products
 from app.organizations.models import Organization
 from tests.codes.helpers import code_path
 from tests.conftest import make_organization

@@ -22,7 +22,7 @@ from app.codes.digital_link import (
     product_uri,
     validate_lot,
 )
-from app.codes.gtin import InvalidGtin
+from app.identifiers.gtin import InvalidGtin
 
 BASE = "https://qcr.example.org"
 GTIN = "06901234567892"

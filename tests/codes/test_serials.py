@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.codes.digital_link import InvalidLot
-from app.codes.gtin import InvalidGtin
 from app.codes.secret import InvalidSecretFile, load_code_secret
 from app.codes.serials import ALPHABET, SERIAL_LENGTH, issue_serials, verify_serial
 from app.core.settings import Settings
+from app.identifiers.gtin import InvalidGtin
 
 SECRET = b"test-secret-0123456789abcdef"
 GTIN = "09506000134352"

@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 from app import cli
 from app.core import migrations
 from app.core.database import ensure_database
-from app.core.metadata import metadata
 from app.core.settings import get_settings
+from app.models import metadata
 from tests.conftest import DatabaseUnderTest
 
 pytestmark = pytest.mark.usefixtures("test_database")

@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM
 from app.core import clock
-from app.credit import history, policy
+from app.core.principal import SYSTEM
+from app.credit import history
 from app.credit import service as credit_service
 from app.organizations import service as organization_service
+from app.policy import policy
 from app.records import schemas
 from app.records import service as records_service
 from app.records.kinds import GRADE, INSPECTION, RECALL, VIOLATION

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app import cli
-from app.auth.principal import SYSTEM
 from app.core.database import ensure_database
+from app.core.principal import SYSTEM
 from app.core.settings import get_settings
 from app.lists.models import ListEntry
 from app.organizations import service as organization_service

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
 from app.core import clock
-from app.credit.months import add_months, first_day_outside
 from app.lists import canonical, service
+from app.policy.months import add_months, first_day_outside
 from tests.conftest import committed_key, make_key, make_organization
 from tests.lists.conftest import TODAY
 from tests.lists.helpers import black_listed, post, publish, red_listed

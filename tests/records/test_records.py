@@ -234,7 +234,7 @@ async def test_views_by_role(
 async def test_publication_period_hides_old_violations_from_the_public(
     client: AsyncClient, regulator: dict[str, str], uscc: str
 ) -> None:
-    from app.credit.months import add_months
+    from app.policy.months import add_months
 
     minor_cut = add_months(TODAY, -3)  # public while TODAY - 3 months < decided_on
     inside = violation(severity="minor", decided_on=(minor_cut + dt.timedelta(days=1)).isoformat())
@@ -313,7 +313,7 @@ async def test_pagination_walks_every_item_once_while_records_are_inserted(
 async def test_change_feed_does_not_describe_violations_past_their_publication_period(
     client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
 ) -> None:
-    from app.credit.months import add_months
+    from app.policy.months import add_months
 
     partner = await make_key(session, "partner")
     old = violation(

@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from app.codes.gtin import make_gtin
 from app.core.clock import today
+from app.identifiers.gtin import make_gtin
 from tests.security.dataset import Dataset
 
 

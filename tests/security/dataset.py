@@ -19,8 +19,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from app.codes.gtin import make_gtin
 from app.core.clock import today
+from app.identifiers.gtin import make_gtin
 from tests.conftest import random_uscc
 
 EXAMPLE_USCC = "91110000600037341L"  # the example of every `{code}` in the OpenAPI document

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service
 from app.auth.models import ApiKey
-from app.auth.principal import SYSTEM
+from app.core.principal import SYSTEM
 from tests.conftest import make_key
 from tests.security.conftest import CommittedWorld
 from tests.security.dataset import Dataset, fill_path

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.credit.months import add_months, first_day_outside, within
+from app.policy.months import add_months, first_day_outside, within
 
 D = date.fromisoformat
 ONE_DAY = timedelta(days=1)

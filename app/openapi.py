@@ -24,8 +24,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.auth.dependencies import ROLE_CHECKS
-from app.auth.principal import Role
 from app.core.errors import PROBLEM_JSON
+from app.core.principal import Role
 from app.core.routing import responses
 
 KEY_ROLES = frozenset({Role.admin, Role.regulator, Role.partner, Role.enterprise})

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from app.credit.months import add_months, first_day_outside, within
+from app.policy.months import add_months, first_day_outside, within
 
 GRADES = ("AAA", "AA", "A", "B", "C", "D")  # best first
 A_LEVEL_GRADES = frozenset({"AAA", "AA", "A"})

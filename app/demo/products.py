@@ -11,14 +11,14 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM
 from app.codes import digital_link, service
-from app.codes.gtin import make_gtin
 from app.codes.models import Product
 from app.codes.schemas import BatchCreate, InspectionReport, ProductCreate
 from app.codes.secret import load_code_secret
 from app.core.clock import today
+from app.core.principal import SYSTEM
 from app.core.settings import Settings, get_settings
+from app.identifiers.gtin import make_gtin
 from app.organizations.models import Organization
 from app.records import service as records_service
 from app.records.kinds import RECALL

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 APP_DIR = Path(__file__).resolve().parents[1]
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = APP_DIR / "web" / "static"
 
 environment = Environment(
     loader=ChoiceLoader(

@@ -14,9 +14,9 @@ import random
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import SYSTEM
-from app.codes import demo as codes_demo
 from app.core import clock
+from app.core.principal import SYSTEM
+from app.demo import products as codes_demo
 from app.lists import service as lists_service
 from app.organizations import codes
 from app.organizations import service as organization_service

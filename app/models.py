@@ -2,6 +2,7 @@
 
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.calendar import models as calendar_models
 from app.changes import models as change_models
 from app.codes import models as code_models
 from app.core import idempotency
@@ -18,6 +19,7 @@ metadata = Base.metadata
 __all__ = [
     "audit_models",
     "auth_models",
+    "calendar_models",
     "change_models",
     "code_models",
     "credit_models",

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.credit.months import add_months
-from app.credit.policy import (
+from app.policy.months import add_months
+from app.policy.policy import (
     GRADES,
     POLICY_V1,
     Assessment,

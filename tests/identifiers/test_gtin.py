@@ -7,7 +7,7 @@ from biip.checksums import gs1_standard_check_digit
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.codes.gtin import InvalidGtin, gs1_check_digit, is_gtin14, make_gtin, normalise_gtin
+from app.identifiers.gtin import InvalidGtin, gs1_check_digit, is_gtin14, make_gtin, normalise_gtin
 
 
 @pytest.mark.parametrize(
