@@ -4,8 +4,8 @@ A partner subscribed to a measure owes, for each `list.exited` of the measure's
 list sent to that subscription, a `lifted` acknowledgement within 1 working day
 of the Chinese calendar (app/calendar; the period starts the day after the exit,
 SPEC §9): an exit must reach every partner that punished. One is owed until the
-partner (the subscription's key) records a `lifted` of that measure for that organization naming the event, or
-applied on or after the exit day.
+partner (the subscription's key) records a `lifted` of that measure for that
+organization naming the event, or applied on or after the exit day.
 """
 
 from __future__ import annotations
