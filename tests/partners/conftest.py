@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,22 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.partners.delivery import RetryPolicy
 from app.partners.dispatcher import Dispatcher
+
+
+async def eventually(check: Callable[[], Any], within: float = 5.0) -> None:
+    """Poll `check` (a function, or a coroutine function) until it is true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {within} s")
+        await asyncio.sleep(0.02)
+
 
 FAST = RetryPolicy(delays=(0.05,), repeat=0.05, jitter=0.0, timeout=2.0)
 
@@ -89,8 +106,8 @@ class Receiver:
         )
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
+        server = self.server
+        await eventually(lambda: server.started)
 
     async def stop(self) -> None:
         if self.server is not None and self.task is not None:
@@ -102,11 +119,9 @@ class Receiver:
     def ids(self) -> list[str]:
         return [r.headers["webhook-id"] for r in self.received]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+    async def wait_for(self, count: int, within: float = 10.0) -> None:
         """Until `count` distinct events have arrived."""
-        async with asyncio.timeout(timeout):
-            while len(set(self.ids())) < count:
-                await asyncio.sleep(0.02)
+        await eventually(lambda: len(set(self.ids())) >= count, within)
 
 
 @pytest.fixture
@@ -125,9 +140,7 @@ def webhook_settings(test_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def private_app(
-    engine: AsyncEngine, session: Any, webhook_settings: Settings
-) -> FastAPI:
+def private_app(engine: AsyncEngine, session: Any, webhook_settings: Settings) -> FastAPI:
     """The usual rolled-back app, admitting loopback HTTP targets."""
     app = create_app(webhook_settings, database=Database(engine))
 
@@ -182,9 +195,7 @@ class FrozenClock:
 
 
 @pytest.fixture
-def make_dispatcher(
-    engine: AsyncEngine, webhook_settings: Settings
-) -> Callable[..., Dispatcher]:
+def make_dispatcher(engine: AsyncEngine, webhook_settings: Settings) -> Callable[..., Dispatcher]:
     def make(**kwargs: Any) -> Dispatcher:
         options: dict[str, Any] = {
             "policy": FAST,

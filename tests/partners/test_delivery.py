@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import standardwebhooks
 from httpx import AsyncClient
@@ -20,12 +20,12 @@ from app.core.settings import Settings
 from app.partners.dispatcher import Dispatcher
 from app.partners.models import Delivery, WebhookEvent
 from tests.conftest import committed_key, committed_organization
-from tests.partners.conftest import Receiver, settle
+from tests.partners.conftest import Receiver, eventually, settle
 from tests.partners.helpers import open_recall, subscribe
 
 
 @contextlib.asynccontextmanager
-async def running(dispatcher: Dispatcher):  # type: ignore[no-untyped-def]
+async def running(dispatcher: Dispatcher) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(dispatcher.run())
     try:
         yield task
@@ -40,10 +40,11 @@ async def deliveries(engine: AsyncEngine) -> list[Delivery]:
         return list((await session.scalars(select(Delivery).order_by(Delivery.seq))).all())
 
 
-async def all_delivered(engine: AsyncEngine, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while {d.status for d in await deliveries(engine)} != {"delivered"}:
-            await asyncio.sleep(0.05)
+async def all_delivered(engine: AsyncEngine) -> None:
+    async def check() -> bool:
+        return {d.status for d in await deliveries(engine)} == {"delivered"}
+
+    await eventually(check)
 
 
 async def test_signed_cloudevents_in_order_per_organization(
@@ -76,8 +77,8 @@ async def test_signed_cloudevents_in_order_per_organization(
         assert event["type"] == "recall.opened"
         assert event["source"] == webhook_settings.public_base_url + "/v1"
         assert event["subject"] == event["data"]["uscc"]
-        assert set(event["data"]) <= {"uscc", "id", "recall_no", "initiated_on", "kind",
-                                      "hazard_class"}  # fmt: skip
+        thin = {"uscc", "id", "recall_no", "initiated_on", "kind", "hazard_class"}
+        assert set(event["data"]) <= thin
         by_org[event["subject"]].append(event)
     for uscc in orgs:
         assert [e["data"]["id"] for e in by_org[uscc]] == recalls[uscc]
@@ -99,9 +100,11 @@ async def test_at_least_once_through_an_outage(
     for _ in range(3):
         await open_recall(live_client, regulator, uscc)
     async with running(make_dispatcher()):
-        async with asyncio.timeout(5):
-            while not any(d.attempts >= 2 for d in await deliveries(engine)):
-                await asyncio.sleep(0.05)
+
+        async def retried() -> bool:
+            return any(d.attempts >= 2 for d in await deliveries(engine))
+
+        await eventually(retried)
         assert receiver.received == []
         receiver.fail_first = 2  # up again, but the first two answers are lost
         await receiver.start()
@@ -130,9 +133,7 @@ async def test_a_dispatcher_crash_mid_delivery_loses_nothing(
     receiver.hold = 30  # the first delivery hangs...
     first = make_dispatcher()
     task = asyncio.create_task(first.run())
-    async with asyncio.timeout(5):
-        while not receiver.received:
-            await asyncio.sleep(0.02)
+    await eventually(lambda: receiver.received)
     task.cancel()  # ...and the dispatcher dies in the middle of it
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -153,15 +154,11 @@ async def test_one_dispatcher_leads(
 ) -> None:
     a, b = make_dispatcher(), make_dispatcher()
     async with running(a), running(b):
-        async with asyncio.timeout(5):
-            while not (a.leading.is_set() or b.leading.is_set()):
-                await asyncio.sleep(0.02)
+        await eventually(lambda: a.leading.is_set() or b.leading.is_set())
         await asyncio.sleep(0.2)
         assert a.leading.is_set() != b.leading.is_set()
     async with running(b):  # a is gone: b takes over
-        async with asyncio.timeout(5):
-            while not b.leading.is_set():
-                await asyncio.sleep(0.02)
+        await eventually(b.leading.is_set)
 
 
 async def test_a_slow_endpoint_does_not_delay_another(
@@ -182,7 +179,7 @@ async def test_a_slow_endpoint_does_not_delay_another(
             for uscc in orgs:
                 await open_recall(live_client, regulator, uscc)
         async with running(make_dispatcher()):
-            await receiver.wait_for(6, timeout=4)  # before the slow one answered once
+            await receiver.wait_for(6, within=4)  # before the slow one answered once
             assert slow.received and len(set(slow.ids())) <= 2
     finally:
         await slow.stop()

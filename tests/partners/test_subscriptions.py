@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -16,7 +17,7 @@ from tests.conftest import make_key, make_organization
 HOOK = "http://127.0.0.1:9/hook"
 
 
-async def subscribe(client: AsyncClient, headers: dict[str, str], **body: object) -> dict:
+async def subscribe(client: AsyncClient, headers: dict[str, str], **body: object) -> dict[str, Any]:
     payload = {"url": HOOK, "events": ["list.exited", "credit.changed"]} | body
     response = await client.post("/v1/subscriptions", json=payload, headers=headers)
     assert response.status_code == 201, response.text
