@@ -98,7 +98,7 @@ async def test_replay_sends_again_with_the_same_id_signed_with_both_secrets(
         await open_recall(live_client, regulator, uscc)
     dispatcher = make_dispatcher()
     await settle(dispatcher)
-    first, second = receiver.received
+    _, second = receiver.received
     path = f"/v1/subscriptions/{created['id']}"
     rotated = (await live_client.post(f"{path}/rotate-secret", headers=partner)).json()
     from_seq = int(second.event["sequence"])
