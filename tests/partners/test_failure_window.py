@@ -61,7 +61,8 @@ async def test_failed_after_three_days_disabled_after_five(
     sub, [delivery] = await state(engine)
     assert delivery.status == "failed" and sub.status == "enabled"
 
-    clock.now = sub.failing_since + 5 * DAY - SECOND  # type: ignore[operator]
+    assert sub.failing_since is not None
+    clock.now = sub.failing_since + 5 * DAY - SECOND
     await settle(dispatcher)
     sub, _ = await state(engine)
     assert sub.status == "enabled"
