@@ -28,6 +28,7 @@ from app.organizations.router import router as organizations_router
 from app.partners import dispatcher as webhook_dispatcher
 from app.partners import outbox
 from app.partners.router import router as partners_router
+from app.recalls.router import router as recalls_router
 from app.records import router as records_router
 
 DESCRIPTION = """
@@ -112,4 +113,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
     app.include_router(partners_router)
+    app.include_router(recalls_router)
     return app
