@@ -26,7 +26,7 @@ from app.credit.router import router as credit_router
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.partners import dispatcher as webhook_dispatcher
-from app.partners import outbox
+from app.partners import outbox, webhooks_doc
 from app.partners.router import router as partners_router
 from app.recalls.router import router as recalls_router
 from app.records import router as records_router
@@ -114,4 +114,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_router)
     app.include_router(partners_router)
     app.include_router(recalls_router)
+    webhooks_doc.install(app)
     return app

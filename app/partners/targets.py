@@ -24,6 +24,7 @@ import httpcore
 from app.core.errors import invalid
 
 MAX_URL_LENGTH = 2000
+RESOLVE_TIMEOUT = 5.0  # seconds
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -96,7 +97,8 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    async with asyncio.timeout(RESOLVE_TIMEOUT):
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     found: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
@@ -109,7 +111,7 @@ async def checked_addresses(host: str, port: int, rules: TargetRules) -> list[IP
     """Resolve and check every address; TargetRefused if any is not acceptable."""
     try:
         addresses = await resolve(host, port)
-    except OSError:
+    except (OSError, TimeoutError, UnicodeError):
         raise TargetRefused("the target's host does not resolve") from None
     if not addresses:
         raise TargetRefused("the target's host does not resolve")

@@ -72,3 +72,20 @@ async def test_roles_and_bad_input(
     )
     assert missing.status_code == 404
     assert (await client.get("/v1/measures")).json()["items"] == []
+
+
+async def test_openapi_describes_the_webhooks(client: AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["webhooks"]) == {
+        "list.entered",
+        "list.exited",
+        "credit.changed",
+        "recall.opened",
+        "objection.opened",
+        "repair.completed",
+    }
+    exited = document["webhooks"]["list.exited"]["post"]
+    assert "application/cloudevents+json" in exited["requestBody"]["content"]
+    headers = {p["name"] for p in exited["parameters"]}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
