@@ -101,12 +101,10 @@ async def list_unacknowledged(
     return {"items": items, "next_cursor": cursor_out}
 
 
-@router.get(
-    "/v1/measures/{measure_id}", response_model=MeasurePublic, responses=responses(404, 422)
-)
-async def get_measure(measure_id: uuid.UUID, session: ReadSession) -> Any:
+@router.get("/v1/measures/{id}", response_model=MeasurePublic, responses=responses(404, 422))
+async def get_measure(id: uuid.UUID, session: ReadSession) -> Any:
     """One measure of the catalogue."""
-    return await measures.find(session, measure_id)
+    return await measures.find(session, id)
 
 
 @router.post(
@@ -128,19 +126,19 @@ async def create_measure(
 
 
 @router.put(
-    "/v1/measures/{measure_id}",
+    "/v1/measures/{id}",
     response_model=MeasurePublic,
     responses=responses(401, 403, 404, 422),
 )
 async def replace_measure(
-    measure_id: uuid.UUID, body: MeasureWrite, session: DbSession, principal: Regulator
+    id: uuid.UUID, body: MeasureWrite, session: DbSession, principal: Regulator
 ) -> Any:
     """Change a measure (audited: the entry keeps the previous text)."""
-    return await measures.replace(session, principal, measure_id, body)
+    return await measures.replace(session, principal, id, body)
 
 
 @router.post(
-    "/v1/measures/{measure_id}/applications",
+    "/v1/measures/{id}/applications",
     status_code=201,
     response_class=Response,
     responses={
@@ -149,7 +147,7 @@ async def replace_measure(
     },
 )
 async def record_application(
-    measure_id: uuid.UUID,
+    id: uuid.UUID,
     body: ApplicationCreate,
     session: DbSession,
     principal: Partner,
@@ -158,10 +156,10 @@ async def record_application(
     """A partner reports that it applied or lifted a catalogue measure for an organization."""
     if (replay := await idempotency.replay()) is not None:
         return replay
-    application = await acknowledgements.record(session, principal, measure_id, body)
+    application = await acknowledgements.record(session, principal, id, body)
     return await idempotency.respond(
         ApplicationPublic.model_validate(application),
-        location=f"/v1/measures/{measure_id}/applications/{application.id}",
+        location=f"/v1/measures/{id}/applications/{application.id}",
     )
 
 
@@ -210,77 +208,73 @@ async def list_subscriptions(
 
 
 @router.get(
-    "/v1/subscriptions/{subscription_id}",
+    "/v1/subscriptions/{id}",
     response_model=SubscriptionPublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_subscription(
-    subscription_id: uuid.UUID, session: DbSession, principal: Partner
-) -> Any:
+async def get_subscription(id: uuid.UUID, session: DbSession, principal: Partner) -> Any:
     """One subscription (never its secret)."""
-    return await subscriptions.find(session, principal, subscription_id)
+    return await subscriptions.find(session, principal, id)
 
 
 @router.delete(
-    "/v1/subscriptions/{subscription_id}",
+    "/v1/subscriptions/{id}",
     status_code=204,
     response_class=Response,
     responses=responses(401, 403, 404, 422),
 )
-async def delete_subscription(
-    subscription_id: uuid.UUID, session: DbSession, principal: Partner
-) -> Response:
+async def delete_subscription(id: uuid.UUID, session: DbSession, principal: Partner) -> Response:
     """Stop sending to this endpoint, for good."""
-    await subscriptions.delete(session, principal, subscription_id)
+    await subscriptions.delete(session, principal, id)
     return Response(status_code=204)
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/enable",
+    "/v1/subscriptions/{id}/enable",
     response_model=SubscriptionPublic,
     responses=responses(401, 403, 404, 422),
 )
 async def enable_subscription(
-    subscription_id: uuid.UUID, request: Request, session: DbSession, principal: Partner
+    id: uuid.UUID, request: Request, session: DbSession, principal: Partner
 ) -> Any:
     """Enable a disabled endpoint again (its URL is checked again)."""
-    return await subscriptions.enable(session, principal, subscription_id, _rules(request))
+    return await subscriptions.enable(session, principal, id, _rules(request))
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/rotate-secret",
+    "/v1/subscriptions/{id}/rotate-secret",
     response_model=SubscriptionWithSecret,
     responses=responses(401, 403, 404, 422),
 )
-async def rotate_secret(subscription_id: uuid.UUID, session: DbSession, principal: Partner) -> Any:
+async def rotate_secret(id: uuid.UUID, session: DbSession, principal: Partner) -> Any:
     """A new signing secret, shown once; the old one stays valid for 24 hours."""
-    return await subscriptions.rotate_secret(session, principal, subscription_id)
+    return await subscriptions.rotate_secret(session, principal, id)
 
 
 @router.post(
-    "/v1/subscriptions/{subscription_id}/replay",
+    "/v1/subscriptions/{id}/replay",
     response_model=ReplayResult,
     responses=responses(401, 403, 404, 422),
 )
 async def replay(
-    subscription_id: uuid.UUID,
+    id: uuid.UUID,
     session: DbSession,
     principal: Partner,
     from_seq: Annotated[int, Query(ge=0, le=MAX_SEQ, description="change feed `seq`")],
 ) -> ReplayResult:
     """Send again every event of the subscription's types from `from_seq` on (at most
     10,000 a call; the same `webhook-id` as before)."""
-    count = await subscriptions.replay(session, principal, subscription_id, from_seq)
-    return ReplayResult(subscription_id=subscription_id, from_seq=from_seq, requeued=count)
+    count = await subscriptions.replay(session, principal, id, from_seq)
+    return ReplayResult(subscription_id=id, from_seq=from_seq, requeued=count)
 
 
 @router.get(
-    "/v1/subscriptions/{subscription_id}/notices",
+    "/v1/subscriptions/{id}/notices",
     response_model=Page[SubscriptionNoticePublic],
     responses=responses(401, 403, 404, 422),
 )
 async def list_notices(
-    subscription_id: uuid.UUID,
+    id: uuid.UUID,
     session: DbSession,
     principal: Partner,
     limit: Limit = DEFAULT_LIMIT,
@@ -289,9 +283,7 @@ async def list_notices(
     """The subscription's own feed: disabled, enabled, secret rotated, replays."""
     key = decode_cursor(cursor, 1)
     after = key[0] if key is not None and isinstance(key[0], int) else 0
-    found = await subscriptions.notices(
-        session, principal, subscription_id, after=after, limit=limit + 1
-    )
+    found = await subscriptions.notices(session, principal, id, after=after, limit=limit + 1)
     views = [SubscriptionNoticePublic.model_validate(n) for n in found]
     more = len(views) > limit
     views = views[:limit]

@@ -19,13 +19,13 @@ ReturnLimit = Depends(rate_limit("feedback", lambda s: s.rate_limit_feedback))
 
 
 @router.post(
-    "/v1/recalls/{recall_id}/progress",
+    "/v1/recalls/{id}/progress",
     status_code=201,
     response_model=ProgressOut,
     responses=responses(401, 403, 404, 422),
 )
 async def record_progress(
-    recall_id: uuid.UUID,
+    id: uuid.UUID,
     body: ProgressCreate,
     response: Response,
     session: DbSession,
@@ -33,36 +33,36 @@ async def record_progress(
 ) -> ProgressOut:
     """Record a progress report: units distributed and corrected per level, and
     notifications by channel (the producer's own recall, or a regulator)."""
-    progress = await service.record_progress(session, principal, recall_id, body)
-    response.headers["Location"] = f"/v1/recalls/{recall_id}/effectiveness"
+    progress = await service.record_progress(session, principal, id, body)
+    response.headers["Location"] = f"/v1/recalls/{id}/effectiveness"
     return ProgressOut.model_validate(progress)
 
 
 @router.get(
-    "/v1/recalls/{recall_id}/effectiveness",
+    "/v1/recalls/{id}/effectiveness",
     response_model=Effectiveness,
     responses=responses(401, 403, 404, 422),
 )
 async def get_effectiveness(
-    recall_id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
 ) -> Effectiveness:
     """Correction rates of the latest report, whether the recall is overdue, and the
     serial-level evidence: recalled items scanned after the recall began, and
     consumers' "I returned it" confirmations."""
-    return await service.effectiveness(session, principal, recall_id)
+    return await service.effectiveness(session, principal, id)
 
 
 @router.post(
-    "/v1/recalls/{recall_id}/returns",
+    "/v1/recalls/{id}/returns",
     status_code=204,
     response_class=Response,
     dependencies=[ReturnLimit],
     responses=responses(403, 404, 422, 429),
 )
 async def confirm_return(
-    recall_id: uuid.UUID, body: ReturnCreate, session: DbSession, secret: CodeSecret
+    id: uuid.UUID, body: ReturnCreate, session: DbSession, secret: CodeSecret
 ) -> Response:
     """A consumer's "I returned it" for a recalled item, by its item code (anonymous,
     rate limited; a repeat changes nothing)."""
-    await service.confirm_return(session, recall_id, body.gtin, body.lot, body.serial, secret)
+    await service.confirm_return(session, id, body.gtin, body.lot, body.serial, secret)
     return Response(status_code=204)

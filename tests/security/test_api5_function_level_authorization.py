@@ -61,6 +61,23 @@ EXPECTED: dict[str, frozenset[str]] = {
     "HEAD /01/{code}": PUBLIC,
     "POST /01/{code}": PUBLIC,
     "GET /v1/audit": REGULATOR,
+    "GET /v1/measures": PUBLIC,
+    "GET /v1/measures/{id}": PUBLIC,
+    "GET /v1/measures/unacknowledged": REGULATOR,
+    "POST /v1/measures": REGULATOR,
+    "PUT /v1/measures/{id}": REGULATOR,
+    "POST /v1/measures/{id}/applications": PARTNER,
+    "POST /v1/subscriptions": PARTNER,
+    "GET /v1/subscriptions": PARTNER,
+    "GET /v1/subscriptions/{id}": PARTNER,
+    "DELETE /v1/subscriptions/{id}": PARTNER,
+    "POST /v1/subscriptions/{id}/enable": PARTNER,
+    "POST /v1/subscriptions/{id}/rotate-secret": PARTNER,
+    "POST /v1/subscriptions/{id}/replay": PARTNER,
+    "GET /v1/subscriptions/{id}/notices": PARTNER,
+    "POST /v1/recalls/{id}/progress": OWN,
+    "GET /v1/recalls/{id}/effectiveness": OWN,
+    "POST /v1/recalls/{id}/returns": PUBLIC,
 }
 for _plural in ("grades", "violations", "inspections", "recalls"):
     EXPECTED[f"POST /v1/organizations/{{code}}/{_plural}"] = REGULATOR
