@@ -215,25 +215,32 @@ class Dispatcher:
             await client.aclose()
 
     async def _record(self, subscription_id: uuid.UUID, rows: Any, outcomes: list[Outcome]) -> None:
+        """Mark a batch's outcomes, one statement per kind (executemany)."""
         now = self.clock()
+        delivered: list[dict[str, Any]] = []
+        retry: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            key = {"sub": subscription_id, "seq": row.seq, "now": now, "status": outcome.status}
+            if outcome.ok:
+                delivered.append(key)
+                continue
+            after = self.policy.next_attempt(row.enqueued_at, now, row.attempts + 1, self.rng)
+            if after is None:
+                failed.append(key | {"error": outcome.error})
+                log.warning(
+                    "webhook_event_failed",
+                    subscription_id=str(subscription_id),
+                    seq=row.seq,
+                    error=outcome.error,
+                )
+            else:
+                retry.append(key | {"error": outcome.error, "next": after})
         async with self.sessionmaker() as session:
-            for row, outcome in zip(rows, outcomes, strict=True):
-                key = {"sub": subscription_id, "seq": row.seq, "now": now, "status": outcome.status}
-                if outcome.ok:
-                    await session.execute(DELIVERED, key)
-                    continue
-                after = self.policy.next_attempt(row.enqueued_at, now, row.attempts + 1, self.rng)
-                if after is None:
-                    await session.execute(FAILED, key | {"error": outcome.error})
-                    log.warning(
-                        "webhook_event_failed",
-                        subscription_id=str(subscription_id),
-                        seq=row.seq,
-                        error=outcome.error,
-                    )
-                else:
-                    await session.execute(RETRY, key | {"error": outcome.error, "next": after})
-            if any(o.ok for o in outcomes):
+            for statement, params in ((DELIVERED, delivered), (RETRY, retry), (FAILED, failed)):
+                if params:
+                    await session.execute(statement, params)
+            if delivered:
                 await session.execute(HEALTHY, {"sub": subscription_id, "now": now})
             elif outcomes:  # no success in the whole batch
                 await session.execute(FAILING, {"sub": subscription_id, "now": now})
