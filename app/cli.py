@@ -67,7 +67,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:
-    from app.auth import service
+    from app.apikeys import service
     from app.organizations import codes
 
     role = Role(args.role)
@@ -92,7 +92,7 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_revoke(args: argparse.Namespace) -> int:
-    from app.auth import service
+    from app.apikeys import service
     from app.core.errors import NotFound
 
     urls = prepare(get_settings(), migrate=True)

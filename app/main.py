@@ -11,13 +11,14 @@ from fastapi.staticfiles import StaticFiles
 
 from app import openapi
 from app.audit.router import router as audit_router
+from app.auth.dependencies import rate_limit
 from app.changes import service as changes_service
+from app.changes.router import router as changes_router
 from app.codes import router as codes_router
 from app.core import bodylimit, errors, health, textguard
 from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
-from app.core.ratelimit import rate_limit
 from app.core.settings import Settings, get_settings
 from app.core.templates import STATIC_DIR
 from app.credit.fastlane import CreditFastLane
@@ -30,6 +31,7 @@ from app.partners import outbox, webhooks_doc
 from app.partners.router import router as partners_router
 from app.recalls.router import router as recalls_router
 from app.records import router as records_router
+from app.web import organization as organization_page
 
 DESCRIPTION = """
 质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the
@@ -108,7 +110,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(organizations_router, dependencies=public)
     app.include_router(records_router.build_router(), dependencies=public)
     app.include_router(credit_router, dependencies=public)
+    app.include_router(changes_router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
+    app.include_router(organization_page.router, dependencies=public)
     app.include_router(codes_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)

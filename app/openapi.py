@@ -24,7 +24,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.auth.dependencies import ROLE_CHECKS
-from app.core.errors import PROBLEM_JSON
+from app.core.errors import PROBLEM_JSON, HttpError
 from app.core.principal import Role
 from app.core.routing import responses
 
@@ -61,7 +61,7 @@ def _problem(status: int) -> dict[str, Any]:
         return responses(status)[status]
     except KeyError:  # a status `routing.responses` has no words for
         generic = responses(422)[422]
-        example = {"type": "about:blank", "title": "Error", "status": status, "detail": "error"}
+        example = HttpError(status, "error").body()
         content = {PROBLEM_JSON: generic["content"][PROBLEM_JSON] | {"example": example}}
         return {"description": "Error", "content": content}
 

@@ -9,51 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import text
 
-from app.core.database import Database, make_engine
+from app.core.database import make_engine
 from app.core.settings import Settings
-from app.main import create_app
 from tests.conftest import ROOT, DatabaseUnderTest
+from tests.live import live_app
 
 ARTIFACTS = ROOT / "test-artifacts"
 PHONE = (390, 844)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def live_server(test_database: DatabaseUnderTest, test_settings: Settings) -> Iterator[str]:
     """The app on a real socket; everything it commits is removed afterwards."""
     engine = make_engine(test_database.service_url, test_settings, pool_size=2)
-    app = create_app(test_settings, database=Database(engine))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_app(engine, test_settings) as url:
+        yield url
     asyncio.run(_empty(test_database.owner_url))
 
 

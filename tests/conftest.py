@@ -9,12 +9,9 @@ By default the tests start the embedded PostgreSQL under `var/test-pg`.
 from __future__ import annotations
 
 import os
-import random
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -23,15 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from app.auth import service as auth_service
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
-from app.core.principal import SYSTEM, Role
 from app.core.settings import Settings, get_settings
 from app.main import create_app
-from app.organizations import codes
-from app.organizations import service as organization_service
-from app.organizations.schemas import OrganizationWrite
+from tests.factories import make_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,47 +133,7 @@ async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
         yield client
 
 
-# ----------------------------------------------------------------------------
-# Factories: plain async functions making valid data.
-
-_ORG_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-def random_uscc(region: str = "110105", rng: random.Random | None = None) -> str:
-    rng = rng or random.Random()
-    body = "".join(rng.choice(_ORG_ALPHABET) for _ in range(8))
-    return codes.make_uscc("9", "1", region, body)
-
-
-async def make_organization(
-    session: AsyncSession,
-    *,
-    uscc: str | None = None,
-    name: str | None = None,
-    legal_representative: str | None = "张三",
-    region_code: str | None = None,
-    status: str = "active",
-) -> str:
-    uscc = uscc or random_uscc()
-    data = OrganizationWrite(
-        name=name or f"测试{uuid.uuid4().hex[:6]}有限公司",
-        address="北京市海淀区1号",
-        legal_representative=legal_representative,
-        region_code=region_code,
-        status=status,
-    )
-    await organization_service.upsert(session, SYSTEM, uscc, data)
-    await session.commit()  # releases the savepoint: a failing request won't undo it
-    return uscc
-
-
-async def make_key(session: AsyncSession, role: str, uscc: str | None = None) -> dict[str, str]:
-    """Authorization headers for a new key of the role."""
-    created = await auth_service.create_key(
-        session, SYSTEM, name=f"test {role}", role=Role(role), uscc=uscc
-    )
-    await session.commit()
-    return {"Authorization": f"Bearer {created.secret}"}
+# Keys of each role, as Authorization headers.
 
 
 @pytest.fixture
@@ -217,17 +170,3 @@ async def committed_client(
         )
         names = ", ".join(f'"{t}"' for t in tables)
         await conn.execute(text(f"TRUNCATE {names} CASCADE"))
-
-
-async def committed_key(engine: AsyncEngine, role: str, uscc: str | None = None) -> dict[str, str]:
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        headers = await make_key(session, role, uscc)
-        await session.commit()
-    return headers
-
-
-async def committed_organization(engine: AsyncEngine, **kwargs: Any) -> str:
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        uscc = await make_organization(session, **kwargs)
-        await session.commit()
-    return uscc

@@ -1,86 +1,19 @@
-"""API keys: created with a secret shown once, stored hashed, revocable."""
+"""Who is calling: an API key's secret looked up by its hash."""
 
 from __future__ import annotations
 
 import hashlib
-import secrets
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
 from app.auth.models import ApiKey
-from app.core.database import db_now
-from app.core.errors import NotFound, invalid
 from app.core.principal import Principal, Role
-
-KEY_PREFIX = "qcr_"
 
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class CreatedKey:
-    key: ApiKey
-    secret: str
-
-
-async def create_key(
-    session: AsyncSession, actor: Principal, *, name: str, role: Role, uscc: str | None
-) -> CreatedKey:
-    """Create a key; the secret is returned here and never again."""
-    if role is Role.anonymous:
-        raise invalid("role", "must be admin, regulator, partner or enterprise")
-    if role is Role.enterprise and not uscc:
-        raise invalid("uscc", "is required for an enterprise key")
-    if role is not Role.enterprise and uscc:
-        raise invalid("uscc", "only enterprise keys are bound to an organization")
-    if not name.strip() or len(name) > 200:
-        raise invalid("name", "must be 1-200 characters")
-    secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(
-        name=name.strip(),
-        role=role.value,
-        uscc=uscc,
-        prefix=secret[:12],
-        key_hash=hash_secret(secret),
-        created_by=actor.key_id,
-    )
-    session.add(key)
-    await session.flush()
-    await audit_service.record(
-        session,
-        actor,
-        action="apikey.create",
-        entity="api_key",
-        entity_id=str(key.id),
-        after={"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix},
-    )
-    return CreatedKey(key, secret)
-
-
-async def revoke_key(session: AsyncSession, actor: Principal, key_id: uuid.UUID) -> ApiKey:
-    key = await session.get(ApiKey, key_id, with_for_update=True)
-    if key is None:
-        raise NotFound(f"no API key {key_id}")
-    if key.revoked_at is None:
-        key.revoked_at = await db_now(session)
-        await session.flush()
-        await audit_service.record(
-            session,
-            actor,
-            action="apikey.revoke",
-            entity="api_key",
-            entity_id=str(key.id),
-            before={"revoked_at": None},
-            after={"revoked_at": key.revoked_at.isoformat()},
-        )
-    return key
 
 
 KEY_SQL = "SELECT id, role, uscc FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"

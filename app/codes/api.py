@@ -19,9 +19,9 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import EnterpriseOrRegulator
+from app.auth.dependencies import EnterpriseOrRegulator, Idempotent
 from app.codes import digital_link, qr, repository, service
-from app.codes.context import AppSettings, CodeSecret
+from app.codes.context import CodeSecret
 from app.codes.models import Batch, Product
 from app.codes.schemas import (
     BatchCreate,
@@ -34,9 +34,10 @@ from app.codes.schemas import (
 )
 from app.codes.serials import verify_serial
 from app.codes.types import GtinPath, ImageFormat, LotPath, QrSize, SerialPath
+from app.core import fastpath
 from app.core.database import DbSession
 from app.core.errors import Forbidden, NotFound, invalid
-from app.core.idempotency import Idempotent
+from app.core.idempotency import Created
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -46,6 +47,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
+from app.core.settings import AppSettings
 from app.organizations.models import Organization
 from app.organizations.types import Uscc
 
@@ -80,11 +82,14 @@ async def create_product(
     settings: AppSettings,
 ) -> Response:
     """Register a product (an enterprise key: only for its own USCC)."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    product, org = await service.create_product(session, principal, body, settings.public_base_url)
-    view = service.product_view(product, org, settings.public_base_url)
-    return await idempotency.respond(view, location=f"/v1/products/{product.gtin}")
+
+    async def make() -> Created:
+        base = settings.public_base_url
+        product, org = await service.create_product(session, principal, body, base)
+        view = service.product_view(product, org, base)
+        return Created(view, location=f"/v1/products/{product.gtin}")
+
+    return await idempotency.create(make)
 
 
 @router.get("", responses=responses(401, 403, 422))
@@ -131,14 +136,15 @@ async def create_batch(
     settings: AppSettings,
 ) -> Response:
     """Register a batch (lot) with its dates and inspection reports."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    product, org = await repository.find_product(session, principal, gtin)
-    base = settings.public_base_url
-    batch = await service.create_batch(session, principal, product, org, body, base)
-    return await idempotency.respond(
-        service.batch_view(batch, product, base), location=service.batch_path(gtin, batch.lot)
-    )
+
+    async def make() -> Created:
+        product, org = await repository.find_product(session, principal, gtin)
+        base = settings.public_base_url
+        batch = await service.create_batch(session, principal, product, org, body, base)
+        view = service.batch_view(batch, product, base)
+        return Created(view, location=service.batch_path(gtin, batch.lot))
+
+    return await idempotency.create(make)
 
 
 @router.get("/{gtin}/batches", responses=responses(401, 403, 404, 422))
@@ -264,7 +270,7 @@ async def get_item_code(
     product, _ = await repository.find_product(session, principal, gtin)
     _, item = await _item(session, secret, product, lot, serial)
     threshold = settings.suspicious_scan_threshold
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     clients = await repository.distinct_clients(driver, item.id, threshold + 1)
     return ItemCodeOut(
         gtin=product.gtin,
@@ -292,14 +298,16 @@ async def issue_codes(
     secret: CodeSecret,
 ) -> Response:
     """Issue `count` signed item codes (at most 100000 a call) in one bulk insert."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    product, _ = await repository.find_product(session, principal, gtin)
-    batch, issuance = await service.issue_codes(
-        session, principal, product, lot, body.count, secret
-    )
-    view = service.issuance_view(issuance, batch, product, settings.public_base_url)
-    return await idempotency.respond(view, location=view.codes_csv)
+
+    async def make() -> Created:
+        product, _ = await repository.find_product(session, principal, gtin)
+        batch, issuance = await service.issue_codes(
+            session, principal, product, lot, body.count, secret
+        )
+        view = service.issuance_view(issuance, batch, product, settings.public_base_url)
+        return Created(view, location=view.codes_csv)
+
+    return await idempotency.create(make)
 
 
 @router.get(BATCH + "/qr.{fmt}", response_class=Response, responses=_QR_RESPONSES)

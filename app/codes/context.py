@@ -1,4 +1,4 @@
-"""Per-app values the codes routes need: settings, the code secret, client identity."""
+"""Per-app values the codes routes need: the code secret, client identity."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.codes.secret import load_code_secret
-from app.core.ratelimit import client_id, settings_of
-from app.core.settings import Settings
+from app.core.ratelimit import client_id
+from app.core.settings import settings_of
 
 # Domain separation from the serial tags keyed by the same secret.
 _CLIENT_LABEL = b"qcr/scan-client/v1"
@@ -26,12 +26,6 @@ _MOBILE = re.compile(
 _DESKTOP = re.compile(r"windows nt|macintosh|x11;|cros|linux x86_64", re.IGNORECASE)
 
 
-# Dependencies are `async def` although they do not await: FastAPI runs a plain
-# `def` dependency in a worker thread, two thread hops per resolver request.
-async def app_settings(request: Request) -> Settings:
-    return settings_of(request.app)
-
-
 def loaded_code_secret(request: Request) -> bytes:
     """QCR_CODE_SECRET (or the data-dir secret), read once per app."""
     secret = getattr(request.app.state, "code_secret", None)
@@ -42,11 +36,12 @@ def loaded_code_secret(request: Request) -> bytes:
     return loaded
 
 
+# `async def` although it does not await: FastAPI runs a plain `def` dependency
+# in a worker thread, a thread hop per resolver request.
 async def code_secret(request: Request) -> bytes:
     return loaded_code_secret(request)
 
 
-AppSettings = Annotated[Settings, Depends(app_settings)]
 CodeSecret = Annotated[bytes, Depends(code_secret)]
 
 

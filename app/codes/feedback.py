@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit_service
 from app.auth.dependencies import EnterpriseOrRegulator
-from app.codes import repository
 from app.codes.digital_link import DigitalLinkPath
 from app.codes.models import Batch, Feedback, ItemCode, Product
 from app.codes.schemas import FeedbackCreate, FeedbackOut, FeedbackPrivileged, Gtin
+from app.core import fastpath
 from app.core.database import DbSession, db_now
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.pagination import (
@@ -61,7 +61,7 @@ class Target:
 
 async def find_target(session: AsyncSession, code: DigitalLinkPath) -> Target | None:
     """The registered product, batch and item of a code, or None if any is unknown."""
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     row = await driver.fetchrow(TARGET, code.gtin14, code.lot, code.serial)
     if row is None or (code.lot and row["batch_id"] is None):
         return None

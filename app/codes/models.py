@@ -36,8 +36,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.database import Base
 from app.core.models import CreatedMixin, IdMixin
 
-AGENT_CLASSES = ("mobile", "desktop", "bot", "other")
-
 
 class Product(IdMixin, CreatedMixin, Base):
     __tablename__ = "products"

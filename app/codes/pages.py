@@ -17,7 +17,7 @@ import orjson
 from fastapi import Request, Response
 
 from app.codes import linkset
-from app.core.errors import problem_response
+from app.core.errors import NotFound
 from app.core.templates import render
 
 CACHE_CONTROL = "no-cache"
@@ -89,6 +89,10 @@ def html_body(template: str, **context: Any) -> bytes:
     return bytes(render(template, **(LABELS | context)).body)
 
 
+class NotGenuine(NotFound):
+    title, slug = "Not a genuine code", "not-genuine"
+
+
 def not_genuine(request: Request, *, html: bool, detail: str) -> Response:
     """404: the code was not issued here (forged, altered or unknown)."""
     headers = base_headers(None)
@@ -96,14 +100,7 @@ def not_genuine(request: Request, *, html: bool, detail: str) -> Response:
         return respond(
             request, html_body("codes/not_genuine.html"), "text/html", headers, status_code=404
         )
-    problem = problem_response(
-        404,
-        "Not a genuine code",
-        detail,
-        slug="not-genuine",
-        headers=headers,
-        extra={"genuine": False},
-    )
+    problem = NotGenuine(detail, extra={"genuine": False}).response(headers)
     return respond(
         request, bytes(problem.body), "application/problem+json", headers, status_code=404
     )

@@ -62,17 +62,6 @@ async def find_item(session: AsyncSession, batch: Batch, serial: str) -> ItemCod
     return item
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session (hot paths and COPY, STYLE "Hot paths").
-
-    Statements on it join the session's transaction once SQLAlchemy has begun
-    one; before that they run on their own (reads) or in an explicit
-    `transaction()` (writes)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
-
-
 async def distinct_clients(driver: Any, item_id: int, limit: int) -> int:
     """Distinct non-bot clients that scanned an item, counted up to `limit`."""
     value = await driver.fetchval(

@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.codes import digital_link, repository
+from app.codes import digital_link
 from app.codes.digital_link import DigitalLinkPath
+from app.core import fastpath
 from app.core.clock import today
 from app.credit import service as credit_service
 from app.organizations.models import Organization
@@ -132,7 +133,7 @@ async def resolve(
 ) -> Resolved:
     """Load what the code names; UnknownCode if any level of it is not registered.
     One statement, on the hot paths' pool when there is one."""
-    driver = pool if pool is not None else await repository.driver_connection(session)
+    driver = pool if pool is not None else await fastpath.driver(session)
     row = await driver.fetchrow(
         LOOKUP, code.gtin14, code.lot, code.serial, threshold + 1, INSPECTIONS_SHOWN
     )
@@ -247,7 +248,7 @@ async def record_scan(
     if pool is not None:  # one statement: atomic on its own
         row = await pool.fetchrow(SCAN, *args)
     else:
-        driver = await repository.driver_connection(session)
+        driver = await fastpath.driver(session)
         # A savepoint inside the request's transaction, or a transaction of its own.
         async with driver.transaction():
             row = await driver.fetchrow(SCAN, *args)

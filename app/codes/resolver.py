@@ -16,18 +16,18 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from app.auth.dependencies import Idempotent, rate_limit
 from app.codes import feedback, linkset, pages, resolution
-from app.codes.context import AppSettings, CodeSecret, agent_class, request_client_hash
+from app.codes.context import CodeSecret, agent_class, request_client_hash
 from app.codes.digital_link import DigitalLinkPath, InvalidDigitalLink, parse_path
 from app.codes.negotiation import wants_json, wants_linkset
 from app.codes.schemas import FeedbackCreate, FeedbackOut
 from app.codes.serials import verify_serial
 from app.core.database import DbSession, ReadSession
 from app.core.errors import NotFound, Unprocessable, field_name, invalid, is_unavailable
-from app.core.idempotency import Idempotent
-from app.core.ratelimit import rate_limit
+from app.core.idempotency import Created
 from app.core.routing import AutoCommitRoute, responses
-from app.core.settings import Settings
+from app.core.settings import AppSettings, Settings
 
 router = APIRouter(tags=["resolver"], route_class=AutoCommitRoute)
 log = structlog.get_logger("qcr.resolver")
@@ -276,20 +276,25 @@ async def post_feedback(
     parsed = _code(code_path)
     if parsed is None or not _genuine(parsed, secret):
         return pages.not_genuine(request, html=html, detail="this code was not issued here")
-    if not html and (replay := await idempotency.replay()) is not None:
-        return replay
+
+    async def make() -> Created | Response:
+        data = _feedback_data(content_type, await _body(request))
+        target = await feedback.find_target(session, parsed)
+        if target is None:
+            return pages.not_genuine(request, html=False, detail="no such code is registered")
+        view = await feedback.create(session, target, data, request_client_hash(request))
+        return Created(view, location=f"/v1/feedback/{view.id}")
+
+    if not html:
+        return await idempotency.create(make)
     try:
         data = _feedback_data(content_type, await _body(request))
     except (RequestValidationError, Unprocessable) as exc:
-        if not html:
-            raise
         return _invalid_form(exc, code_path)
     target = await feedback.find_target(session, parsed)
     if target is None:
-        return pages.not_genuine(request, html=html, detail="no such code is registered")
+        return pages.not_genuine(request, html=True, detail="no such code is registered")
     view = await feedback.create(session, target, data, request_client_hash(request))
-    if not html:
-        return await idempotency.respond(view, location=f"/v1/feedback/{view.id}")
     return _thanks(view, data, code_path)
 
 

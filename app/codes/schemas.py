@@ -19,6 +19,7 @@ from pydantic import (
 
 from app.codes.digital_link import InvalidLot, validate_lot
 from app.core.clock import today
+from app.core.types import PastDate
 from app.identifiers.gtin import InvalidGtin, normalise_gtin
 from app.organizations.types import Uscc
 
@@ -47,14 +48,6 @@ def check_lot(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-def _not_future(value: dt.date) -> dt.date:
-    if value > today():
-        raise ValueError(f"{value.isoformat()} is in the future (today is {today().isoformat()})")
-    if value.year < 1949:
-        raise ValueError("dates before 1949 are not accepted")
-    return value
-
-
 def _plausible(value: dt.date) -> dt.date:
     # Codes are often printed before the run: a production date up to a year ahead.
     if value.year < 1949 or value > today() + dt.timedelta(days=366):
@@ -64,7 +57,6 @@ def _plausible(value: dt.date) -> dt.date:
 
 Gtin = Annotated[str, StringConstraints(max_length=32), AfterValidator(check_gtin)]
 Lot = Annotated[str, StringConstraints(max_length=64), AfterValidator(check_lot)]
-PastDate = Annotated[dt.date, AfterValidator(_not_future)]
 ProductionDate = Annotated[dt.date, AfterValidator(_plausible)]
 
 

@@ -24,6 +24,7 @@ from app.codes.schemas import (
     ProductOut,
 )
 from app.codes.serials import issue_serials
+from app.core import fastpath
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, invalid
 from app.core.principal import Principal
@@ -183,7 +184,7 @@ async def issue_codes(
             f"a batch holds at most {MAX_CODES_PER_BATCH} item codes; "
             f"{batch.code_count} are issued already",
         )
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     for _ in range(3):
         # Signing 100,000 serials takes a few hundred milliseconds of CPU: off the loop.
         serials = await asyncio.to_thread(issue_serials, secret, product.gtin, lot, count)
@@ -280,7 +281,7 @@ async def stream_uris(
     ranges: list[tuple[int, int]],
 ) -> AsyncIterator[bytes]:
     """Item URIs one a line, read in keyset chunks so memory stays flat."""
-    driver = await repository.driver_connection(session)
+    driver = await fastpath.driver(session)
     for first, last in ranges:
         after = first - 1
         while True:

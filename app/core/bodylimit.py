@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import invalid
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MESSAGE = f"the request body exceeds the bound of {MAX_BODY_BYTES} bytes (6 MiB)"
@@ -29,13 +29,7 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 def too_large() -> Response:
-    return problem_response(
-        422,
-        "Unprocessable content",
-        f"body: {MESSAGE}",
-        slug="validation",
-        errors=[{"field": "body", "message": MESSAGE}],
-    )
+    return invalid("body", MESSAGE).response()
 
 
 async def _handler(_: Request, __: Exception) -> Response:

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
@@ -125,7 +125,7 @@ def prepare(
     return urls
 
 
-async def make_fast_pool(url: str, settings: Settings) -> Any:
+async def make_fast_pool(url: str, settings: Settings) -> HotPool:
     """The hot paths' asyncpg pool on the read URL (replica or primary)."""
     import asyncpg
     import orjson
@@ -144,7 +144,7 @@ async def make_fast_pool(url: str, settings: Settings) -> Any:
                 schema="pg_catalog",
             )
 
-    return await asyncpg.create_pool(
+    pool: HotPool = await asyncpg.create_pool(
         dsn,
         init=json_codecs,
         min_size=1,
@@ -157,6 +157,17 @@ async def make_fast_pool(url: str, settings: Settings) -> Any:
             "TimeZone": "UTC",
         },
     )
+    return pool
+
+
+class HotPool(Protocol):
+    """What the hot paths use of an `asyncpg.Pool`: one prepared statement a call."""
+
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+    async def close(self) -> None: ...
 
 
 class Database:
@@ -167,8 +178,8 @@ class Database:
         self,
         engine: AsyncEngine,
         read_engine: AsyncEngine | None = None,
-        fast_pool: Any = None,
-        fast_write_pool: Any = None,
+        fast_pool: HotPool | None = None,
+        fast_write_pool: HotPool | None = None,
     ) -> None:
         self.engine = engine
         self.read_engine = read_engine
@@ -195,9 +206,31 @@ class Database:
             await self.read_engine.dispose()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+# The app's handles as typed dependencies: routes declare what they use
+# (`Db`, `HotReads`, `DbSession`, `ReadSession`) and never read
+# `request.app.state` themselves.
+
+
+async def get_database(request: Request) -> Database:
+    """The running app's engines, sessions and hot pools (made in lifespan)."""
+    database = request.app.state.database
+    assert isinstance(database, Database)
+    return database
+
+
+Db = Annotated[Database, Depends(get_database)]
+
+
+async def get_hot_reads(database: Db) -> HotPool | None:
+    """The hot read paths' pool (the replica when there is one); None in tests."""
+    return database.fast_pool
+
+
+HotReads = Annotated[HotPool | None, Depends(get_hot_reads)]
+
+
+async def get_session(database: Db) -> AsyncIterator[AsyncSession]:
     """One session per request; rolled back on any exception (the route commits)."""
-    database: Database = request.app.state.database
     async with database.sessionmaker() as session:
         try:
             yield session
@@ -209,10 +242,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def get_read_session(request: Request, primary: DbSession) -> AsyncIterator[AsyncSession]:
+async def get_read_session(database: Db, primary: DbSession) -> AsyncIterator[AsyncSession]:
     """The replica's session for reads that may lag a little (public pages, credit
     lookups, batches, lists); without a replica, the request's primary session."""
-    database: Database = request.app.state.database
     if database.read_sessionmaker is None:
         yield primary
         return

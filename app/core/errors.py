@@ -24,6 +24,9 @@ TYPE_BASE = "https://qcr.example.org/problems/"
 
 
 class RegistryError(Exception):
+    """An error a client sees: its class names the status, title and problem type,
+    and `body()` / `response()` are the only builders of problem details."""
+
     status = 400
     title = "Bad request"
     slug = "bad-request"
@@ -42,6 +45,31 @@ class RegistryError(Exception):
         self.headers = headers or {}
         self.extra = extra or {}  # RFC 9457 extension members
 
+    @property
+    def type(self) -> str:
+        return TYPE_BASE + self.slug
+
+    def body(self) -> dict[str, Any]:
+        """The problem object (RFC 9457)."""
+        body: dict[str, Any] = self.extra | {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+    def response(self, headers: dict[str, str] | None = None) -> Response:
+        """The problem as an `application/problem+json` response."""
+        return Response(
+            orjson.dumps(self.body()),
+            status_code=self.status,
+            media_type=PROBLEM_JSON,
+            headers=self.headers | (headers or {}),
+        )
+
 
 class Unauthorized(RegistryError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
@@ -55,16 +83,16 @@ class NotFound(RegistryError):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class MethodNotAllowed(RegistryError):
+    status, title, slug = 405, "Method not allowed", "method-not-allowed"
+
+
 class Conflict(RegistryError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
 class PreconditionFailed(RegistryError):
     status, title, slug = 412, "Precondition failed", "precondition-failed"
-
-
-class PayloadTooLarge(RegistryError):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
 class Unprocessable(RegistryError):
@@ -79,49 +107,27 @@ class TooManyRequests(RegistryError):
     status, title, slug = 429, "Too many requests", "rate-limited"
 
 
+class InternalError(RegistryError):
+    status, title, slug = 500, "Internal error", "internal"
+
+
 class Unavailable(RegistryError):
     status, title, slug = 503, "Service unavailable", "unavailable"
+
+
+class HttpError(RegistryError):
+    """Any other status Starlette raises (its title is generic)."""
+
+    title, slug = "Error", "error"
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail, headers=headers)
+        self.status = status
 
 
 def invalid(field: str, message: str) -> Unprocessable:
     """A 422 naming one field."""
     return Unprocessable(f"{field}: {message}", errors=[{"field": field, "message": message}])
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    slug: str,
-    errors: list[dict[str, str]] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = (extra or {}) | {
-        "type": TYPE_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if errors is not None:
-        body["errors"] = errors
-    return body
-
-
-def problem_response(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    slug: str,
-    errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response:
-    body = problem(status, title, detail, slug=slug, errors=errors, extra=extra)
-    return Response(
-        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
-    )
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
@@ -144,15 +150,13 @@ def _validation_message(error: dict[str, Any]) -> str:
 
 async def _registry_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RegistryError)
-    return problem_response(
-        exc.status,
-        exc.title,
-        exc.detail,
-        slug=exc.slug,
-        errors=exc.errors,
-        headers=exc.headers,
-        extra=exc.extra,
-    )
+    return exc.response()
+
+
+def validation_problem(errors: list[dict[str, str]]) -> Unprocessable:
+    """A 422 naming several fields (the detail names the first five)."""
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return Unprocessable(detail, errors=errors)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -161,8 +165,14 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
         {"field": field_name(tuple(e.get("loc", ()))), "message": _validation_message(e)}
         for e in exc.errors()
     ]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return problem_response(422, "Unprocessable content", detail, slug="validation", errors=errors)
+    return validation_problem(errors).response()
+
+
+_STARLETTE_ERRORS: dict[int, type[RegistryError]] = {
+    401: Unauthorized,
+    404: NotFound,
+    405: MethodNotAllowed,
+}
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
@@ -171,23 +181,14 @@ async def _http_error(_: Request, exc: Exception) -> Response:
         # FastAPI and Starlette answer 400 for a body they cannot parse (JSON that
         # is not UTF-8, a broken multipart form); SPEC §8 makes malformed input a 422.
         message = exc.detail if isinstance(exc.detail, str) else "the body could not be parsed"
-        return problem_response(
-            422,
-            "Unprocessable content",
-            f"body: {message}",
-            slug="validation",
-            errors=[{"field": "body", "message": message}],
-        )
-    titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
-    title = titles.get(exc.status_code, "Error")
-    detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem_response(
-        exc.status_code,
-        title,
-        detail,
-        slug=title.lower().replace(" ", "-"),
-        headers=dict(exc.headers or {}),
-    )
+        return invalid("body", message).response()
+    headers = dict(exc.headers or {})
+    kind = _STARLETTE_ERRORS.get(exc.status_code)
+    if kind is None:
+        detail = exc.detail if isinstance(exc.detail, str) else HttpError.title
+        return HttpError(exc.status_code, detail, headers).response()
+    detail = exc.detail if isinstance(exc.detail, str) else kind.title
+    return kind(detail, headers=headers).response()
 
 
 # SQLSTATEs of a server that is gone or going: connection exceptions (class 08),
@@ -226,24 +227,12 @@ async def _database_error(_: Request, exc: Exception) -> Response:
         # that validation let through: the input is at fault, and the request's
         # transaction is rolled back like any other refusal.
         message = f"a value could not be stored (SQLSTATE {_sqlstate(exc)})"
-        return problem_response(
-            422,
-            "Unprocessable content",
-            message,
-            slug="validation",
-            errors=[{"field": "body", "message": message}],
-        )
+        return Unprocessable(message, errors=[{"field": "body", "message": message}]).response()
     if not is_unavailable(exc):
-        return problem_response(
-            500, "Internal error", "an unexpected database error occurred", slug="internal"
-        )
-    return problem_response(
-        503,
-        "Service unavailable",
-        "the database is unavailable; retry shortly",
-        slug="unavailable",
-        headers={"Retry-After": "2"},
-    )
+        return InternalError("an unexpected database error occurred").response()
+    return Unavailable(
+        "the database is unavailable; retry shortly", headers={"Retry-After": "2"}
+    ).response()
 
 
 def install(app: FastAPI) -> None:

@@ -17,7 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session."""
+    """The asyncpg connection under the session (hot reads, COPY).
+
+    Statements on it join the session's transaction once SQLAlchemy has begun
+    one; before that they run on their own (reads) or in an explicit
+    `transaction()` (writes)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver_connection = raw.driver_connection

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
-from app.core.database import Database
+from app.core.database import Db
 from app.core.migrations import alembic_config
 
 router = APIRouter(tags=["operations"])
@@ -28,9 +28,8 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     responses={503: {"description": "database unreachable or schema behind"}},
 )
-async def readyz(request: Request, response: Response) -> dict[str, str]:
+async def readyz(database: Db, response: Response) -> dict[str, str]:
     """The database answers and its schema is at the head revision."""
-    database: Database = request.app.state.database
     try:
         async with database.engine.connect() as conn:
             revisions = await conn.run_sync(
@@ -50,9 +49,8 @@ async def readyz(request: Request, response: Response) -> dict[str, str]:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(database: Db) -> Response:
     """Prometheus text format."""
-    database: Database = request.app.state.database
     pool = database.engine.pool
     POOL_IN_USE.set(getattr(pool, "checkedout", lambda: 0)())
     POOL_SIZE.set(getattr(pool, "size", lambda: 0)())

@@ -13,20 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
-from fastapi import Depends, Header, Request, Response
+from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, Uuid, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.auth.dependencies import get_principal
-from app.core.database import Base, DbSession
+from app.core.database import Base
 from app.core.errors import Unprocessable
-from app.core.principal import Principal
 
 ANONYMOUS_SCOPE = uuid.UUID(int=0)
 KEEP = dt.timedelta(hours=48)
@@ -56,6 +56,15 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
+@dataclass(frozen=True)
+class Created:
+    """What a creating request answers: the object, its address, its status."""
+
+    body: BaseModel
+    location: str | None = None
+    status_code: int = 201
+
+
 class Idempotency:
     """One request's view of its Idempotency-Key (or of its absence)."""
 
@@ -64,6 +73,21 @@ class Idempotency:
         self.scope = scope
         self.key = key
         self.fingerprint = print_
+
+    async def create(self, make: Callable[[], Awaitable[Created | Response]]) -> Response:
+        """Answer a creating request once: the first response to this key again, or
+        `make()` run now and its answer remembered under the key. A response that
+        `make()` gives instead of a creation (a refusal) is passed on and not
+        remembered, so a retry with the same key runs again."""
+        if (replay := await self.replay()) is not None:
+            return replay
+        created = await make()
+        if isinstance(created, Response):
+            await self.forget()
+            return created
+        return await self.respond(
+            created.body, status_code=created.status_code, location=created.location
+        )
 
     async def replay(self) -> Response | None:
         """The first response to this key, or None when this request should proceed."""
@@ -95,6 +119,14 @@ class Idempotency:
             headers=dict(stored.headers or {}) | {"Idempotent-Replayed": "true"},
         )
 
+    async def forget(self) -> None:
+        if self.key is not None:
+            await self.session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key
+                )
+            )
+
     async def respond(
         self, model: BaseModel, *, status_code: int = 201, location: str | None = None
     ) -> Response:
@@ -112,31 +144,6 @@ class Idempotency:
         return Response(
             body, status_code=status_code, media_type="application/json", headers=headers
         )
-
-
-async def idempotency(
-    request: Request,
-    session: DbSession,
-    principal: Annotated[Principal, Depends(get_principal)],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=200,
-            description="repeat a POST safely: the same key and body return the first response",
-        ),
-    ] = None,
-) -> Idempotency:
-    body = await request.body() if idempotency_key else b""
-    return Idempotency(
-        session,
-        principal.key_id or ANONYMOUS_SCOPE,
-        idempotency_key,
-        fingerprint(request.method, request.url.path, body),
-    )
-
-
-Idempotent = Annotated[Idempotency, Depends(idempotency)]
 
 
 async def purge(session: AsyncSession) -> int:

@@ -15,9 +15,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable
 from functools import lru_cache
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -26,9 +24,8 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from app.auth.dependencies import Caller
 from app.core.errors import TooManyRequests
-from app.core.settings import Settings, get_settings
+from app.core.settings import Settings, settings_of
 
 log = structlog.get_logger("qcr.ratelimit")
 
@@ -91,11 +88,6 @@ def limiter_of(app: FastAPI) -> RateLimiter:
     return made
 
 
-def settings_of(app: FastAPI) -> Settings:
-    settings: Any = getattr(app.state, "settings", None)
-    return settings if isinstance(settings, Settings) else get_settings()
-
-
 @lru_cache(maxsize=16)
 def _networks(trusted: frozenset[str]) -> tuple[Network, ...]:
     networks = []
@@ -148,17 +140,3 @@ def client_id(request: Request) -> str:
 def _normalised(value: str) -> str:
     address = _address(value)
     return str(address) if address is not None else value[:64]
-
-
-def rate_limit(
-    scope: str, rate: Callable[[Settings], str]
-) -> Callable[[Request, Any], Awaitable[None]]:
-    """A dependency limiting anonymous callers of `scope` to `rate(settings)`; keys are free."""
-
-    async def check(request: Request, principal: Caller) -> None:
-        if not principal.is_anonymous:
-            return
-        limiter = limiter_of(request.app)
-        await limiter.hit(scope, rate(settings_of(request.app)), client_id(request))
-
-    return check

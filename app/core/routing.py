@@ -10,6 +10,20 @@ from typing import Any
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import (
+    PROBLEM_JSON,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    RegistryError,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
+
 
 class AutoCommitRoute(APIRoute):
     """Commit the request's session when the endpoint returns, before the response
@@ -35,32 +49,25 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-_TITLES = {
-    400: "Bad request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not found",
-    409: "Conflict",
-    412: "Precondition failed",
-    413: "Payload too large",
-    415: "Unsupported media type",
-    422: "Unprocessable content",
-    428: "Precondition required",
-    429: "Too many requests",
-    503: "Service unavailable",
-}
-
-_EXAMPLES = {
-    401: "an API key is required",
-    403: "the partner role may not do this",
-    404: "no organization with code 91110000600037341L",
-    409: "a request with this Idempotency-Key is in progress",
-    412: "the record has changed: If-Match does not match the current ETag",
-    413: "the body exceeds 5 MiB",
-    422: "code: check character mismatch: expected 'L', got 'X'",
-    428: "If-Match is required to change a versioned record",
-    429: "rate limit exceeded; retry after the time in Retry-After",
-    503: "the database is unavailable; retry shortly",
+# The problems an operation may document, each with an example detail: the
+# example is built by the error class the server raises, so the documented
+# `type` is the one clients receive.
+_EXAMPLES: dict[int, RegistryError] = {
+    error.status: error
+    for error in (
+        Unauthorized("an API key is required"),
+        Forbidden("the partner role may not do this"),
+        NotFound("no organization with code 91110000600037341L"),
+        Conflict("a request with this Idempotency-Key is in progress"),
+        PreconditionFailed("the record has changed: If-Match does not match the current ETag"),
+        Unprocessable(
+            "code: check character mismatch: expected 'L', got 'X'",
+            errors=[{"field": "code", "message": "check character mismatch"}],
+        ),
+        PreconditionRequired("If-Match is required to change a versioned record"),
+        TooManyRequests("rate limit exceeded; retry after the time in Retry-After"),
+        Unavailable("the database is unavailable; retry shortly"),
+    )
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -87,17 +94,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem responses an operation can return."""
     out: dict[int | str, dict[str, Any]] = {}
     for status in (*statuses, 503):
-        example: dict[str, Any] = {
-            "type": "https://qcr.example.org/problems/" + _TITLES[status].lower().replace(" ", "-"),
-            "title": _TITLES[status],
-            "status": status,
-            "detail": _EXAMPLES.get(status, _TITLES[status]),
-        }
-        if status == 422:
-            example["errors"] = [{"field": "code", "message": "check character mismatch"}]
+        error = _EXAMPLES[status]
         entry: dict[str, Any] = {
-            "description": _TITLES[status],
-            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA, "example": example}},
+            "description": error.title,
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA, "example": error.body()}},
         }
         if status in (429, 503):
             entry["headers"] = {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from fastapi import Depends, FastAPI, Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,7 +26,6 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     timezone: str = Field(default="Asia/Shanghai", alias="QCR_TIMEZONE")
     trusted_proxies: str = Field(default="", alias="QCR_TRUSTED_PROXIES")
-    environment: str = Field(default="development", alias="QCR_ENV")
     log_json: bool = Field(default=True, alias="QCR_LOG_JSON")
     statement_timeout_ms: int = Field(default=15_000, alias="QCR_STATEMENT_TIMEOUT_MS")
     pool_size: int = Field(default=10, alias="QCR_POOL_SIZE")
@@ -77,3 +78,18 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_of(app: FastAPI) -> Settings:
+    """The app's settings (tests give an app its own), else the process's."""
+    settings: Any = getattr(app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+# `async def` although it does not await: FastAPI runs a plain `def` dependency
+# in a worker thread, a thread hop per request.
+async def app_settings(request: Request) -> Settings:
+    return settings_of(request.app)
+
+
+AppSettings = Annotated[Settings, Depends(app_settings)]

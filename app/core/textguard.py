@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import field_name, problem_response
+from app.core.errors import field_name, validation_problem
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
@@ -62,8 +62,7 @@ def unstorable_pairs(encoded: str) -> list[str]:
 
 def _refuse(fields: list[str]) -> Any:
     errors = [{"field": name or "body", "message": MESSAGE} for name in fields[:20]]
-    detail = "; ".join(f"{e['field']}: {MESSAGE}" for e in errors[:5])
-    return problem_response(422, "Unprocessable content", detail, slug="validation", errors=errors)
+    return validation_problem(errors).response()
 
 
 class TextGuardMiddleware:

@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.errors import TooManyRequests
 from app.core.principal import ANONYMOUS
-from app.core.ratelimit import client_id, limiter_of, settings_of
+from app.core.ratelimit import client_id, limiter_of
+from app.core.settings import settings_of
 from app.credit import service as credit_service
 from app.organizations import codes
 

@@ -6,16 +6,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 
-from app.auth.dependencies import Caller, EnterpriseOrRegulator, Partner, Regulator
-from app.changes.models import ChangeEvent
+from app.auth.dependencies import Caller, EnterpriseOrRegulator, Idempotent, Partner, Regulator
 from app.core.clock import today
 from app.core.database import DbSession, ReadSession
-from app.core.errors import Forbidden, NotFound, invalid, problem
+from app.core.errors import Forbidden, NotFound, invalid
 from app.core.fastpath import json_response
-from app.core.idempotency import Idempotent
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.idempotency import Created
 from app.core.principal import Principal
 from app.core.routing import AutoCommitRoute, responses
 from app.core.settings import get_settings
@@ -25,7 +22,6 @@ from app.credit.models import CreditStatus
 from app.credit.schemas import (
     BatchRequest,
     BatchResponse,
-    ChangeOut,
     CreditOut,
     RepairCreate,
     RepairDecision,
@@ -154,15 +150,7 @@ async def credit_batch(
         try:
             parsed.append(codes.parse_code(raw).value)
         except codes.InvalidCode as exc:
-            parsed.append(
-                problem(
-                    422,
-                    "Unprocessable content",
-                    f"code: {exc}",
-                    slug="validation",
-                    errors=[{"field": "code", "message": str(exc)}],
-                )
-            )
+            parsed.append(invalid("code", str(exc)).body())
     wanted = [p for p in parsed if isinstance(p, str)]
     on = as_of or today()
     rows = (
@@ -198,34 +186,12 @@ async def credit_batch(
             results.append(
                 {
                     "code": raw,
-                    "error": problem(
-                        404, "Not found", f"no organization with code {item}", slug="not-found"
-                    ),
+                    "error": NotFound(f"no organization with code {item}").body(),
                 }
             )
         else:
             results.append({"code": raw} | public_view(principal, fields[by_code[item]]))
     return json_response({"results": results})
-
-
-@router.get("/v1/changes", responses=responses(401, 403, 422))
-async def list_changes(
-    session: DbSession,
-    _: Partner,
-    after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
-    limit: Limit = DEFAULT_LIMIT,
-) -> Page[ChangeOut]:
-    """The change feed, in seq order after `after` (exclusive)."""
-    rows = (
-        await session.scalars(
-            select(ChangeEvent)
-            .where(ChangeEvent.seq > after)
-            .order_by(ChangeEvent.seq)
-            .limit(limit)
-        )
-    ).all()
-    items = [ChangeOut.model_validate(r) for r in rows]
-    return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
 
 
 def _repair_out(repair: Any, uscc: str) -> RepairOut:
@@ -251,13 +217,13 @@ async def request_repair(
     idempotency: Idempotent,
 ) -> Response:
     """Request credit repair for one violation (the enterprise itself, or a regulator)."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    org = await organization_service.find(session, code)
-    repair = await repairs.request(session, principal, org, body.violation_id, body.reason)
-    return await idempotency.respond(
-        _repair_out(repair, org.uscc), location=f"/v1/repairs/{repair.id}"
-    )
+
+    async def make() -> Created:
+        org = await organization_service.find(session, code)
+        repair = await repairs.request(session, principal, org, body.violation_id, body.reason)
+        return Created(_repair_out(repair, org.uscc), location=f"/v1/repairs/{repair.id}")
+
+    return await idempotency.create(make)
 
 
 @router.get("/v1/repairs/{id}", responses=responses(401, 403, 404, 422))

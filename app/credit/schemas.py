@@ -48,24 +48,8 @@ class BatchRequest(BaseModel):
     as_of: dt.date | None = None
 
 
-class BatchResult(BaseModel):
-    code: str
-    # Either the credit fields (flattened) or `error`, a problem object.
-    model_config = ConfigDict(extra="allow")
-
-
 class BatchResponse(BaseModel):
     results: list[dict[str, Any]]
-
-
-class ChangeOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    seq: int
-    type: str
-    uscc: str
-    at: dt.datetime
-    data: dict[str, Any]
 
 
 class RepairCreate(BaseModel):

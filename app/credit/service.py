@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit_service
 from app.changes import service as changes
 from app.core import fastpath
 from app.core.clock import today
@@ -240,8 +241,6 @@ async def current(session: AsyncSession, org: Organization) -> CreditStatus:
     """The materialised status; recomputed and stored first if a window edge has passed."""
     status = await session.get(CreditStatus, org.id)
     if is_stale(status, today()):
-        from app.audit import service as audit_service
-
         await audit_service.lock_chain(session)  # the refresh may emit an event
         status = await refresh_organization(session, org)
     assert status is not None

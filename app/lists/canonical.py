@@ -19,9 +19,6 @@ Kind = Literal["red", "black"]
 KINDS: tuple[Kind, ...] = ("red", "black")
 KIND_ZH = {"red": "红榜", "black": "黑榜"}
 
-RED_FIELDS = ("uscc", "name", "grade", "region_code")
-BLACK_FIELDS = ("uscc", "name", "reasons", "listed_since", "expected_exit")
-REASON_FIELDS = ("case_no", "authority", "decided_on", "public_summary")
 # What makes an entry present in both publications "changed" (SPEC §5 diff).
 CHANGE_FIELDS: dict[str, tuple[str, ...]] = {
     "red": ("grade",),

@@ -10,10 +10,10 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from app.auth.dependencies import Caller, Regulator
+from app.auth.dependencies import Caller, Idempotent, Regulator
 from app.core.database import DbSession, ReadSession
 from app.core.errors import invalid
-from app.core.idempotency import Idempotent
+from app.core.idempotency import Created
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -23,7 +23,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
-from app.core.settings import get_settings
+from app.core.settings import AppSettings
 from app.lists import downloads, feed, pages, service
 from app.lists.models import ListPublication
 from app.lists.schemas import (
@@ -126,17 +126,17 @@ async def publish(
     idempotency: Idempotent,
 ) -> Response:
     """Publish list `kind` now (or as of a past `as_of`) as its next numbered publication."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    publication = await service.publish_list(
-        session, principal, kind, as_of=body.as_of, note=body.note
-    )
-    created = PublicationOut.model_validate(
-        await _publication_body(session, publication, DEFAULT_LIMIT, None)
-    )
-    return await idempotency.respond(
-        created, location=f"/v1/lists/{kind}/publications/{publication.number}"
-    )
+
+    async def make() -> Created:
+        publication = await service.publish_list(
+            session, principal, kind, as_of=body.as_of, note=body.note
+        )
+        created = PublicationOut.model_validate(
+            await _publication_body(session, publication, DEFAULT_LIMIT, None)
+        )
+        return Created(created, location=f"/v1/lists/{kind}/publications/{publication.number}")
+
+    return await idempotency.create(make)
 
 
 @router.get("/v1/lists/{kind}/publications", responses=responses(401, 422))
@@ -248,10 +248,12 @@ async def get_diff(
         **responses(401, 422),
     },
 )
-async def get_feed(kind: KindPath, session: ReadSession, _: Caller) -> Response:
+async def get_feed(
+    kind: KindPath, session: ReadSession, settings: AppSettings, _: Caller
+) -> Response:
     """An Atom feed of the kind's publications (the latest 50), for subscribers."""
     rows = await service.publications(session, kind, before=None, limit=50)
-    body = feed.build(kind, rows, get_settings().public_base_url)
+    body = feed.build(kind, rows, settings.public_base_url)
     return Response(body, media_type=feed.MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
 
 

@@ -34,10 +34,6 @@ class ParsedCode:
     kind: Literal["uscc", "org_code"]
     value: str
 
-    @property
-    def is_uscc(self) -> bool:
-        return self.kind == "uscc"
-
 
 def normalise(raw: str) -> str:
     """NFKC (full-width to ASCII), drop spaces and hyphens, upper case."""

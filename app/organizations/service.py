@@ -14,6 +14,7 @@ from app.core.database import db_now
 from app.core.errors import NotFound, PreconditionFailed
 from app.core.principal import Principal
 from app.credit import service as credit_service
+from app.credit.models import CreditStatus
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationPublic, OrganizationWrite
@@ -134,8 +135,6 @@ def search_statement(
 ) -> Select[Organization]:
     statement = select(Organization).order_by(Organization.uscc).limit(limit)
     if grade is not None or a_level is not None:
-        from app.credit.models import CreditStatus
-
         statement = statement.join(CreditStatus, CreditStatus.organization_id == Organization.id)
         if grade is not None:
             statement = statement.where(CreditStatus.grade == grade)

@@ -40,5 +40,4 @@ UsccPath = Annotated[
     Path(max_length=64, description="the 18-character USCC", examples=["91110000600037341L"]),
     AfterValidator(_uscc),
 ]
-AnyCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_any_code)]
 Uscc = Annotated[str, StringConstraints(max_length=64), AfterValidator(_uscc)]

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth.dependencies import Partner, Regulator
+from app.auth.dependencies import Idempotent, Partner, Regulator
 from app.core.database import DbSession, ReadSession
 from app.core.errors import invalid
-from app.core.idempotency import Idempotent
+from app.core.idempotency import Created
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -117,12 +117,13 @@ async def create_measure(
     body: MeasureWrite, session: DbSession, principal: Regulator, idempotency: Idempotent
 ) -> Response:
     """Add a measure to the catalogue (audited)."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    measure = await measures.create(session, principal, body)
-    return await idempotency.respond(
-        MeasurePublic.model_validate(measure), location=f"/v1/measures/{measure.id}"
-    )
+
+    async def make() -> Created:
+        measure = await measures.create(session, principal, body)
+        view = MeasurePublic.model_validate(measure)
+        return Created(view, location=f"/v1/measures/{measure.id}")
+
+    return await idempotency.create(make)
 
 
 @router.put(
@@ -154,13 +155,13 @@ async def record_application(
     idempotency: Idempotent,
 ) -> Response:
     """A partner reports that it applied or lifted a catalogue measure for an organization."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    application = await acknowledgements.record(session, principal, id, body)
-    return await idempotency.respond(
-        ApplicationPublic.model_validate(application),
-        location=f"/v1/measures/{id}/applications/{application.id}",
-    )
+
+    async def make() -> Created:
+        application = await acknowledgements.record(session, principal, id, body)
+        view = ApplicationPublic.model_validate(application)
+        return Created(view, location=f"/v1/measures/{id}/applications/{application.id}")
+
+    return await idempotency.create(make)
 
 
 # -- subscriptions ------------------------------------------------------------
@@ -183,12 +184,13 @@ async def create_subscription(
     idempotency: Idempotent,
 ) -> Response:
     """Subscribe an HTTPS endpoint to events (CloudEvents, Standard Webhooks signatures)."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    sub = await subscriptions.create(session, principal, body, _rules(request))
-    return await idempotency.respond(
-        SubscriptionWithSecret.model_validate(sub), location=f"/v1/subscriptions/{sub.id}"
-    )
+
+    async def make() -> Created:
+        sub = await subscriptions.create(session, principal, body, _rules(request))
+        view = SubscriptionWithSecret.model_validate(sub)
+        return Created(view, location=f"/v1/subscriptions/{sub.id}")
+
+    return await idempotency.create(make)
 
 
 @router.get(

@@ -6,10 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Depends, Response
 
-from app.auth.dependencies import EnterpriseOrRegulator
+from app.auth.dependencies import EnterpriseOrRegulator, rate_limit
 from app.codes.context import CodeSecret
 from app.core.database import DbSession
-from app.core.ratelimit import rate_limit
 from app.core.routing import AutoCommitRoute, responses
 from app.recalls import service
 from app.recalls.schemas import Effectiveness, ProgressCreate, ProgressOut, ReturnCreate

@@ -16,7 +16,6 @@ class Kind:
     privileged: type[schemas.RecordOut]
     date_field: str  # newest first, and the from/to filter
     natural_key: tuple[str, ...]  # unique: a duplicate is 409
-    patchable: bool
 
 
 GRADE = Kind(
@@ -27,7 +26,6 @@ GRADE = Kind(
     schemas.GradePrivileged,
     "assessed_on",
     (),
-    False,
 )
 VIOLATION = Kind(
     "violation",
@@ -37,7 +35,6 @@ VIOLATION = Kind(
     schemas.ViolationPrivileged,
     "decided_on",
     ("authority", "case_no"),
-    True,
 )
 INSPECTION = Kind(
     "inspection",
@@ -47,7 +44,6 @@ INSPECTION = Kind(
     schemas.InspectionPrivileged,
     "inspected_on",
     ("authority", "report_no"),
-    True,
 )
 RECALL = Kind(
     "recall",
@@ -57,6 +53,5 @@ RECALL = Kind(
     schemas.RecallPrivileged,
     "initiated_on",
     ("recall_no",),
-    True,
 )
 KINDS = {kind.plural: kind for kind in (GRADE, VIOLATION, INSPECTION, RECALL)}

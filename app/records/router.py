@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from app.auth.dependencies import Caller, Regulator
+from app.auth.dependencies import Caller, Idempotent, Regulator
 from app.core.database import DbSession
 from app.core.errors import NotFound, Unprocessable, invalid
-from app.core.idempotency import Idempotent
+from app.core.idempotency import Created
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -54,14 +54,13 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         principal: Regulator,
         idempotency: Idempotent,
     ) -> Response:
-        if (replay := await idempotency.replay()) is not None:
-            return replay
-        org = await organization_service.find(session, code, for_update=True)
-        record = await service.create(session, principal, kind, org, body)
-        location = f"/v1/{kind.plural}/{record.id}"
-        return await idempotency.respond(
-            service.view(kind, record, org.uscc, privileged=True), location=location
-        )
+        async def make() -> Created:
+            org = await organization_service.find(session, code, for_update=True)
+            record = await service.create(session, principal, kind, org, body)
+            view = service.view(kind, record, org.uscc, privileged=True)
+            return Created(view, location=f"/v1/{kind.plural}/{record.id}")
+
+        return await idempotency.create(make)
 
     create_record.__doc__ = f"Record a {label}."
     router.add_api_route(
@@ -226,20 +225,22 @@ async def import_violations(
     mode: Annotated[Literal["atomic", "partial"], Query()] = "atomic",
 ) -> Response:
     """Import violations from CSV; a report names each rejected row by file line."""
-    if (replay := await idempotency.replay()) is not None:
-        return replay
-    data = await _csv_bytes(request)
-    try:
-        report = await imports.run(session, principal, data, mode)
-    except imports.ImportRejected as exc:
-        errors = [
-            {"field": f"line {row.line}: {reason['field']}", "message": reason["message"]}
-            for row in (exc.report.rejected if exc.report else [])
-            for reason in row.reasons
-        ] or [{"field": "file", "message": exc.detail}]
-        extra = {"report": exc.report.model_dump(mode="json")} if exc.report else None
-        raise Unprocessable(exc.detail, errors=errors, extra=extra) from None
-    return await idempotency.respond(report, status_code=200)
+
+    async def make() -> Created:
+        data = await _csv_bytes(request)
+        try:
+            report = await imports.run(session, principal, data, mode)
+        except imports.ImportRejected as exc:
+            errors = [
+                {"field": f"line {row.line}: {reason['field']}", "message": reason["message"]}
+                for row in (exc.report.rejected if exc.report else [])
+                for reason in row.reasons
+            ] or [{"field": "file", "message": exc.detail}]
+            extra = {"report": exc.report.model_dump(mode="json")} if exc.report else None
+            raise Unprocessable(exc.detail, errors=errors, extra=extra) from None
+        return Created(report, status_code=200)
+
+    return await idempotency.create(make)
 
 
 def build_router() -> APIRouter:

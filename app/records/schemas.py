@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.clock import today
+from app.core.types import PastDate
 from app.identifiers.gtin import InvalidGtin, normalise_gtin
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
@@ -48,14 +48,6 @@ Money = Annotated[
 ]
 
 
-def _not_future(value: dt.date) -> dt.date:
-    if value > today():
-        raise ValueError(f"{value.isoformat()} is in the future (today is {today().isoformat()})")
-    if value.year < 1949:
-        raise ValueError("dates before 1949 are not accepted")
-    return value
-
-
 def _gtin(value: str) -> str:
     try:
         return normalise_gtin(value)
@@ -63,7 +55,6 @@ def _gtin(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-PastDate = Annotated[dt.date, AfterValidator(_not_future)]
 Gtin = Annotated[str, StringConstraints(max_length=20), AfterValidator(_gtin)]
 
 

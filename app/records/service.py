@@ -18,9 +18,10 @@ from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
 from app.core.principal import Principal
+from app.credit import history as credit_history
 from app.credit import service as credit_service
 from app.organizations.models import Organization
-from app.policy import months
+from app.policy import months, policy
 from app.policy.policy import POLICY_V1
 from app.records import models
 from app.records.kinds import VIOLATION, Kind
@@ -52,10 +53,7 @@ def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[s
 
 def violation_is_public(v: models.Violation, on: dt.date | None = None) -> bool:
     """Inside its publication period (信用信息公示期) on `on` (today)."""
-    from app.credit import history
-    from app.policy import policy
-
-    return policy.is_public(history.violation_of(v), on or today())
+    return policy.is_public(credit_history.violation_of(v), on or today())
 
 
 def violation_status(v: models.Violation) -> str:

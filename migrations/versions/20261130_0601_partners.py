@@ -2,7 +2,7 @@
 deliveries), subscription notices, measure applications (SPEC §11)
 
 Revision ID: 0601
-Revises: 0006
+Revises: 0090
 Create Date: 2026-11-30 12:07:17.903683
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0601"
-down_revision: str | None = "0006"
+down_revision: str | None = "0090"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

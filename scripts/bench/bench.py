@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.auth import service as auth_service  # noqa: E402
+from app.apikeys import service as key_service  # noqa: E402
 from app.core.database import Database, make_engine, prepare  # noqa: E402
 from app.core.principal import SYSTEM, Role  # noqa: E402
 from app.core.settings import Settings  # noqa: E402
@@ -121,7 +121,7 @@ async def make_keys(service_url: str, settings: Settings) -> dict[str, str]:
     keys = {}
     async with database.sessionmaker() as session:
         for role in (Role.partner, Role.regulator):
-            created = await auth_service.create_key(
+            created = await key_service.create_key(
                 session, SYSTEM, name=f"bench {role.value}", role=role, uscc=None
             )
             keys[role.value] = created.secret

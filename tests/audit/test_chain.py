@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.audit import chain
 from app.audit import service as audit_service
-from tests.conftest import make_organization
+from tests.factories import make_organization
 
 
 async def test_chain_links_and_verifies(session: AsyncSession) -> None:

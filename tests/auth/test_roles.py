@@ -7,11 +7,12 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.apikeys import service as key_service
 from app.auth import service
 from app.auth.models import ApiKey
 from app.core.errors import Unprocessable
 from app.core.principal import SYSTEM, Role
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 USCC = "91310115MA1K3BTP2B"
 BODY = {"name": "上海测试有限公司"}
@@ -40,7 +41,7 @@ async def test_revoked_key_is_401(client: AsyncClient, session: AsyncSession) ->
     secret = headers["Authorization"].removeprefix("Bearer ")
     key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == service.hash_secret(secret)))
     assert key is not None
-    await service.revoke_key(session, SYSTEM, key.id)
+    await key_service.revoke_key(session, SYSTEM, key.id)
     await session.commit()
     response = await client.put(f"/v1/organizations/{USCC}", json=BODY, headers=headers)
     assert response.status_code == 401
@@ -80,7 +81,9 @@ async def test_audit_trail_is_for_regulators(client: AsyncClient, session: Async
 
 
 async def test_keys_are_stored_hashed(session: AsyncSession) -> None:
-    created = await service.create_key(session, SYSTEM, name="bank", role=Role.partner, uscc=None)
+    created = await key_service.create_key(
+        session, SYSTEM, name="bank", role=Role.partner, uscc=None
+    )
     stored = await session.get(ApiKey, created.key.id)
     assert stored is not None
     assert created.secret not in (stored.key_hash, stored.prefix, stored.name)
@@ -89,9 +92,9 @@ async def test_keys_are_stored_hashed(session: AsyncSession) -> None:
 
 async def test_enterprise_key_needs_a_uscc(session: AsyncSession) -> None:
     with pytest.raises(Unprocessable):
-        await service.create_key(session, SYSTEM, name="x", role=Role.enterprise, uscc=None)
+        await key_service.create_key(session, SYSTEM, name="x", role=Role.enterprise, uscc=None)
     with pytest.raises(Unprocessable):
-        await service.create_key(session, SYSTEM, name="x", role=Role.partner, uscc=USCC)
+        await key_service.create_key(session, SYSTEM, name="x", role=Role.partner, uscc=USCC)
 
 
 async def test_audit_cursor_must_be_one_it_issued(

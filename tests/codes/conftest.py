@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.browser import PHONE, screenshot, wait_for
 from tests.codes.helpers import batch_body, code_path, product_body
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.records.helpers import recall
 
 

@@ -11,7 +11,7 @@ from app.core.settings import Settings
 from app.demo.products import load_demo_products
 from app.organizations.models import Organization
 from tests.codes.helpers import code_path
-from tests.conftest import make_organization
+from tests.factories import make_organization
 
 
 async def test_demo_products_resolve_and_load_once(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEntry
 from app.codes.models import Feedback
 from tests.codes.helpers import item_codes, make_product
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 JSON = {"Accept": "application/json"}
 

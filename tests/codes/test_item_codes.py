@@ -17,7 +17,7 @@ from app.audit.models import AuditEntry
 from app.codes.models import ItemCode
 from app.codes.serials import SERIAL_LENGTH, verify_serial
 from tests.codes.helpers import codes_csv, issue, lot_path, make_batch, make_product
-from tests.conftest import make_organization
+from tests.factories import make_organization
 
 SECRET = b"test-secret-0123456789abcdef"
 

@@ -19,7 +19,7 @@ from tests.codes.helpers import (
     product_body,
     report,
 )
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 
 async def test_regulator_registers_a_product_as_gtin14(
@@ -119,7 +119,7 @@ async def test_duplicate_gtin_is_409_and_unknown_producer_422(
     gtin = await make_product(client, regulator, uscc)
     again = await client.post("/v1/products", json=product_body(uscc, gtin=gtin), headers=regulator)
     assert again.status_code == 409
-    from tests.conftest import random_uscc
+    from tests.factories import random_uscc
 
     unknown = await client.post("/v1/products", json=product_body(random_uscc()), headers=regulator)
     assert unknown.status_code == 422

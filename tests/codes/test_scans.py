@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.codes.context import agent_class
 from app.codes.models import ItemCode, ItemScan
 from tests.codes.helpers import item_codes
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 
 JSON = {"Accept": "application/json"}
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"}

@@ -7,7 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.conftest import random_uscc
+from tests.factories import random_uscc
 
 
 async def test_the_fast_pool_answers_like_the_session_path(
@@ -19,7 +19,7 @@ async def test_the_fast_pool_answers_like_the_session_path(
 
     from app.core.database import Database, make_fast_pool
     from app.main import create_app
-    from tests.conftest import committed_key, committed_organization
+    from tests.factories import committed_key, committed_organization
 
     uscc = await committed_organization(engine)
     regulator = await committed_key(engine, "regulator")
@@ -78,7 +78,7 @@ async def test_the_credit_fast_lane_keeps_headers_limits_and_errors(
 
     from app.core.database import Database, make_fast_pool
     from app.main import create_app
-    from tests.conftest import committed_organization
+    from tests.factories import committed_organization
 
     uscc = await committed_organization(engine)
     pool = await make_fast_pool(test_database.service_url, test_settings)

@@ -12,7 +12,8 @@ from sqlalchemy.engine import make_url
 from app.core.database import Database, make_engine
 from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import DatabaseUnderTest, make_organization
+from tests.conftest import DatabaseUnderTest
+from tests.factories import make_organization
 
 USCC = "91110000600037341L"
 

@@ -25,7 +25,8 @@ from app.core.database import Database, ensure_database, make_engine
 from app.core.settings import Settings
 from app.main import create_app
 from tests.codes.helpers import codes_csv, issue, make_batch, make_product
-from tests.conftest import ROOT, make_key, make_organization
+from tests.conftest import ROOT
+from tests.factories import make_key, make_organization
 
 DATA = ROOT / "var" / "test-replica"
 

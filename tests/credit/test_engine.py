@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.core import clock
 from app.credit import service as credit_service
 from app.credit.models import CreditStatus
-from tests.conftest import make_key, make_organization, random_uscc
+from tests.factories import make_key, make_organization, random_uscc
 from tests.records.helpers import grade, violation
 
 TODAY = dt.date(2026, 6, 15)
@@ -514,7 +514,7 @@ async def test_refresh_once_recomputes_due_statuses(
 
     from app.core.database import Database
     from app.credit.refresher import refresh_once
-    from tests.conftest import committed_organization
+    from tests.factories import committed_organization
 
     uscc = await committed_organization(engine)
     async with owner_engine.begin() as conn:  # pretend its edge passed long ago

@@ -19,7 +19,7 @@ from app.policy import policy
 from app.records import schemas
 from app.records import service as records_service
 from app.records.kinds import GRADE, INSPECTION, RECALL, VIOLATION
-from tests.conftest import make_organization
+from tests.factories import make_organization
 
 START = dt.date(2026, 6, 15)
 FLAGS = (

@@ -10,33 +10,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core import embedded, migrations
-from app.core.database import Database, ensure_database, make_engine
+from app.core.database import ensure_database, make_engine
 from app.core.settings import Settings
-from app.main import create_app
 from tests.conftest import ROOT
+from tests.live import live_app
 
 DATABASE = "qcr_fault"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pg_ctl(*args: str, timeout: float = 60) -> None:
@@ -114,25 +104,5 @@ def fault_settings() -> Settings:
 def fault_live_server(fault_server: FaultServer, fault_settings: Settings) -> Iterator[str]:
     """The app on a real socket (uvicorn in a thread) against the dedicated server."""
     engine = make_engine(fault_server.service_url, fault_settings, pool_size=5)
-    app = create_app(fault_settings, database=Database(engine))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-
-    async def serve() -> None:
-        try:
-            await server.serve()
-        finally:
-            await engine.dispose()  # on the loop that owns its connections
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_app(engine, fault_settings) as url:
+        yield url

@@ -27,7 +27,7 @@ from app.core.clock import today
 from app.core.database import make_engine
 from app.core.settings import Settings
 from tests import figures
-from tests.conftest import committed_key, committed_organization, random_uscc
+from tests.factories import committed_key, committed_organization, random_uscc
 from tests.faults.conftest import FaultServer
 
 WRITERS = 6

@@ -25,8 +25,10 @@ from app.core.clock import today
 from app.core.database import make_engine
 from app.core.settings import Settings
 from tests import figures
-from tests.conftest import ROOT, committed_key, committed_organization
-from tests.faults.conftest import FaultServer, free_port
+from tests.conftest import ROOT
+from tests.factories import committed_key, committed_organization
+from tests.faults.conftest import FaultServer
+from tests.live import free_port
 
 ROWS = 250
 

@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lists import downloads
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.records.helpers import grade, violation
 
 

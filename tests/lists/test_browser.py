@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.browser import screenshot, wait_for
-from tests.conftest import committed_key, random_uscc
+from tests.factories import committed_key, random_uscc
 from tests.records.helpers import grade, violation
 
 

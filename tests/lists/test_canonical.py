@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lists import canonical
 from app.lists.models import ListEntry
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.lists.conftest import TODAY
 from tests.lists.helpers import post, publish
 from tests.records.helpers import grade, violation

@@ -22,7 +22,8 @@ from app.organizations.schemas import OrganizationWrite
 from app.records import service as record_service
 from app.records.kinds import VIOLATION
 from app.records.schemas import ViolationCreate
-from tests.conftest import DatabaseUnderTest, random_uscc
+from tests.conftest import DatabaseUnderTest
+from tests.factories import random_uscc
 from tests.lists.conftest import TODAY
 
 

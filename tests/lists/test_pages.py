@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lists import pages
 from app.organizations import codes
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.lists.conftest import TODAY
 from tests.lists.helpers import black_listed, post, publish, red_listed
 from tests.records.helpers import inspection, recall, violation

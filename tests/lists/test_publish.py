@@ -16,7 +16,7 @@ from app.changes.models import ChangeEvent
 from app.core import clock
 from app.lists import canonical, service
 from app.policy.months import add_months, first_day_outside
-from tests.conftest import committed_key, make_key, make_organization
+from tests.factories import committed_key, make_key, make_organization
 from tests.lists.conftest import TODAY
 from tests.lists.helpers import black_listed, post, publish, red_listed
 from tests.records.helpers import grade, violation

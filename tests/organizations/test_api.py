@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.organizations.models import Organization
-from tests.conftest import make_key, make_organization, random_uscc
+from tests.factories import make_key, make_organization, random_uscc
 
 USCC = "91110000600037341L"
 

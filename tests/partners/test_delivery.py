@@ -19,7 +19,7 @@ from app.changes import service as changes
 from app.core.settings import Settings
 from app.partners.dispatcher import Dispatcher
 from app.partners.models import Delivery, WebhookEvent
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.partners.conftest import Receiver, eventually, settle
 from tests.partners.helpers import open_recall, subscribe
 

@@ -12,10 +12,11 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.partners import subscriptions
 from app.partners.delivery import RetryPolicy
 from app.partners.dispatcher import Dispatcher
 from app.partners.models import Delivery, Subscription
-from tests.conftest import committed_key, committed_organization
+from tests.factories import committed_key, committed_organization
 from tests.partners.conftest import FrozenClock, Receiver, settle
 from tests.partners.helpers import open_recall, subscribe
 
@@ -70,6 +71,8 @@ async def test_failed_after_three_days_disabled_after_five(
     await settle(dispatcher)
     sub, _ = await state(engine)
     assert sub.status == "disabled" and sub.disabled_at == clock.now
+    async with AsyncSession(engine) as session:  # what the console lists
+        assert [d.id for d in await subscriptions.disabled_subscriptions(session)] == [sub.id]
 
     path = f"/v1/subscriptions/{created['id']}"
     notices = (await live_client.get(f"{path}/notices", headers=partner)).json()["items"]

@@ -5,6 +5,8 @@ partners' acknowledgements and the exits still owed a `lifted`."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from httpx import AsyncClient
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.calendar import service as calendar_service
 from app.changes.models import ChangeEvent
 from app.core import clock
+from app.partners import outbox
 from app.partners.models import Delivery, WebhookEvent
 from tests.lists.helpers import black_listed, publish
 from tests.partners.helpers import subscribe
@@ -85,6 +88,34 @@ async def test_publications_emit_entries_and_exits(
     assert [(t, u) for t, u, _ in outbox][-1] == ("list.exited", leaving)
     assert {str(s) for _, _, s in outbox} == {sub["id"]}
     assert len(outbox) == 3
+
+
+@dataclass
+class JournalEvent:
+    """A change event as the journal will hand it to its listeners."""
+
+    seq: int
+    type: str
+    uscc: str
+    at: dt.datetime
+    data: dict[str, Any]
+
+
+async def test_enqueue_takes_any_change_event(
+    private_client: AsyncClient, session: AsyncSession, partner: dict[str, str]
+) -> None:
+    sub = await subscribe(private_client, partner, HOOK, ["list.exited"])
+    at = dt.datetime.now(dt.UTC)
+    uscc = "91110105L0HRQ26Q7H"
+    data: dict[str, Any] = {"uscc": uscc, "list": "red", "publication": 3, "extra": "x"}
+    await outbox.enqueue(session, JournalEvent(10**12, "list.exited", uscc, at, data))
+    await outbox.enqueue(session, JournalEvent(10**12 + 1, "list.published", "", at, {}))
+    event = await session.get(WebhookEvent, 10**12)
+    assert event is not None and event.id == "evt_1000000000000"
+    assert event.data == {"uscc": uscc, "list": "red", "publication": 3}  # thin
+    delivery = await session.get(Delivery, (uuid.UUID(sub["id"]), 10**12))
+    assert delivery is not None and delivery.status == "pending"
+    assert await session.get(WebhookEvent, 10**12 + 1) is None  # not a partner event
 
 
 async def test_an_unacknowledged_exit_is_flagged_after_one_working_day(

@@ -12,7 +12,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.partners import targets
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 
 HOOK = "http://127.0.0.1:9/hook"
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from tests.codes.helpers import item_codes
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 from tests.records.helpers import days_ago, recall
 
 JSON = {"Accept": "application/json"}

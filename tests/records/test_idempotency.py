@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.records.models import Violation
-from tests.conftest import committed_key, committed_organization, make_key, make_organization
+from tests.factories import committed_key, committed_organization, make_key, make_organization
 from tests.records.helpers import violation
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.records.models import Violation
-from tests.conftest import make_organization
+from tests.factories import make_organization
 from tests.records.helpers import days_ago
 
 SAMPLE = Path(__file__).resolve().parents[2] / "scripts" / "samples" / "violations.csv"

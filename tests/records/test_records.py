@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
 from app.records.models import RecordVersion, Violation
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 from tests.records.helpers import BODIES, TODAY, days_ago, grade, inspection, recall, violation
 
 TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
@@ -46,7 +46,7 @@ async def test_money_is_decimal_and_gtin_is_stored_as_gtin14(
 ) -> None:
     v = await client.post(
         f"/v1/organizations/{uscc}/violations",
-        json=violation(penalty_amount=0.1 + 0.2 if False else "0.30"),
+        json=violation(penalty_amount="0.30"),
         headers=regulator,
     )
     assert v.json()["penalty_amount"] == "0.30"

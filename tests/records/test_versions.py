@@ -8,7 +8,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import make_key, make_organization
+from tests.factories import make_key, make_organization
 from tests.records.helpers import days_ago, inspection, recall, violation
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.core.database import Database
 from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import DatabaseUnderTest, committed_key, make_key
+from tests.conftest import DatabaseUnderTest
+from tests.factories import committed_key, make_key
 from tests.security.dataset import Dataset, seed
 from tests.security.helpers import empty_all_tables
 

@@ -21,7 +21,7 @@ from httpx import AsyncClient
 
 from app.core.clock import today
 from app.identifiers.gtin import make_gtin
-from tests.conftest import random_uscc
+from tests.factories import random_uscc
 
 EXAMPLE_USCC = "91110000600037341L"  # the example of every `{code}` in the OpenAPI document
 ROLES = ("anonymous", "partner", "enterprise", "regulator", "admin")

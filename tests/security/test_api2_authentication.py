@@ -15,10 +15,11 @@ from httpx import AsyncClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.apikeys import service as key_service
 from app.auth import service
 from app.auth.models import ApiKey
 from app.core.principal import SYSTEM
-from tests.conftest import make_key
+from tests.factories import make_key
 from tests.security.conftest import CommittedWorld
 from tests.security.dataset import Dataset, fill_path
 from tests.security.helpers import DocumentedOperation, operations
@@ -54,7 +55,7 @@ async def _revoked(session: AsyncSession, role: str, uscc: str | None = None) ->
     secret = headers["Authorization"].removeprefix("Bearer ")
     key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == service.hash_secret(secret)))
     assert key is not None
-    await service.revoke_key(session, SYSTEM, key.id)
+    await key_service.revoke_key(session, SYSTEM, key.id)
     await session.commit()
     return headers
 

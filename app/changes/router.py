@@ -1,0 +1,37 @@
+"""The change feed partners follow to keep a copy in sync (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from app.auth.dependencies import Partner
+from app.changes.models import ChangeEvent
+from app.changes.schemas import ChangeOut
+from app.core.database import DbSession
+from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.routing import AutoCommitRoute, responses
+
+router = APIRouter(tags=["changes"], route_class=AutoCommitRoute)
+
+
+@router.get("/v1/changes", responses=responses(401, 403, 422))
+async def list_changes(
+    session: DbSession,
+    _: Partner,
+    after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[ChangeOut]:
+    """The change feed, in seq order after `after` (exclusive)."""
+    rows = (
+        await session.scalars(
+            select(ChangeEvent)
+            .where(ChangeEvent.seq > after)
+            .order_by(ChangeEvent.seq)
+            .limit(limit)
+        )
+    ).all()
+    items = [ChangeOut.model_validate(r) for r in rows]
+    return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)

@@ -1,0 +1,106 @@
+"""Names vulture cannot see being used: the frameworks read them (scripts/check).
+
+Each group says who uses the names. A name added here must be used by a
+framework, never merely unused: dead code is deleted, not listed.
+"""
+
+# ruff: noqa: B018, F821
+# mypy: ignore-errors
+
+# Columns of SQLAlchemy models and fields of Pydantic schemas: written and read
+# by the ORM and the serialisers, by name.
+producer_name
+conclusion
+first_uri
+batch_code_count
+suspicious
+requested_by
+requested_role
+decided_by
+_.decided_by
+published_by
+added
+removed
+imported
+_.imported
+basis
+description
+penalty_amount
+revoked_reason
+hazard_class
+units
+remedy
+recorded_by
+recorded_role
+loaded_at
+
+# structlog's logger protocol (app/core/logging.py) and the stdlib logger flag.
+critical
+debug
+fatal
+warn
+_.disabled
+
+# Alembic's include_object hook signature (app/core/migrations.py).
+compare_to
+obj
+reflected
+
+# pytest and uvicorn hooks, Selenium options, an HTMLParser callback.
+pytest_plugins
+pytestmark
+pytest_sessionfinish
+pytest_testnodedown
+pytest_terminal_summary
+_.should_exit
+_.binary_location
+_.handle_starttag
+
+# Test data compared whole (dataclass equality) or shown when a test fails.
+attempts
+_.attempts
+serious_violation_id
+_.serious_violation_id
+audit_head
+
+# Written for a caller on another branch, not merged yet.
+# TODO(lead): delete each line once its caller lands (or the function if none does).
+warn_unknown  # app/calendar/service.py, for the due-process deadlines (#14)
+
+# Partners and recalls (app/partners, app/recalls): columns and schema fields;
+# the webhook operations of the OpenAPI document and their header parameters
+# (FastAPI reads their signatures); the DELETE route (its decorator);
+# httpx's transport pool and httpcore's backend interface, which they call.
+matter
+department
+legal_basis
+last_success_at
+deleted_at
+last_attempt_at
+last_status
+delivered_at
+requeued
+specversion
+subject
+sequence
+datacontenttype
+list_entered
+list_exited
+credit_changed
+recall_opened
+objection_opened
+repair_completed
+webhook_timestamp
+webhook_signature
+delete_subscription
+_._pool
+connect_unix_socket
+confirmed_at
+correction_rate
+items_scanned_after_recall
+scans_after_recall
+returned_confirmations
+overdue
+evidence
+# uvicorn.Server's flag, set by the tests' webhook receiver.
+_.force_exit
