@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -84,8 +85,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             refresher.cancel()
-            if dispatcher is not None:
+            if dispatcher is not None:  # its lock connection is closed, not pooled
                 dispatcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await dispatcher
             await app.state.database.dispose()
 
     app = FastAPI(
