@@ -84,17 +84,24 @@ async def create(
     return sub
 
 
-def _readable(actor: Principal) -> Any:
-    statement = select(Subscription).where(Subscription.status != "deleted")
+def _readable(actor: Principal, *, deleted: bool = False) -> Any:
+    statement = select(Subscription)
+    if not deleted:
+        statement = statement.where(Subscription.status != "deleted")
     if not actor.is_regulator:  # a partner sees its own key's subscriptions only
         statement = statement.where(Subscription.created_by == actor.key_id)
     return statement
 
 
 async def find(
-    session: AsyncSession, actor: Principal, sub_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    actor: Principal,
+    sub_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    deleted: bool = False,
 ) -> Subscription:
-    statement = _readable(actor).where(Subscription.id == sub_id)
+    statement = _readable(actor, deleted=deleted).where(Subscription.id == sub_id)
     if for_update:
         statement = statement.with_for_update()
     sub: Subscription | None = await session.scalar(statement)
@@ -249,7 +256,7 @@ async def disable_failing(session: AsyncSession, now: dt.datetime, after: dt.tim
 async def notices(
     session: AsyncSession, actor: Principal, sub_id: uuid.UUID, *, after: int, limit: int
 ) -> list[SubscriptionNotice]:
-    await find(session, actor, sub_id)
+    await find(session, actor, sub_id, deleted=True)  # its history outlives it
     return list(
         (
             await session.scalars(
