@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import signal
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -20,12 +19,17 @@ T = TypeVar("T")
 
 
 def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from app.main import install_listeners
-
-    install_listeners()  # the webhook outbox sees CLI writes too
-
     async def run() -> T:
+        from app.journal import heads, witness
+        from app.wiring import install_listeners
+
         database = Database(make_engine(urls_service, get_settings(), pool_size=2))
+        install_listeners()
+        try:
+            signer: heads.Signer | None = heads.load_signer(get_settings())
+        except heads.SigningKeyError:
+            signer = None  # only publishing signs; it says so if the key is missing
+        witness.configure(signer, database.engine)
         try:
             async with database.sessionmaker() as session:
                 result = await work(session)
@@ -40,7 +44,14 @@ def _in_session(urls_service: str, work: Callable[[AsyncSession], Awaitable[T]])
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.journal import heads
+
     settings = get_settings()
+    try:
+        heads.load_signer(settings)
+    except heads.SigningKeyError as error:
+        print(f"qcr serve: {error}", file=sys.stderr)
+        return 2
     prepare(settings, migrate=not args.no_migrate)
     # uvicorn drains the requests in flight on SIGTERM, then raises the signal again
     # with the handler found at start; a drained shutdown is a clean one, so that
@@ -95,9 +106,16 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     from app.apikeys import service
     from app.core.errors import NotFound
 
+    # `-` reads the key from standard input, so that a secret never shows in a
+    # process list (SPEC §1).
+    given = sys.stdin.readline() if args.key == "-" else args.key
+    if not given.strip():
+        print("no key given", file=sys.stderr)
+        return 1
+    reference = service.parse_key_reference(given)
     urls = prepare(get_settings(), migrate=True)
     try:
-        key = _in_session(urls.service, lambda s: service.revoke_key(s, SYSTEM, args.key_id))
+        key = _in_session(urls.service, lambda s: service.revoke_key(s, SYSTEM, reference))
     except NotFound as exc:
         print(exc.detail, file=sys.stderr)
         return 1
@@ -118,8 +136,14 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from app.core.errors import RegistryError
+    from app.journal import heads
     from app.lists import service
 
+    try:
+        heads.load_signer(get_settings())  # the witness is a signed tree head (SPEC §7)
+    except heads.SigningKeyError as error:
+        print(f"qcr lists publish: {error}", file=sys.stderr)
+        return 2
     as_of = None
     if args.as_of:
         try:
@@ -145,15 +169,22 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(_: argparse.Namespace) -> int:
-    from app.audit import service
+    from app.audit import verify
 
     urls = prepare(get_settings(), migrate=False)
-    checked, broken = _in_session(urls.service, service.verify)
-    if broken is not None:
-        print(f"audit chain broken at entry {broken.seq}: {broken.reason}")
-        print(f"{checked} entries verified before it")
+    report = _in_session(urls.service, verify.verify)
+    print(
+        f"{report.leaves} leaves, {report.heads} signed tree heads and "
+        f"{report.witnesses} publication witnesses checked"
+    )
+    if report.unsequenced:
+        print(f"{report.unsequenced} entries are not sequenced yet (not a failure)")
+    if report.unsigned_tail:
+        print(f"{report.unsigned_tail} sequenced entries are not covered by a signed head yet")
+    if report.failure is not None:
+        print(f"audit log broken: {report.failure}")
         return 1
-    print(f"audit chain intact: {checked} entries verified")
+    print("audit log intact")
     return 0
 
 
@@ -212,8 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--uscc")
     create.set_defaults(func=cmd_apikey_create)
-    revoke = apikey.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("key_id", type=uuid.UUID)
+    revoke = apikey.add_parser(
+        "revoke", help="revoke a key by its id or its secret (- reads it from stdin)"
+    )
+    revoke.add_argument("key", help="the key's id, its secret, or - to read either from stdin")
     revoke.set_defaults(func=cmd_apikey_revoke)
 
     demo = sub.add_parser("demo-data", help="load a realistic demo data set")

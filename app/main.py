@@ -13,26 +13,29 @@ from fastapi.staticfiles import StaticFiles
 from app import openapi
 from app.audit.router import router as audit_router
 from app.auth.dependencies import rate_limit
-from app.changes import service as changes_service
+from app.auth.keys import key_cache
 from app.changes.router import router as changes_router
+from app.codes import resolution, resolver, scans
 from app.codes import router as codes_router
-from app.core import bodylimit, errors, health, textguard
-from app.core.database import Database, make_engine, make_fast_pool, resolve_urls
+from app.core import bodylimit, errors, health, hotroute, textguard
+from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.notify import Watch
 from app.core.settings import Settings, get_settings
 from app.core.templates import STATIC_DIR
-from app.credit.fastlane import CreditFastLane
+from app.credit import router as credit_router
 from app.credit.refresher import run_daily as refresh_daily
-from app.credit.router import router as credit_router
+from app.journal import heads, sequencer, witness
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
 from app.partners import dispatcher as webhook_dispatcher
-from app.partners import outbox, webhooks_doc
+from app.partners import webhooks_doc
 from app.partners.router import router as partners_router
 from app.recalls.router import router as recalls_router
 from app.records import router as records_router
 from app.web import organization as organization_page
+from app.wiring import install_listeners
 
 DESCRIPTION = """
 质量信用红黑榜登记服务 — the quality-credit registry of enterprises keyed on the
@@ -44,22 +47,18 @@ Errors are RFC 9457 `application/problem+json`. Authenticate with
 """
 
 
-def install_listeners() -> None:
-    """Side effects of every write, in the writer's transaction, registered at
-    start-up (the writer never imports them): the webhook outbox."""
-    changes_service.add_listener(outbox.enqueue_many)
-
-
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own Database, the server makes one in lifespan."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json)
     install_listeners()
+    signer = heads.load_signer(settings)  # fails fast: a key is required with DATABASE_URL
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if database is not None:
             app.state.database = database
+            witness.configure(signer, database.engine)
             yield
             return
         urls = await asyncio.to_thread(resolve_urls, settings)
@@ -75,7 +74,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = Database(
             make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
         )
-        refresher = asyncio.create_task(refresh_daily(app.state.database, settings))
+        witness.configure(signer, app.state.database.engine)
+        # Every process runs for the sequencer's election; one leads (SPEC §7).
+        sequencing = asyncio.create_task(sequencer.run(app.state.database.engine, signer))
+        # Change notifications from the primary keep the in-process caches honest.
+        watch = Watch(asyncpg_dsn(urls.service))
+        app.state.key_cache = key_cache(watch)
+        app.state.resolver_cache = resolution.cache(watch)
+        app.state.scan_buffer = scans.ScanBuffer(app.state.database.primary_pool)
+        tasks = [
+            asyncio.create_task(refresh_daily(app.state.database, settings)),
+            asyncio.create_task(watch.run()),
+        ]
+        scan_writer = asyncio.create_task(app.state.scan_buffer.run())
+        # One webhook dispatcher leads per deployment (SPEC §11).
         dispatcher = (
             webhook_dispatcher.start(app.state.database.engine, settings)
             if settings.webhook_dispatcher
@@ -84,7 +96,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             yield
         finally:
-            refresher.cancel()
+            for task in tasks:
+                task.cancel()
+            sequencing.cancel()
+            scan_writer.cancel()  # writes what is buffered (the drain), then ends
+            await asyncio.gather(scan_writer, return_exceptions=True)
             if dispatcher is not None:  # its lock connection is closed, not pooled
                 dispatcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -100,10 +116,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     if database is not None:
         app.state.database = database
+        witness.configure(signer, database.engine)
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
-    app.add_middleware(CreditFastLane)  # inside the request context, before routing
     app.add_middleware(RequestContextMiddleware)
     openapi.install(app)
     app.include_router(health.router)
@@ -112,7 +128,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     public = [Depends(rate_limit("public", lambda s: s.rate_limit_public))]
     app.include_router(organizations_router, dependencies=public)
     app.include_router(records_router.build_router(), dependencies=public)
-    app.include_router(credit_router, dependencies=public)
+    app.include_router(credit_router.router, dependencies=public)
     app.include_router(changes_router, dependencies=public)
     app.include_router(lists_router.router, dependencies=public)
     app.include_router(organization_page.router, dependencies=public)
@@ -122,4 +138,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(partners_router)
     app.include_router(recalls_router)
     webhooks_doc.install(app)
+    # The hot reads, matched before any other route (app/core/hotroute.py).
+    hotroute.install(app, credit_router.CREDIT_LOOKUP, *resolver.RESOLVER_ROUTES)
     return app

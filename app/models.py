@@ -8,6 +8,7 @@ from app.codes import models as code_models
 from app.core import idempotency
 from app.core.database import Base
 from app.credit import models as credit_models
+from app.journal import models as journal_models
 from app.lists import models as list_models
 from app.organizations import models as organization_models
 from app.partners import models as partner_models
@@ -24,6 +25,7 @@ __all__ = [
     "code_models",
     "credit_models",
     "idempotency",
+    "journal_models",
     "list_models",
     "metadata",
     "organization_models",

@@ -33,6 +33,8 @@ remedy
 recorded_by
 recorded_role
 loaded_at
+sequenced_at
+audit_path
 
 # structlog's logger protocol (app/core/logging.py) and the stdlib logger flag.
 critical
@@ -55,6 +57,9 @@ pytest_terminal_summary
 _.should_exit
 _.binary_location
 _.handle_starttag
+
+# Declared for the schema (migration 0402, the drift test); written in SQL by app/codes/scans.py.
+ItemScanClient
 
 # Test data compared whole (dataclass equality) or shown when a test fails.
 attempts
@@ -104,3 +109,7 @@ overdue
 evidence
 # uvicorn.Server's flag, set by the tests' webhook receiver.
 _.force_exit
+# Unused today in the journal's code (#12), left for its owner to delete or use.
+# TODO(lead): delete these lines with the names.
+LEAF_FIELDS  # app/journal/leaf.py
+notes  # app/audit/verify.py, Report.notes

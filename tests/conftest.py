@@ -8,6 +8,7 @@ By default the tests start the embedded PostgreSQL under `var/test-pg`.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
 from app.core.settings import Settings, get_settings
+from app.journal import sequencer, witness
 from app.main import create_app
 from tests.factories import make_key
 
 ROOT = Path(__file__).resolve().parents[1]
+# A fixed Ed25519 seed (base64 of 32 bytes): tree heads of the tests are signed with it.
+TEST_SIGNING_KEY = base64.b64encode(bytes(range(32))).decode()
 
 pytest_plugins = ["tests.browser", "tests.figures"]
 
@@ -55,6 +59,7 @@ def test_settings() -> Settings:
     # A public limit no test reaches by accident; tests/security checks the limit itself.
     return Settings(
         QCR_CODE_SECRET="test-secret-0123456789abcdef",
+        QCR_AUDIT_SIGNING_KEY=TEST_SIGNING_KEY,
         QCR_LOG_JSON=True,
         QCR_RATE_LIMIT_PUBLIC="100000/minute",
     )
@@ -106,7 +111,11 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     """The session every request of the test shares; its commits are savepoints."""
     session = AsyncSession(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        # Nothing commits in a test: the journal sequences in this transaction.
+        info={witness.INLINE: True},
     )
     yield session
     await session.close()
@@ -117,6 +126,10 @@ def app(engine: AsyncEngine, session: AsyncSession, test_settings: Settings) -> 
     app = create_app(test_settings, database=Database(engine))
 
     async def test_session() -> AsyncIterator[AsyncSession]:
+        # The test's stand-in for the server's sequencer (which cannot see this
+        # uncommitted transaction): each request starts with everything before it
+        # sequenced, as a request a second after a write would.
+        await sequencer.sequence_pending(session)
         try:
             yield session
         except BaseException:

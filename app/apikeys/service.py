@@ -6,13 +6,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.auth.models import ApiKey
 from app.auth.service import hash_secret
 from app.core.database import db_now
 from app.core.errors import NotFound, invalid
+from app.core.notify import notify
 from app.core.principal import Principal, Role
 
 KEY_PREFIX = "qcr_"
@@ -47,7 +49,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="apikey.create",
@@ -58,14 +60,33 @@ async def create_key(
     return CreatedKey(key, secret)
 
 
-async def revoke_key(session: AsyncSession, actor: Principal, key_id: uuid.UUID) -> ApiKey:
-    key = await session.get(ApiKey, key_id, with_for_update=True)
+def parse_key_reference(reference: str) -> uuid.UUID | str:
+    """A key named by its id (a UUID) or by its secret (`qcr_…`)."""
+    reference = reference.strip()
+    try:
+        return uuid.UUID(reference)
+    except ValueError:
+        return reference
+
+
+async def revoke_key(session: AsyncSession, actor: Principal, reference: uuid.UUID | str) -> ApiKey:
+    """Revoke a key given its id or its secret; every process refuses it within 1 s
+    of the commit (app/auth/keys.py)."""
+    if isinstance(reference, uuid.UUID):
+        key = await session.get(ApiKey, reference, with_for_update=True)
+        named = str(reference)
+    else:
+        key = await session.scalar(
+            select(ApiKey).where(ApiKey.key_hash == hash_secret(reference)).with_for_update()
+        )
+        named = "with that secret"
     if key is None:
-        raise NotFound(f"no API key {key_id}")
+        raise NotFound(f"no API key {named}")
     if key.revoked_at is None:
         key.revoked_at = await db_now(session)
         await session.flush()
-        await audit_service.record(
+        await notify(session, "apikey", str(key.id))
+        await journal.record(
             session,
             actor,
             action="apikey.revoke",

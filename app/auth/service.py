@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.core.principal import Principal, Role
 
 
 def hash_secret(secret: str) -> str:
@@ -19,23 +18,13 @@ def hash_secret(secret: str) -> str:
 KEY_SQL = "SELECT id, role, uscc FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
-async def authenticate_fast(pool: Any, secret: str) -> Principal | None:
-    """The same lookup on the hot paths' asyncpg pool (one prepared statement)."""
-    row = await pool.fetchrow(KEY_SQL, hash_secret(secret))
-    if row is None:
-        return None
-    return Principal(Role(row["role"]), key_id=row["id"], uscc=row["uscc"])
-
-
-async def authenticate(session: AsyncSession, secret: str) -> Principal | None:
-    """The principal of a live key, or None for an unknown or revoked one."""
+async def key_row(session: AsyncSession, digest: str) -> dict[str, Any] | None:
+    """`KEY_SQL` on a session: the id, role and USCC of a live key, by its digest."""
     row = (
         await session.execute(
             select(ApiKey.id, ApiKey.role, ApiKey.uscc).where(
-                ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None)
+                ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
             )
         )
     ).first()
-    if row is None:
-        return None
-    return Principal(Role(row.role), key_id=row.id, uscc=row.uscc)
+    return None if row is None else {"id": row.id, "role": row.role, "uscc": row.uscc}

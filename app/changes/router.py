@@ -13,6 +13,7 @@ from app.changes.schemas import ChangeOut
 from app.core.database import DbSession
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routing import AutoCommitRoute, responses
+from app.journal.models import FeedSeq
 
 router = APIRouter(tags=["changes"], route_class=AutoCommitRoute)
 
@@ -24,14 +25,18 @@ async def list_changes(
     after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ChangeOut]:
-    """The change feed, in seq order after `after` (exclusive)."""
+    """The change feed, in seq order after `after` (exclusive): sequenced events
+    only, so an event that committed late is never skipped."""
     rows = (
-        await session.scalars(
-            select(ChangeEvent)
-            .where(ChangeEvent.seq > after)
-            .order_by(ChangeEvent.seq)
+        await session.execute(
+            select(
+                FeedSeq.seq, ChangeEvent.type, ChangeEvent.uscc, ChangeEvent.at, ChangeEvent.data
+            )
+            .join(ChangeEvent, ChangeEvent.id == FeedSeq.event_id)
+            .where(FeedSeq.seq > after)
+            .order_by(FeedSeq.seq)
             .limit(limit)
         )
     ).all()
-    items = [ChangeOut.model_validate(r) for r in rows]
+    items = [ChangeOut.model_validate(r._mapping) for r in rows]
     return Page(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.auth.dependencies import EnterpriseOrRegulator
 from app.codes.digital_link import DigitalLinkPath
 from app.codes.models import Batch, Feedback, ItemCode, Product
@@ -30,6 +30,7 @@ from app.core.pagination import (
 )
 from app.core.principal import ANONYMOUS, Principal
 from app.core.routing import AutoCommitRoute, responses
+from app.organizations import notify as organization_notify
 from app.organizations.models import Organization
 from app.organizations.types import Uscc
 
@@ -82,7 +83,6 @@ async def create(
     session: AsyncSession, target: Target, data: FeedbackCreate, client_hash: bytes
 ) -> FeedbackOut:
     """Store one anonymous feedback; the audit entry leaves the contact out."""
-    await audit_service.lock_chain(session)
     feedback = Feedback(
         organization_id=target.organization_id,
         product_id=target.product_id,
@@ -97,6 +97,7 @@ async def create(
     )
     session.add(feedback)
     await session.flush()
+    await organization_notify.changed(session, target.organization_id)  # the aggregate
     view = FeedbackOut(
         id=feedback.id,
         uscc=target.uscc,
@@ -109,12 +110,13 @@ async def create(
         complaint=feedback.complaint,
         created_at=feedback.created_at,
     )
-    await audit_service.record(
+    await journal.record(
         session,
         ANONYMOUS,
         action="feedback.create",
         entity="feedback",
         entity_id=str(feedback.id),
+        uscc=target.uscc,
         after=view.model_dump(mode="json") | {"contact_given": data.contact is not None},
     )
     return view

@@ -99,22 +99,36 @@ class ItemCode(Base):
 
 
 class ItemScan(Base):
-    """One scan of an item code. Append-only; the client is a keyed hash, never an address."""
+    """One scan of an item code. Append-only; the client is a keyed hash, never an
+    address. Partitioned by month of `scanned_at` (migration 0402): old months are
+    detached and archived, never deleted row by row. Written in batches by
+    app/codes/scans.py."""
 
     __tablename__ = "item_scans"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("item_codes.id"))
     scanned_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        DateTime(timezone=True), server_default=func.now(), primary_key=True
     )
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("item_codes.id"))
     client_hash: Mapped[bytes] = mapped_column(LargeBinary)
     agent: Mapped[str] = mapped_column(String(8))
 
     __table_args__ = (
-        Index("ix_item_scans_item_id_client_hash", "item_id", "client_hash"),
+        Index("ix_item_scans_item_id_scanned_at", "item_id", "scanned_at"),
         CheckConstraint("agent IN ('mobile', 'desktop', 'bot', 'other')", name="agent"),
+        {"postgresql_partition_by": "RANGE (scanned_at)"},
     )
+
+
+class ItemScanClient(Base):
+    """One of the first distinct (non-bot) clients of an item code, at most
+    `scans.CLIENTS_KEPT` per code: what `suspicious` counts, in bounded time."""
+
+    __tablename__ = "item_scan_clients"
+
+    item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("item_codes.id"), primary_key=True)
+    client_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
 
 
 class Feedback(IdMixin, Base):

@@ -7,27 +7,34 @@ costs one HMAC. Anonymous callers are rate limited (keys are not).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import contextlib
+import datetime as dt
+import functools
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import orjson
 import structlog
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from app.auth.dependencies import Idempotent, rate_limit
-from app.codes import feedback, linkset, pages, resolution
-from app.codes.context import CodeSecret, agent_class, request_client_hash
+from app.auth import keys
+from app.auth.dependencies import Idempotent, charge, rate_limit
+from app.codes import digital_link, feedback, linkset, pages, resolution, scans
+from app.codes.context import CodeSecret, agent_class, loaded_code_secret, request_client_hash
 from app.codes.digital_link import DigitalLinkPath, InvalidDigitalLink, parse_path
 from app.codes.negotiation import wants_json, wants_linkset
 from app.codes.schemas import FeedbackCreate, FeedbackOut
 from app.codes.serials import verify_serial
-from app.core.database import DbSession, ReadSession
+from app.core import fastpath, hotroute
+from app.core.database import DbSession
 from app.core.errors import NotFound, Unprocessable, field_name, invalid, is_unavailable
+from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_parameter
 from app.core.idempotency import Created
 from app.core.routing import AutoCommitRoute, responses
-from app.core.settings import AppSettings, Settings
+from app.core.settings import Settings, settings_of
 
 router = APIRouter(tags=["resolver"], route_class=AutoCommitRoute)
 log = structlog.get_logger("qcr.resolver")
@@ -37,7 +44,6 @@ FEEDBACK_SUFFIX = "/feedback"
 MAX_FEEDBACK_BYTES = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
-ResolverLimit = Depends(rate_limit("resolver", lambda s: s.rate_limit_resolver))
 FeedbackLimit = Depends(rate_limit("feedback", lambda s: s.rate_limit_feedback))
 
 CodeParam = Annotated[
@@ -48,19 +54,6 @@ CodeParam = Annotated[
         examples=["06901234567892/10/L2026-11/21/PGX7VNTREP7KUZQQOZUW"],
     ),
 ]
-FormatParam = Annotated[
-    Literal["json", "html"] | None, Query(alias="format", description="override `Accept`")
-]
-LinkTypeParam = Annotated[
-    str | None,
-    Query(
-        alias="linkType",
-        max_length=200,
-        description="`linkset` (or `all`), `gs1:pip` (default), `gs1:recallStatus`, "
-        "`gs1:certificationInfo`, `gs1:review`",
-    ),
-]
-
 _RESOLVER_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the code's page (HTML), its data (JSON) or its linkset",
@@ -97,85 +90,163 @@ def _genuine(code: DigitalLinkPath | None, secret: bytes) -> bool:
     return verify_serial(secret, code.gtin14, code.lot, code.serial)
 
 
-def _anchor(resolved: resolution.Resolved) -> str:
-    doc = resolved.document
-    level = doc["item"] or doc["batch"] or doc["product"]
-    return str(level["uri"])
+def _format(request: Request) -> str | None:
+    value = request.query_params.get("format")
+    if value not in (None, "json", "html"):
+        raise invalid("format", "must be json or html")
+    return value
 
 
-async def resolve_code(
-    request: Request,
-    code: CodeParam,
-    session: ReadSession,
-    primary: DbSession,
-    settings: AppSettings,
-    secret: CodeSecret,
-    format_: FormatParam = None,
-    link_type: LinkTypeParam = None,
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Response:
+def _link_type(request: Request) -> str | None:
+    value = request.query_params.get("linkType")
+    if value is not None and len(value) > 200:
+        raise invalid("linkType", "must be at most 200 characters")
+    return value
+
+
+async def resolve_code(request: Request) -> Response:
     """Resolve a GS1 Digital Link: product, producer and credit, batch, inspections,
     ongoing recalls first, item scans, feedback. JSON for `Accept: application/json`
     or `?format=json`; the linkset for `?linkType=linkset`; else a Chinese page."""
+    principal = await keys.principal_of(request)
+    if principal.is_anonymous:
+        await charge(request, "resolver", lambda s: s.rate_limit_resolver)
+    settings = settings_of(request.app)
+    format_, link_type = _format(request), _link_type(request)
+    accept = request.headers.get("accept")
     html = not wants_json(format_, accept)
     path = pages.raw_path(request)
     parsed = _code(path)
-    if parsed is None or not _genuine(parsed, secret):
+    if parsed is None or not _genuine(parsed, loaded_code_secret(request)):
         return pages.not_genuine(request, html=html, detail="this code was not issued here")
-    threshold = settings.suspicious_scan_threshold
     try:
-        resolved = await resolution.resolve(
-            session,
-            parsed,
-            base=settings.public_base_url,
-            threshold=threshold,
-            store=not request.app.state.database.has_replica,
-            pool=request.app.state.database.fast_pool,
-        )
+        batch_doc = await _batch_document(request, parsed, settings)
     except resolution.UnknownCode:
         return pages.not_genuine(request, html=html, detail="no such code is registered")
-    anchor = _anchor(resolved)
-    headers = pages.base_headers(anchor)
     wanted = linkset.normalise(link_type)
-    if wanted == linkset.LINKSET or (link_type is None and wants_linkset(accept)):
+    as_linkset = wanted == linkset.LINKSET or (link_type is None and wants_linkset(accept))
+    item = None
+    if parsed.serial is not None:
+        # A scan is a GET of the page or its data; a linkset or one link type is not.
+        record = request.method == "GET" and wanted is None and not as_linkset
+        item = await _item(request, batch_doc, parsed, settings, record=record)
+        if item is None:
+            return pages.not_genuine(request, html=html, detail="no such code is registered")
+    document = resolution.document(batch_doc.parts, item)
+    anchor = str((item or document["batch"] or document["product"])["uri"])
+    headers = pages.base_headers(anchor)
+    if as_linkset:
         body = pages.json_body(linkset.build(anchor))
         return pages.respond(request, body, linkset.MEDIA_TYPE, headers)
     if wanted is not None:
         if html:
             location = f"{pages.self_reference(path)}#{linkset.SECTIONS[wanted]}"
             return Response(status_code=307, headers=headers | {"Location": location})
-        body = pages.json_body(linkset.part(wanted, anchor, resolved.document))
+        body = pages.json_body(linkset.part(wanted, anchor, document))
         return pages.respond(request, body, "application/json", headers)
-    if resolved.item_id is not None and request.method == "GET":
-        try:
-            await resolution.record_scan(  # a write: on the primary
-                primary,
-                resolved,
-                client_hash=request_client_hash(request),
-                agent=agent_class(request.headers.get("user-agent")),
-                threshold=threshold,
-                pool=request.app.state.database.fast_write_pool,
+    if not html:
+        return pages.respond(request, pages.json_body(document), "application/json", headers)
+    return pages.respond(request, _page(document, path, settings), "text/html", headers)
+
+
+async def _batch_document(
+    request: Request, code: DigitalLinkPath, settings: Settings
+) -> resolution.BatchDocument:
+    """From this process's cache, else one statement (then cached)."""
+    cache = getattr(request.app.state, "resolver_cache", None)
+    key = (code.gtin14, code.lot)
+    if cache is not None and (found := cache.get(key)) is not None:
+        return found  # type: ignore[no-any-return]
+    token = cache.begin() if cache is not None else 0
+    database = request.app.state.database
+
+    def session() -> Any:
+        return hotroute.request_session(request)
+
+    if database.fast_pool is not None:
+        loaded = await resolution.load(
+            database.fast_pool,
+            code,
+            base=settings.public_base_url,
+            session=session,
+            store=not database.has_replica,
+        )
+    else:
+        async with hotroute.read_session(request) as opened:
+            driver = await fastpath.driver(opened)
+            loaded = await resolution.load(
+                driver, code, base=settings.public_base_url, session=session, store=True
             )
+    if cache is not None:
+        cache.put(key, loaded, (str(loaded.organization_id),), token)
+    return loaded
+
+
+async def _item(
+    request: Request,
+    batch_doc: resolution.BatchDocument,
+    code: DigitalLinkPath,
+    settings: Settings,
+    *,
+    record: bool,
+) -> dict[str, Any] | None:
+    """The item's part of the answer, this scan counted (SPEC §6 Freshness), or None
+    for a serial that was never issued."""
+    assert code.serial is not None and code.lot is not None
+    database = request.app.state.database
+    buffer: scans.ScanBuffer | None = getattr(request.app.state, "scan_buffer", None)
+    client = request_client_hash(request)
+    agent = agent_class(request.headers.get("user-agent"))
+    counted = record and agent != "bot"
+    scan = functools.partial(scans.Scan, at=_now(), client_hash=client, agent=agent)
+    read = functools.partial(scans.read_item, batch_id=batch_doc.batch_id, serial=code.serial)
+    if buffer is not None:  # a serving process: buffered, written within FLUSH_SECONDS
+        row = await read(database.fast_pool, buffer, client=client)
+        if row is None:
+            return None
+        shown = row["scan_count"] + buffer.unwritten(row["id"]) + (1 if counted else 0)
+        first = row["first_scanned_at"] or buffer.first_unwritten(row["id"])
+        if record:
+            buffer.add(scan(row["id"]))
+    else:  # no buffer (tests, embedding): written at once, then read back
+        try:
+            async with _primary_driver(request) as driver:
+                row = await read(driver, None, client=client)
+                if row is not None and record:
+                    await scans.write(driver, [scan(row["id"])])
+                    row = await read(driver, None, client=client)
         except Exception as exc:
             # With the primary down, a shopper still learns whether the product is
             # recalled (read from the replica); only this scan goes uncounted.
-            if not is_unavailable(exc):
+            if not (record and is_unavailable(exc) and database.has_replica):
                 raise
             log.warning("scan_not_recorded", reason="primary database unavailable")
-            await primary.rollback()
-    if not html:
-        return pages.respond(
-            request, pages.json_body(resolved.document), "application/json", headers
-        )
-    return pages.respond(request, _page(resolved, path, settings), "text/html", headers)
+            async with hotroute.read_session(request) as opened:
+                row = await read(await fastpath.driver(opened), None, client=client)
+            counted = False
+        if row is None:
+            return None
+        shown = row["scan_count"]
+        first = row["first_scanned_at"]
+    first = first or (_now() if counted else None)
+    return {
+        "serial": code.serial,
+        "uri": digital_link.item_uri(
+            settings.public_base_url, batch_doc.gtin, batch_doc.lot or "", code.serial
+        ),
+        "scan_count": shown,
+        "first_scanned_at": first,
+        "suspicious": row["other_clients"] + (1 if counted else 0)
+        > settings.suspicious_scan_threshold,
+    }
 
 
-def _page(resolved: resolution.Resolved, path: str, settings: Settings) -> bytes:
-    item = resolved.document["item"]
+def _page(document: dict[str, Any], path: str, settings: Settings) -> bytes:
+    item = document["item"]
     here = pages.self_reference(path)
     return pages.html_body(
         "codes/resolver.html",
-        doc=resolved.document,
+        doc=document,
         threshold=settings.suspicious_scan_threshold,
         first_scanned=resolution.first_scan_local(
             item["first_scanned_at"] if item else None, settings.zone
@@ -185,25 +256,65 @@ def _page(resolved: resolution.Resolved, path: str, settings: Settings) -> bytes
     )
 
 
-router.add_api_route(
-    CODE_PATH,
-    resolve_code,
-    methods=["GET"],
-    operation_id="resolve_code",
-    response_class=Response,
-    responses=_RESOLVER_RESPONSES,
-    dependencies=[ResolverLimit],
+# The resolver: a hot route (GET and HEAD), answered by `resolve_code` alone.
+_RESOLVER_DOC: dict[str, Any] = OPTIONAL_KEY | {
+    "parameters": [
+        path_parameter(
+            "code",
+            "`{gtin}`, `{gtin}/10/{lot}` or `{gtin}/10/{lot}/21/{serial}` "
+            "(lot and serial percent-encoded)",
+            "06901234567892/10/L2026-11/21/PGX7VNTREP7KUZQQOZUW",
+        ),
+        query_parameter(
+            "format", "override `Accept`", {"type": "string", "enum": ["json", "html"]}
+        ),
+        query_parameter(
+            "linkType",
+            "`linkset` (or `all`), `gs1:pip` (default), `gs1:recallStatus`, "
+            "`gs1:certificationInfo`, `gs1:review`",
+            {"type": "string", "maxLength": 200},
+        ),
+    ]
+}
+RESOLVER_ROUTES = (
+    HotRoute(
+        CODE_PATH,
+        resolve_code,
+        methods=["GET"],
+        tags=["resolver"],
+        operation_id="resolve_code",
+        response_class=Response,
+        responses=_RESOLVER_RESPONSES,
+        openapi_extra=_RESOLVER_DOC,
+    ),
+    HotRoute(
+        CODE_PATH,
+        resolve_code,
+        methods=["HEAD"],
+        tags=["resolver"],
+        operation_id="resolve_code_head",
+        response_class=Response,
+        responses=_RESOLVER_RESPONSES,
+        openapi_extra=_RESOLVER_DOC,
+        summary="Resolve Code (headers only)",
+    ),
 )
-router.add_api_route(
-    CODE_PATH,
-    resolve_code,
-    methods=["HEAD"],
-    operation_id="resolve_code_head",
-    response_class=Response,
-    responses=_RESOLVER_RESPONSES,
-    dependencies=[ResolverLimit],
-    summary="Resolve Code (headers only)",
-)
+
+
+@contextlib.asynccontextmanager
+async def _primary_driver(request: Request) -> AsyncIterator[Any]:
+    """A raw connection to the primary: the hot pool's, or the request session's."""
+    pool = request.app.state.database.primary_pool
+    if pool is not None:
+        async with pool.acquire() as connection:
+            yield connection
+        return
+    async with hotroute.request_session(request) as session:
+        yield await fastpath.driver(session)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 async def _body(request: Request) -> bytes:

@@ -10,9 +10,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import chain
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.codes import digital_link, repository
 from app.codes.models import Batch, CodeIssuance, Product
 from app.codes.schemas import (
@@ -28,6 +26,8 @@ from app.core import fastpath
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, invalid
 from app.core.principal import Principal
+from app.journal.leaf import jsonable
+from app.organizations import notify as organization_notify
 from app.organizations import service as organization_service
 from app.organizations.models import Organization
 
@@ -70,7 +70,7 @@ def batch_view(batch: Batch, product: Product, base: str) -> BatchOut:
 
 
 def _public(model: ProductOut | BatchOut) -> dict[str, Any]:
-    data: dict[str, Any] = chain.jsonable(model.model_dump(exclude={"created_by"}))
+    data: dict[str, Any] = jsonable(model.model_dump(exclude={"created_by"}))
     return data
 
 
@@ -80,7 +80,6 @@ async def create_product(
     """Register a product of the producer `data.uscc` (an enterprise: its own only)."""
     if not (actor.is_regulator or actor.owns(data.uscc)):
         raise Forbidden("an enterprise key may only register its own organization's products")
-    await audit_service.lock_chain(session)
     try:
         org = await organization_service.find(session, data.uscc)
     except NotFound:
@@ -99,16 +98,18 @@ async def create_product(
     )
     session.add(product)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = product_view(product, org, base)
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="product.create",
         entity="product",
         entity_id=product.gtin,
-        after=chain.jsonable(view.model_dump()),
+        uscc=org.uscc,
+        after=jsonable(view.model_dump()),
+        event=("product.registered", _public(view)),
     )
-    await changes.emit(session, "product.registered", org.uscc, _public(view))
     return product, org
 
 
@@ -121,7 +122,6 @@ async def create_batch(
     base: str,
 ) -> Batch:
     """Register a batch (lot) of a product with its inspection reports."""
-    await audit_service.lock_chain(session)
     existing = await session.scalar(
         select(Batch.id).where(Batch.product_id == product.id, Batch.lot == data.lot)
     )
@@ -139,16 +139,18 @@ async def create_batch(
     )
     session.add(batch)
     await session.flush()
+    await organization_notify.changed(session, org.id)
     view = batch_view(batch, product, base)
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="batch.create",
         entity="batch",
         entity_id=str(batch.id),
-        after=chain.jsonable(view.model_dump()),
+        uscc=org.uscc,
+        after=jsonable(view.model_dump()),
+        event=("batch.registered", _public(view)),
     )
-    await changes.emit(session, "batch.registered", org.uscc, _public(view))
     return batch
 
 
@@ -200,8 +202,6 @@ async def issue_codes(
             [serials[0], serials[-1]],
         )
     }
-    # The audit chain's lock is taken only now, after the COPY: it serialises
-    # every write in the registry, and should not be held through a bulk insert.
     issuance = CodeIssuance(
         batch_id=batch.id,
         count=count,
@@ -215,12 +215,13 @@ async def issue_codes(
     session.add(issuance)
     batch.code_count += count
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="codes.issue",
         entity="batch",
         entity_id=str(batch.id),
+        uscc=await _producer_uscc(session, product),
         after={
             "issuance_id": str(issuance.id),
             "gtin": product.gtin,
@@ -232,6 +233,12 @@ async def issue_codes(
         },
     )
     return batch, issuance
+
+
+async def _producer_uscc(session: AsyncSession, product: Product) -> str | None:
+    return await session.scalar(
+        select(Organization.uscc).where(Organization.id == product.organization_id)
+    )
 
 
 def batch_path(gtin14: str, lot: str) -> str:

@@ -36,13 +36,20 @@ async def _handler(_: Request, __: Exception) -> Response:
     return too_large()
 
 
+_BODILESS = frozenset({"GET", "HEAD"})
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope["method"] in _BODILESS
+            and not any(name in _BODY_HEADERS for name, _ in scope["headers"])
+        ):  # nothing to bound: no wrapping at all (the hot reads come this way)
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length", b"")

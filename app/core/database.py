@@ -125,14 +125,19 @@ def prepare(
     return urls
 
 
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+asyncpg://…`) as asyncpg's own DSN."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def make_fast_pool(url: str, settings: Settings) -> HotPool:
     """The hot paths' asyncpg pool on the read URL (replica or primary)."""
     import asyncpg
     import orjson
-    from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(url)
 
     async def json_codecs(connection: Any) -> None:
         # As SQLAlchemy's asyncpg dialect does: JSON in and out as Python values.
@@ -195,6 +200,11 @@ class Database:
         )
 
     @property
+    def primary_pool(self) -> HotPool | None:
+        """The hot paths' pool on the primary (key lookups, scan writes), or None (tests)."""
+        return self.fast_write_pool
+
+    @property
     def has_replica(self) -> bool:
         return self.read_engine is not None
 
@@ -207,7 +217,7 @@ class Database:
 
 
 # The app's handles as typed dependencies: routes declare what they use
-# (`Db`, `HotReads`, `DbSession`, `ReadSession`) and never read
+# (`Db`, `DbSession`, `ReadSession`) and never read
 # `request.app.state` themselves.
 
 
@@ -219,14 +229,6 @@ async def get_database(request: Request) -> Database:
 
 
 Db = Annotated[Database, Depends(get_database)]
-
-
-async def get_hot_reads(database: Db) -> HotPool | None:
-    """The hot read paths' pool (the replica when there is one); None in tests."""
-    return database.fast_pool
-
-
-HotReads = Annotated[HotPool | None, Depends(get_hot_reads)]
 
 
 async def get_session(database: Db) -> AsyncIterator[AsyncSession]:

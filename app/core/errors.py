@@ -213,7 +213,17 @@ def is_unavailable(exc: Exception) -> bool:
     return False
 
 
-def _sqlstate(exc: Exception) -> str:
+# Contention: a deadlock, a serialisation failure, a lock wait or a statement
+# that ran past its timeout. Never the client's fault, never a bug: retry later.
+CONTENTION_STATES = frozenset({"40P01", "40001", "55P03", "57014"})
+
+
+def sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE of a driver error, raw or wrapped by SQLAlchemy ("" if none)."""
+    return _sqlstate(exc)
+
+
+def _sqlstate(exc: BaseException) -> str:
     """The SQLSTATE of a driver error, raw (hot paths) or wrapped by SQLAlchemy."""
     state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
     return str(state or "")
@@ -228,6 +238,11 @@ async def _database_error(_: Request, exc: Exception) -> Response:
         # transaction is rolled back like any other refusal.
         message = f"a value could not be stored (SQLSTATE {_sqlstate(exc)})"
         return Unprocessable(message, errors=[{"field": "body", "message": message}]).response()
+    if _sqlstate(exc) in CONTENTION_STATES:
+        return Unavailable(
+            "the database is busy with concurrent writes; retry shortly",
+            headers={"Retry-After": "1"},
+        ).response()
     if not is_unavailable(exc):
         return InternalError("an unexpected database error occurred").response()
     return Unavailable(

@@ -8,11 +8,7 @@ transactions); asyncpg keeps the prepared statement per connection.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
-import orjson
-from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -27,11 +23,3 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     driver_connection = raw.driver_connection
     assert isinstance(driver_connection, asyncpg.Connection)
     return driver_connection
-
-
-def json_response(
-    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        orjson.dumps(data), status_code=status_code, media_type="application/json", headers=headers
-    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from alembic import command
@@ -16,11 +17,15 @@ MIGRATION_LOCK_ID = 0x51C4_0002
 # Expression indexes are invisible to autogenerate's comparison; they live in
 # the migrations alone.
 EXPRESSION_INDEXES = frozenset({"ix_organizations_name_ngrams"})
+# Partitions are made by the database (ensure_item_scan_partitions), not by models.
+PARTITION = re.compile(r"^item_scans_(\d{4}_\d{2}|default)$")
 
 
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
+    if type_ == "table" and reflected and compare_to is None and PARTITION.match(name or ""):
+        return False
     return not (type_ == "index" and name in EXPRESSION_INDEXES)
 
 

@@ -21,3 +21,7 @@ class CreatedMixin:
     )
     # The API key that recorded the row (None: the CLI or demo loader).
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+# 122 random bits from the server's CSPRNG: the salt of a row's private fields.
+RANDOM_SALT = text("decode(replace(gen_random_uuid()::text, '-', ''), 'hex')")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import random
 from collections.abc import Callable
 from typing import Any
 
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import errors
 from app.core.errors import (
     PROBLEM_JSON,
     Conflict,
@@ -34,17 +38,39 @@ class AutoCommitRoute(APIRoute):
         super().__init__(path, _committing(endpoint), **kwargs)
 
 
+# A deadlock or a serialisation failure aborts the whole transaction and nothing
+# of it stays: the request may simply run again (SPEC §8: contention is never an
+# error). Lock and statement timeouts are not retried here (the wait would
+# double); they become 503 with Retry-After (app.core.errors).
+RETRY_STATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 3
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and errors.sqlstate(exc) in RETRY_STATES
+
+
 def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     if not inspect.iscoroutinefunction(endpoint):
         return endpoint
 
     @functools.wraps(endpoint)
     async def wrapped(*args: Any, **kwargs: Any) -> Any:
-        result = await endpoint(*args, **kwargs)
-        for value in kwargs.values():
-            if isinstance(value, AsyncSession) and value.in_transaction():
-                await value.commit()
-        return result
+        sessions = [v for v in kwargs.values() if isinstance(v, AsyncSession)]
+        for attempt in range(ATTEMPTS):
+            try:
+                result = await endpoint(*args, **kwargs)
+                for session in sessions:
+                    if session.in_transaction():
+                        await session.commit()
+                return result
+            except DBAPIError as exc:
+                if not _retryable(exc) or attempt == ATTEMPTS - 1:
+                    raise
+                for session in sessions:
+                    await session.rollback()
+                await asyncio.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        raise AssertionError("unreachable")
 
     return wrapped
 

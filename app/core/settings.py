@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("./var"), alias="QCR_DATA_DIR")
     public_base_url: str = Field(default="http://localhost:8000", alias="QCR_PUBLIC_BASE_URL")
     code_secret: str | None = Field(default=None, alias="QCR_CODE_SECRET")
+    # Ed25519 private key (the raw 32-byte seed, base64) that signs audit tree
+    # heads; generated in the data dir on the embedded default (SPEC §7).
+    audit_signing_key: str | None = Field(default=None, alias="QCR_AUDIT_SIGNING_KEY")
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     timezone: str = Field(default="Asia/Shanghai", alias="QCR_TIMEZONE")
     trusted_proxies: str = Field(default="", alias="QCR_TRUSTED_PROXIES")

@@ -76,7 +76,12 @@ class TextGuardMiddleware:
         fields: list[str] = []
         if UNSTORABLE.search(scope["path"]):
             fields.append("path")
-        fields += unstorable_pairs(scope.get("query_string", b"").decode("latin-1"))
+        query = scope.get("query_string", b"")
+        if query:
+            fields += unstorable_pairs(query.decode("latin-1"))
+        if not fields and scope["method"] in ("GET", "HEAD"):  # no body to screen
+            await self.app(scope, receive, send)
+            return
         headers = dict(scope["headers"])
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         is_json = media_type == b"application/json" or media_type.endswith(b"+json")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import AuditEntry
+from app.journal.models import AuditEntry
 from app.organizations.models import Organization
 from app.policy import policy
 from app.records import models
@@ -155,7 +155,7 @@ async def known_at(
             AuditEntry.entity_id.in_(list(organizations.values())),
             AuditEntry.at <= moment,
         )
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.at, AuditEntry.id)
     )
     status_by_uscc: dict[str, str] = {}
     for uscc, after in audit:

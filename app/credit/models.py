@@ -47,10 +47,17 @@ class CreditStatus(Base):
     listed_since: Mapped[dt.date | None] = mapped_column(Date)
     expected_exit: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # `reasons` as the public and partners see them (publication periods applied),
+    # right until `public_until` (null: for good); written with the status.
+    public_reasons: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
+    public_until: Mapped[dt.date | None] = mapped_column(Date)
 
     __table_args__ = (
         Index("ix_credit_status_grade", "grade"),
         Index("ix_credit_status_holds_until", "holds_until"),
+        Index("ix_credit_status_public_until", "public_until"),
         Index("ix_credit_status_red", "uscc", postgresql_where="red_list"),
         Index("ix_credit_status_black", "uscc", postgresql_where="black_list"),
     )

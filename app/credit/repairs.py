@@ -9,8 +9,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -57,7 +56,6 @@ async def request(
     """File a repair request for one of the organization's violations."""
     if not (actor.is_regulator or actor.owns(org.uscc)):
         raise Forbidden("an enterprise key may request repair only for its own organization")
-    await audit_service.lock_chain(session)
     violation = await session.get(Violation, violation_id)
     if violation is None or violation.organization_id != org.id:
         raise NotFound(f"no violation {violation_id} of {org.uscc}")
@@ -80,21 +78,19 @@ async def request(
     )
     session.add(repair)
     await session.flush()
-    await audit_service.record(
+    public = records_service.violation_is_public(violation)
+    await journal.record(
         session,
         actor,
         action="repair.request",
         entity="repair",
         entity_id=str(repair.id),
+        uscc=org.uscc,
         after=snapshot(repair),
-    )
-    await changes.emit(
-        session,
-        "repair.requested",
-        org.uscc,
-        {"id": repair.id, "status": "pending"}
-        | (
-            {"violation_id": violation_id} if records_service.violation_is_public(violation) else {}
+        event=(
+            "repair.requested",
+            {"id": repair.id, "status": "pending"}
+            | ({"violation_id": violation_id} if public else {}),
         ),
     )
     return repair
@@ -117,7 +113,6 @@ async def decide(
     session: AsyncSession, actor: Principal, repair_id: uuid.UUID, decision: str, reason: str
 ) -> tuple[RepairRequest, Organization]:
     """Approve or reject; an approval marks the violation repaired from today."""
-    await audit_service.lock_chain(session)
     repair, org = await find(session, repair_id)
     if repair.status != "pending":
         raise Conflict(f"the request was already {repair.status}")
@@ -137,20 +132,20 @@ async def decide(
     repair.decided_by = actor.key_id
     repair.decision_reason = reason
     await session.flush()
-    await audit_service.record(
+    public = await _public(session, repair)
+    await journal.record(
         session,
         actor,
         action=f"repair.{decision}",
         entity="repair",
         entity_id=str(repair.id),
+        uscc=org.uscc,
         before=before,
         after=snapshot(repair),
-    )
-    await changes.emit(
-        session,
-        f"repair.{decision}",
-        org.uscc,
-        {"id": repair.id, "status": decision, "decided_on": on}
-        | ({"violation_id": repair.violation_id} if await _public(session, repair) else {}),
+        event=(
+            f"repair.{decision}",
+            {"id": repair.id, "status": decision, "decided_on": on}
+            | ({"violation_id": repair.violation_id} if public else {}),
+        ),
     )
     return repair, org

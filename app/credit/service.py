@@ -9,18 +9,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
-from app.changes import service as changes
-from app.core import fastpath
+from app import journal
 from app.core.clock import today
 from app.core.database import db_now
 from app.credit import history
 from app.credit.models import CreditStatus
+from app.organizations import notify as organization_notify
 from app.organizations.models import Organization
 from app.policy import policy
 from app.policy.months import add_months
@@ -54,6 +52,10 @@ def reason_json(reason: policy.Reason, hist: policy.History) -> dict[str, Any]:
     return out
 
 
+REDACTED_ZH = "一项已过信用信息公示期的违法行为（仍在评价期内）"
+REDACTED_EN = "a violation past its publication period (still inside its window)"
+
+
 def public_reasons(reasons: Iterable[dict[str, Any]], on: dt.date) -> list[dict[str, Any]]:
     """Reasons as the public may see them: a violation past its publication period
     still shapes the grade, but is neither identified nor described."""
@@ -62,15 +64,19 @@ def public_reasons(reasons: Iterable[dict[str, Any]], on: dt.date) -> list[dict[
         until = r.get("published_until")
         r = {k: v for k, v in r.items() if k != "published_until"}
         if until and on >= dt.date.fromisoformat(until):
-            r |= {
-                "record_id": None,
-                "explanation_zh": "一项已过信用信息公示期的违法行为（仍在评价期内）",
-                "explanation_en": (
-                    "a violation past its publication period (still inside its window)"
-                ),
-            }
+            r |= {"record_id": None, "explanation_zh": REDACTED_ZH, "explanation_en": REDACTED_EN}
         out.append(r)
     return out
+
+
+def public_until(reasons: Iterable[dict[str, Any]], on: dt.date) -> dt.date | None:
+    """The last day `public_reasons(reasons, on)` stays right (None: for good)."""
+    ends = [
+        dt.date.fromisoformat(r["published_until"])
+        for r in reasons
+        if r.get("published_until") and dt.date.fromisoformat(r["published_until"]) > on
+    ]
+    return min(ends) - dt.timedelta(days=1) if ends else None
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,39 @@ def evaluate(org_id: uuid.UUID, uscc: str, hist: policy.History, on: dt.date) ->
     return Evaluated(org_id, uscc, result, [reason_json(r, hist) for r in result.reasons], since)
 
 
-def _row(e: Evaluated, now: dt.datetime) -> dict[str, Any]:
+# The fields of a credit answer, in the answer's order: the stored status, the
+# evaluated one and the SQL-built answers (app/credit/answers.py) all use this list.
+CREDIT_FIELDS = (
+    "uscc",
+    "grade",
+    "assessed_grade",
+    "a_level",
+    "red_list",
+    "black_list",
+    "reasons",
+    "policy_version",
+    "as_of",
+    "holds_until",
+    "listed_since",
+    "expected_exit",
+    "updated_at",
+)
+
+
+def fields_of(e: Evaluated, updated_at: dt.datetime | None = None) -> dict[str, Any]:
+    """An evaluated result as the credit fields (full reasons)."""
+    row = _row(e, updated_at)
+    return {f: row[f] for f in CREDIT_FIELDS}
+
+
+def stored_fields(status: CreditStatus) -> dict[str, Any]:
+    """A stored status as the credit fields (full reasons)."""
+    return {f: getattr(status, f) for f in CREDIT_FIELDS}
+
+
+def _row(e: Evaluated, now: dt.datetime | None) -> dict[str, Any]:
     r = e.result
+    on = r.as_of
     return {
         "organization_id": e.organization_id,
         "uscc": e.uscc,
@@ -105,6 +142,10 @@ def _row(e: Evaluated, now: dt.datetime) -> dict[str, Any]:
         "listed_since": e.listed_since,
         "expected_exit": r.expected_exit,
         "updated_at": now,
+        # What the public and partners see, stored beside the full reasons so
+        # that reads need not filter them (right until `public_until`).
+        "public_reasons": public_reasons(e.reasons, on),
+        "public_until": public_until(e.reasons, on),
     }
 
 
@@ -135,11 +176,13 @@ async def refresh(
         set_={c: statement.excluded[c] for c in rows[0] if c != "organization_id"},
     )
     await session.execute(statement)
+    for org_id in ids:  # cached resolver answers show this status
+        await organization_notify.changed(session, org_id)
     for row in rows:
         before = previous.get(row["organization_id"])
         after = {f: row[f] for f in FLAGS}
         if before != after:
-            await changes.emit(
+            await journal.emit(
                 session,
                 "credit.changed",
                 row["uscc"],
@@ -164,68 +207,24 @@ async def refresh_organization(session: AsyncSession, org: Organization) -> Cred
     return (await refresh(session, [(org.id, org.uscc)]))[0]
 
 
-_CURRENT_SQL = """
-SELECT s.uscc, s.grade, s.assessed_grade, s.a_level, s.red_list, s.black_list,
-       s.reasons::text AS reasons, s.policy_version, s.as_of, s.holds_until,
-       s.listed_since, s.expected_exit, s.updated_at
-FROM organizations o JOIN credit_status s ON s.organization_id = o.id
-WHERE o.{column} = $1
-"""
-CURRENT_BY_USCC = _CURRENT_SQL.format(column="uscc")
-CURRENT_BY_ORG_CODE = _CURRENT_SQL.format(column="org_code")
-
-
-async def fetch_current(
-    session: AsyncSession | None, code: str, pool: Any = None
-) -> dict[str, Any] | None:
-    """The materialised status of a normalised code in one prepared statement (on
-    the hot paths' pool when there is one), or None when it is missing or past its
-    edge (the caller then takes the full path)."""
-    sql = CURRENT_BY_USCC if len(code) == 18 else CURRENT_BY_ORG_CODE
-    if pool is not None:
-        row = await pool.fetchrow(sql, code)
-    else:
-        assert session is not None, "a session or a pool is needed"
-        row = await (await fastpath.driver(session)).fetchrow(sql, code)
-    if row is None:
-        return None
-    if past_edge(row["holds_until"], today()):
-        return None
-    fields = dict(row)
-    fields["reasons"] = orjson.loads(fields["reasons"])
-    return fields
-
-
-MANY_SQL = """
-SELECT o.id, o.uscc, o.org_code, o.status AS org_status, s.grade, s.assessed_grade, s.a_level,
-       s.red_list, s.black_list, s.reasons::text AS reasons, s.policy_version, s.as_of,
-       s.holds_until, s.listed_since, s.expected_exit, s.updated_at
-FROM organizations o LEFT JOIN credit_status s ON s.organization_id = o.id
-WHERE o.uscc = ANY($1::text[]) OR o.org_code = ANY($1::text[])
-"""
-CREDIT_FIELDS = (
-    "uscc",
-    "grade",
-    "assessed_grade",
-    "a_level",
-    "red_list",
-    "black_list",
-    "reasons",
-    "policy_version",
-    "as_of",
-    "holds_until",
-    "listed_since",
-    "expected_exit",
-    "updated_at",
+# The writes whose entity shapes an organization's credit (SPEC §4).
+CREDIT_ENTITIES = frozenset(
+    {"organization", "grade_assessment", "violation", "inspection", "recall"}
 )
 
 
-async def fetch_many(session: AsyncSession, codes: list[str], pool: Any = None) -> list[Any]:
-    """Organizations and their stored statuses for many normalised codes, in one
-    statement (on the hot paths' pool when there is one)."""
-    if pool is not None:
-        return list(await pool.fetch(MANY_SQL, codes))
-    return list(await (await fastpath.driver(session)).fetch(MANY_SQL, codes))
+async def refresh_after_write(
+    session: AsyncSession, entry: journal.Entry | None, _: journal.Event | None
+) -> None:
+    """The journal listener: a write to an organization's inputs refreshes its
+    credit in the same transaction (registered at start-up, coalescing)."""
+    if entry is None or entry.uscc is None or entry.entity not in CREDIT_ENTITIES:
+        return
+    row = (
+        await session.execute(select(Organization.id).where(Organization.uscc == entry.uscc))
+    ).first()
+    if row is not None:
+        await refresh(session, [(row.id, entry.uscc)])
 
 
 def past_edge(holds_until: dt.date | None, on: dt.date) -> bool:
@@ -237,11 +236,15 @@ def is_stale(status: CreditStatus | None, on: dt.date) -> bool:
     return status is None or past_edge(status.holds_until, on)
 
 
+def public_is_stale(public_until: dt.date | None, on: dt.date) -> bool:
+    """The stored public reasons no longer hold on `on` (a publication period ended)."""
+    return public_until is not None and public_until < on
+
+
 async def current(session: AsyncSession, org: Organization) -> CreditStatus:
     """The materialised status; recomputed and stored first if a window edge has passed."""
     status = await session.get(CreditStatus, org.id)
     if is_stale(status, today()):
-        await audit_service.lock_chain(session)  # the refresh may emit an event
         status = await refresh_organization(session, org)
     assert status is not None
     return status
@@ -273,7 +276,11 @@ async def refresh_due(session: AsyncSession, on: dt.date | None = None, batch: i
             await session.execute(
                 select(Organization.id, Organization.uscc)
                 .outerjoin(CreditStatus, CreditStatus.organization_id == Organization.id)
-                .where((CreditStatus.organization_id.is_(None)) | (CreditStatus.holds_until < on))
+                .where(
+                    (CreditStatus.organization_id.is_(None))
+                    | (CreditStatus.holds_until < on)
+                    | (CreditStatus.public_until < on)
+                )
                 .order_by(Organization.id)
                 .limit(batch)
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
@@ -40,10 +42,14 @@ class ListPublication(Base):
     entry_count: Mapped[int] = mapped_column(Integer)
     # SHA-256 (hex) of the entries' canonical lines, each ending in "\n".
     sha256: Mapped[str] = mapped_column(String(64))
-    # The audit chain head when the entries were computed: a witness kept outside
-    # the audit table (SPEC §7).
+    # The witness kept outside the log (SPEC §7): the signed tree head covering
+    # every write committed before the publication; `audit_seq` is its tree size
+    # and `audit_hash` its root. Publications made before the Merkle log (turn 1)
+    # have no tree head: their `audit_seq`/`audit_hash` name a link of the old
+    # hash chain, which stays verifiable (`qcr audit verify`).
     audit_seq: Mapped[int] = mapped_column(BigInteger)
     audit_hash: Mapped[str] = mapped_column(String(64))
+    audit_tree_head: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     policy_version: Mapped[str] = mapped_column(String(8))
     published_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # None: the CLI
 

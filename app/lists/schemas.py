@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -56,8 +56,12 @@ class PublicationSummary(BaseModel):
     note: str | None
     entry_count: int
     sha256: str = Field(description="SHA-256 of the entries' canonical lines (SPEC §5)")
-    audit_seq: int = Field(description="audit chain head when the list was computed")
-    audit_hash: str
+    audit_seq: int = Field(description="tree size of the witness: the audit tree head (SPEC §7)")
+    audit_hash: str = Field(description="root hash of the witness tree head")
+    audit_tree_head: dict[str, Any] | None = Field(
+        description="the signed tree head covering every write committed before the "
+        "publication; null for publications made before the Merkle log"
+    )
     policy_version: str
 
 

@@ -1,11 +1,10 @@
 """Publishing the red and black lists, and reading publications back.
 
-A publication is made in one transaction under the audit chain's lock: that lock
-serialises it with every write, so the number (per kind), the entries and the
-chain head recorded as witness all describe the same moment. The witness is the
-head *before* the publication's own `list.publish` audit entry — the history the
-list was computed from; that entry then records the publication's number, hash
-and witness, so the chain vouches for the publication as well.
+A publication is made in one transaction; a per-kind advisory lock orders the
+numbers of one kind and blocks nothing else. Its witness (SPEC §7) is the first
+signed tree head covering every write committed before the entries were
+computed (`app.journal.witness`); the publication's own `list.publish` entry
+then records its number, hash and witness, so the log vouches for it as well.
 """
 
 from __future__ import annotations
@@ -19,14 +18,14 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.core import fastpath
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import NotFound, invalid
 from app.core.principal import SYSTEM, Principal
 from app.credit import service as credit_service
+from app.journal import heads, witness
 from app.lists import canonical, past, repository
 from app.lists.canonical import KIND_ZH
 from app.lists.models import ListEntry, ListPublication
@@ -38,7 +37,8 @@ LINES_SQL = (
     "SELECT ordinal, uscc, line FROM list_entries WHERE kind = $1 AND number = $2 ORDER BY ordinal"
 )
 # A million organizations publish in seconds; the bound only keeps a runaway
-# statement from holding the chain lock forever.
+# statement from holding the per-kind lock forever.
+PUBLISH_LOCK_ID = 0x51C4_0006
 PUBLISH_STATEMENT_TIMEOUT = "10min"
 PUBLISH_WORK_MEM = "64MB"
 
@@ -67,18 +67,21 @@ async def publish_list(
     if kind not in canonical.KINDS:
         raise invalid("kind", "must be red or black")
     on = check_as_of(as_of)
-    await audit_service.lock_chain(session)
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:k, :kind)"),
+        {"k": PUBLISH_LOCK_ID, "kind": canonical.KINDS.index(kind)},
+    )
     await session.execute(text(f"SET LOCAL statement_timeout = '{PUBLISH_STATEMENT_TIMEOUT}'"))
     await session.execute(text(f"SET LOCAL work_mem = '{PUBLISH_WORK_MEM}'"))  # sorts in memory
     number = int(await session.scalar(repository.next_number(kind)) or 1)
     if on == today():
         # Statuses whose window edge has passed are stale: recompute them first.
         await credit_service.refresh_due(session, on)
-        audit_seq, audit_hash = await audit_service.head(session)
         await session.execute(repository.insert_current(kind), {"kind": kind, "number": number})
     else:
-        audit_seq, audit_hash = await audit_service.head(session)
         await _insert_past(session, kind, number, on)
+    head = await witness.covering_head(session)
+    audit_seq, audit_hash = head.tree_size, head.root_hash
     sha256, count = await _digest(session, kind, number)
     publication = ListPublication(
         kind=kind,
@@ -90,6 +93,7 @@ async def publish_list(
         sha256=sha256,
         audit_seq=audit_seq,
         audit_hash=audit_hash,
+        audit_tree_head=heads.head_json(head),
         policy_version=policy.POLICY_V1.version,
         published_by=actor.key_id,
     )
@@ -105,16 +109,16 @@ async def publish_list(
         "audit_hash": audit_hash,
         "note": note,
     }
-    await audit_service.record(
+    # Not about one organization: the event's uscc is empty.
+    await journal.record(
         session,
         actor,
         action="list.publish",
         entity="list_publication",
         entity_id=f"{kind}/{number}",
         after=summary,
+        event=("list.published", summary),
     )
-    # Not about one organization: the event's uscc is empty.
-    await changes.emit(session, "list.published", "", summary)
     await emit_movements(session, publication)
     return publication
 
@@ -130,9 +134,9 @@ async def emit_movements(session: AsyncSession, publication: ListPublication) ->
             data = {"uscc": uscc, "list": publication.kind, "publication": publication.number}
             batch.append((type, uscc, data))
             if len(batch) >= READ_BATCH:
-                await changes.emit_many(session, batch)
+                await journal.emit_many(session, batch)
                 batch = []
-        await changes.emit_many(session, batch)
+        await journal.emit_many(session, batch)
 
 
 async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:

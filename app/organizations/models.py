@@ -2,11 +2,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
-from app.core.models import CreatedMixin, IdMixin
+from app.core.models import RANDOM_SALT, CreatedMixin, IdMixin
 
 
 class Organization(IdMixin, CreatedMixin, Base):
@@ -19,6 +29,8 @@ class Organization(IdMixin, CreatedMixin, Base):
     region_code: Mapped[str] = mapped_column(String(6))
     industry_code: Mapped[str | None] = mapped_column(String(5))
     legal_representative: Mapped[str | None] = mapped_column(Text)  # personal data
+    # Private fields enter the audit log only as SHA-256(salt ‖ value) (SPEC §7).
+    private_salt: Mapped[bytes] = mapped_column(LargeBinary, server_default=RANDOM_SALT)
     status: Mapped[str] = mapped_column(String(16), server_default="active")
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     updated_at: Mapped[dt.datetime] = mapped_column(

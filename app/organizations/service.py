@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import Select, Text, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.core.database import db_now
 from app.core.errors import NotFound, PreconditionFailed
 from app.core.principal import Principal
-from app.credit import service as credit_service
 from app.credit.models import CreditStatus
 from app.organizations import codes
 from app.organizations.models import Organization
@@ -30,7 +29,13 @@ AUDITED_FIELDS = (
 
 
 def snapshot(org: Organization) -> dict[str, Any]:
-    return {"uscc": org.uscc, "version": org.version} | {f: getattr(org, f) for f in AUDITED_FIELDS}
+    """The audited fields; the legal representative (personal data) only as
+    SHA-256(salt ‖ value), the salt in the organization's own row (SPEC §7)."""
+    data = {"uscc": org.uscc, "version": org.version} | {f: getattr(org, f) for f in AUDITED_FIELDS}
+    data["legal_representative"] = journal.private_digest(
+        org.private_salt, org.legal_representative
+    )
+    return data
 
 
 async def find(session: AsyncSession, code: str, *, for_update: bool = False) -> Organization:
@@ -54,29 +59,33 @@ async def upsert(
     if_match: str | None = None,
 ) -> tuple[Organization, bool]:
     """Create or update; returns the organization and whether it was created."""
-    await audit_service.lock_chain(session)
     values = data.model_dump()
     values["region_code"] = values["region_code"] or codes.region_of(uscc)
     org = await session.scalar(
         select(Organization).where(Organization.uscc == uscc).with_for_update()
     )
     if org is None:
-        org = Organization(uscc=uscc, org_code=codes.org_code_of(uscc), created_by=actor.key_id)
+        org = Organization(
+            uscc=uscc,
+            org_code=codes.org_code_of(uscc),
+            created_by=actor.key_id,
+            private_salt=secrets.token_bytes(16),
+        )
         for field, value in values.items():
             setattr(org, field, value)
         session.add(org)
         await session.flush()
         await session.refresh(org)
-        await audit_service.record(
+        await journal.record(
             session,
             actor,
             action="organization.create",
             entity="organization",
             entity_id=uscc,
+            uscc=uscc,
             after=snapshot(org),
+            event=("organization.created", public_data(org)),
         )
-        await changes.emit(session, "organization.created", uscc, public_data(org))
-        await credit_service.refresh_organization(session, org)
         return org, True
     if if_match is not None and if_match != etag(org):
         raise PreconditionFailed("the organization has changed: If-Match does not match its ETag")
@@ -88,17 +97,17 @@ async def upsert(
     org.version += 1
     org.updated_at = await db_now(session)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="organization.update",
         entity="organization",
         entity_id=uscc,
+        uscc=uscc,
         before=before,
         after=snapshot(org),
+        event=("organization.updated", public_data(org)),
     )
-    await changes.emit(session, "organization.updated", uscc, public_data(org))
-    await credit_service.refresh_organization(session, org)
     return org, False
 
 

@@ -28,11 +28,11 @@ def _uscc(raw: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-_CODE_DOC = "USCC (18 characters) or legacy organization code (9 characters, hyphen optional)"
+CODE_DOC = "USCC (18 characters) or legacy organization code (9 characters, hyphen optional)"
 
 CodePath = Annotated[
     str,
-    Path(max_length=64, description=_CODE_DOC, examples=["91110000600037341L"]),
+    Path(max_length=64, description=CODE_DOC, examples=["91110000600037341L"]),
     AfterValidator(_any_code),
 ]
 UsccPath = Annotated[

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.calendar import service as calendar_service
 from app.calendar.days import WorkCalendar
 from app.core.clock import today
@@ -25,8 +25,9 @@ from app.core.database import db_now
 from app.core.errors import invalid
 from app.core.principal import Principal
 from app.core.settings import get_settings
+from app.journal.models import FeedSeq
 from app.organizations import service as organization_service
-from app.partners import measures
+from app.partners import measures, outbox
 from app.partners.models import MeasureApplication, WebhookEvent
 from app.partners.schemas import ApplicationCreate, Unacknowledged
 
@@ -42,7 +43,16 @@ async def record(
     if body.applied_on > today():
         raise invalid("applied_on", "is after today")
     if body.event_id is not None:
-        event = await session.scalar(select(WebhookEvent).where(WebhookEvent.id == body.event_id))
+        seq = outbox.seq_of(body.event_id)
+        event = (
+            await session.scalar(
+                select(WebhookEvent)
+                .join(FeedSeq, FeedSeq.event_id == WebhookEvent.event_id)
+                .where(FeedSeq.seq == seq)
+            )
+            if seq is not None
+            else None
+        )
         if event is None:
             raise invalid("event_id", "no such event")
         if event.uscc != org.uscc:
@@ -58,12 +68,13 @@ async def record(
     )
     session.add(application)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action=f"measure.{body.action}",
         entity="measure_application",
         entity_id=str(application.id),
+        uscc=org.uscc,
         after={
             "measure_id": str(measure.id),
             "uscc": org.uscc,
@@ -90,19 +101,20 @@ def latest_overdue_exit_day(calendar: WorkCalendar, on: dt.date) -> dt.date:
 
 OWED = text(
     "SELECT m.id AS measure_id, s.id AS subscription_id, s.created_by AS partner_key_id, "
-    "  e.uscc, e.data->>'list' AS list, e.id AS event_id, e.seq, "
+    "  e.uscc, e.data->>'list' AS list, 'evt_' || q.seq AS event_id, q.seq, "
     "  (e.time AT TIME ZONE :tz)::date AS exited_on "
     "FROM webhook_deliveries d "
-    "JOIN webhook_events e ON e.seq = d.seq AND e.type = 'list.exited' "
+    "JOIN webhook_events e ON e.event_id = d.event_id AND e.type = 'list.exited' "
+    "JOIN change_sequence q ON q.event_id = e.event_id "
     "JOIN webhook_subscriptions s ON s.id = d.subscription_id "
     "JOIN measures m ON m.id = ANY(s.measures) AND m.target_list = e.data->>'list' "
     "WHERE (e.time AT TIME ZONE :tz)::date <= :cutoff "
-    "  AND (e.seq, m.id) > (:after_seq, :after_measure) "
+    "  AND (q.seq, m.id) > (:after_seq, :after_measure) "
     "  AND NOT EXISTS (SELECT 1 FROM measure_applications a "
     "    WHERE a.measure_id = m.id AND a.uscc = e.uscc AND a.action = 'lifted' "
     "      AND a.created_by IS NOT DISTINCT FROM s.created_by "
-    "      AND (a.event_id = e.id OR a.applied_on >= (e.time AT TIME ZONE :tz)::date)) "
-    "ORDER BY e.seq, m.id LIMIT :limit"
+    "      AND (a.event_id = 'evt_' || q.seq OR a.applied_on >= (e.time AT TIME ZONE :tz)::date)) "
+    "ORDER BY q.seq, m.id LIMIT :limit"
 )
 
 

@@ -5,9 +5,10 @@ takes over when that connection goes).
 Each subscription with due deliveries gets a task of its own, with its own HTTP
 client, so a slow or dead endpoint never delays another (nor any request: the
 request path only writes outbox rows). Within a subscription, each
-organization's oldest pending event is the only one of that organization sent
-(`DISTINCT ON (uscc)`), so events arrive in order per organization, while
-different organizations go out concurrently. A delivery is marked only after
+organization's oldest pending *sequenced* event (by the journal sequencer's feed
+`seq`) is the only one of that organization sent (`DISTINCT ON (uscc)`), so
+events arrive in order per organization, while different organizations go out
+concurrently. A delivery is marked only after
 the answer: a crash re-sends it (at least once, the same `webhook-id`).
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from app.core.settings import Settings
-from app.partners import delivery, subscriptions
+from app.partners import delivery, outbox, subscriptions
 from app.partners.delivery import Outcome, RetryPolicy
 from app.partners.targets import TargetRules
 
@@ -38,17 +39,22 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Only sequenced events go out: the sequencer's `seq` (change_sequence) orders
+# each organization's events, names them (`evt_{seq}`) and is their `sequence`.
 DUE_HEADS = text(
-    "SELECT h.seq, h.attempts, h.enqueued_at, e.id, e.type, e.uscc, e.time, e.data "
-    "FROM (SELECT DISTINCT ON (uscc) seq, uscc, attempts, enqueued_at, next_attempt_at "
-    "      FROM webhook_deliveries WHERE subscription_id = :sub AND status = 'pending' "
-    "      ORDER BY uscc, seq) h "
-    "JOIN webhook_events e ON e.seq = h.seq "
+    "SELECT h.event_id, h.seq, h.attempts, h.enqueued_at, e.type, e.uscc, e.time, e.data "
+    "FROM (SELECT DISTINCT ON (d.uscc) d.event_id, q.seq, d.uscc, d.attempts, "
+    "        d.enqueued_at, d.next_attempt_at "
+    "      FROM webhook_deliveries d JOIN change_sequence q ON q.event_id = d.event_id "
+    "      WHERE d.subscription_id = :sub AND d.status = 'pending' "
+    "      ORDER BY d.uscc, q.seq) h "
+    "JOIN webhook_events e ON e.event_id = h.event_id "
     "WHERE h.next_attempt_at <= :now ORDER BY h.seq LIMIT :limit"
 )
 DUE_SUBSCRIPTIONS = text(
     "SELECT DISTINCT d.subscription_id FROM webhook_deliveries d "
     "JOIN webhook_subscriptions s ON s.id = d.subscription_id "
+    "JOIN change_sequence q ON q.event_id = d.event_id "
     "WHERE d.status = 'pending' AND s.status = 'enabled' AND d.next_attempt_at <= :now"
 )
 SUBSCRIPTION = text(
@@ -58,17 +64,17 @@ SUBSCRIPTION = text(
 DELIVERED = text(
     "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, "
     "last_attempt_at = :now, delivered_at = :now, last_status = :status, last_error = NULL "
-    "WHERE subscription_id = :sub AND seq = :seq AND status = 'pending'"
+    "WHERE subscription_id = :sub AND event_id = :event_id AND status = 'pending'"
 )
 RETRY = text(
     "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = :now, "
     "last_status = :status, last_error = :error, next_attempt_at = :next "
-    "WHERE subscription_id = :sub AND seq = :seq AND status = 'pending'"
+    "WHERE subscription_id = :sub AND event_id = :event_id AND status = 'pending'"
 )
 FAILED = text(
     "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, "
     "last_attempt_at = :now, last_status = :status, last_error = :error "
-    "WHERE subscription_id = :sub AND seq = :seq AND status = 'pending'"
+    "WHERE subscription_id = :sub AND event_id = :event_id AND status = 'pending'"
 )
 HEALTHY = text(
     "UPDATE webhook_subscriptions SET last_success_at = :now, failing_since = NULL WHERE id = :sub"
@@ -200,7 +206,7 @@ class Dispatcher:
                     async with limit:
                         event = delivery.cloud_event(
                             source=self.source,
-                            event_id=row.id,
+                            event_id=outbox.event_id(row.seq),
                             type=row.type,
                             uscc=row.uscc,
                             at=row.time,
@@ -221,7 +227,12 @@ class Dispatcher:
         retry: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for row, outcome in zip(rows, outcomes, strict=True):
-            key = {"sub": subscription_id, "seq": row.seq, "now": now, "status": outcome.status}
+            key = {
+                "sub": subscription_id,
+                "event_id": row.event_id,
+                "now": now,
+                "status": outcome.status,
+            }
             if outcome.ok:
                 delivered.append(key)
                 continue

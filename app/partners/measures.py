@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.core.database import db_now
 from app.core.errors import NotFound
 from app.core.principal import Principal
@@ -27,7 +27,7 @@ async def create(session: AsyncSession, actor: Principal, body: MeasureWrite) ->
     measure.version = 1
     session.add(measure)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="measure.create",
@@ -63,7 +63,7 @@ async def replace(
     measure.version += 1
     measure.updated_at = await db_now(session)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="measure.update",

@@ -87,12 +87,15 @@ class SubscriptionNotice(Base):
 
 class WebhookEvent(Base):
     """A change event as partners receive it (the CloudEvent's thin `data`), stored
-    once however many subscriptions it goes to. `seq` is the change feed's."""
+    once however many subscriptions it goes to. `event_id` is the journal's event;
+    its feed `seq` (the CloudEvent's `sequence` and `id`) is the sequencer's,
+    read from `change_sequence` when it is sent."""
 
     __tablename__ = "webhook_events"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    id: Mapped[str] = mapped_column(String(40), unique=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("change_events.id"), primary_key=True, autoincrement=False
+    )
     type: Mapped[str] = mapped_column(String(40))
     uscc: Mapped[str] = mapped_column(String(18))
     time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -107,7 +110,9 @@ class Delivery(Base):
     subscription_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhook_subscriptions.id"), primary_key=True
     )
-    seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("webhook_events.seq"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("webhook_events.event_id"), primary_key=True
+    )
     uscc: Mapped[str] = mapped_column(String(18))
     status: Mapped[str] = mapped_column(String(10), server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -125,7 +130,7 @@ class Delivery(Base):
             "ix_webhook_deliveries_pending",
             "subscription_id",
             "uscc",
-            "seq",
+            "event_id",
             postgresql_where=text("status = 'pending'"),
         ),
     )

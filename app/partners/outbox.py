@@ -2,19 +2,19 @@
 stored as a webhook event, and one delivery row per matching enabled
 subscription, in the transaction that writes the change — so an event exists if
 and only if its write committed, and the dispatcher (app/partners/dispatcher.py)
-sends only what committed.
+sends only what committed, once the journal's sequencer has given the event
+its feed `seq` (which orders it and names it: `evt_{seq}`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import insert, text
+import orjson
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.partners.models import WebhookEvent
+from app import journal
 
 # Change-feed types → webhook event types (SPEC §11). A recorded recall is an
 # opened one; an approved repair is a completed one.
@@ -39,19 +39,16 @@ _THIN_FIELDS = {
 }
 
 
-class ChangeLike(Protocol):
-    """A change event: the feed's row, or the journal's event when it replaces it."""
-
-    seq: int
-    type: str
-    uscc: str
-    at: dt.datetime
-    data: dict[str, Any]
-
-
 def event_id(seq: int) -> str:
-    """The CloudEvent `id` and `webhook-id`: stable across retries and replays."""
+    """The CloudEvent `id` and `webhook-id`, from the change feed's `seq` (given
+    by the journal's sequencer): stable across retries and replays."""
     return f"evt_{seq}"
+
+
+def seq_of(webhook_id: str) -> int | None:
+    """The feed `seq` a CloudEvent `id` names (None when it names none)."""
+    digits = webhook_id.removeprefix("evt_")
+    return int(digits) if digits != webhook_id and digits.isdigit() and len(digits) < 19 else None
 
 
 def thin_data(webhook_type: str, uscc: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -59,41 +56,32 @@ def thin_data(webhook_type: str, uscc: str, data: dict[str, Any]) -> dict[str, A
     return {"uscc": uscc} | {f: data[f] for f in fields if f in data}
 
 
-FAN_OUT = text(
+# One statement: the event (its time is the journal event's) and a delivery per
+# matching enabled subscription.
+ENQUEUE = text(
+    "WITH e AS ("
+    "  INSERT INTO webhook_events (event_id, type, uscc, time, data) "
+    "  SELECT c.id, :type, c.uscc, c.at, CAST(:data AS jsonb) FROM change_events c "
+    "  WHERE c.id = :event_id RETURNING event_id, type, uscc, time) "
     "INSERT INTO webhook_deliveries "
-    "(subscription_id, seq, uscc, status, attempts, enqueued_at, next_attempt_at) "
-    "SELECT s.id, e.seq, e.uscc, 'pending', 0, e.time, e.time "
-    "FROM webhook_events e JOIN webhook_subscriptions s "
-    "ON s.status = 'enabled' AND e.type = ANY(s.events) "
-    "WHERE e.seq >= :first AND e.seq <= :last"
+    "(subscription_id, event_id, uscc, status, attempts, enqueued_at, next_attempt_at) "
+    "SELECT s.id, e.event_id, e.uscc, 'pending', 0, e.time, e.time "
+    "FROM e JOIN webhook_subscriptions s ON s.status = 'enabled' AND e.type = ANY(s.events)"
 )
 
 
-async def enqueue(session: AsyncSession, event: ChangeLike) -> None:
-    """Store one change event in the outbox for every subscription it matches."""
-    await enqueue_many(session, [event])
-
-
-async def enqueue_many(session: AsyncSession, events: Sequence[ChangeLike]) -> None:
-    """Store change events (consecutive seqs) in the outbox, one statement each step."""
-    rows: list[dict[str, Any]] = []
-    seqs: list[int] = []
-    for event in events:
-        webhook_type = WEBHOOK_TYPES.get(event.type)
-        if webhook_type is None or not event.uscc:
-            continue
-        seqs.append(event.seq)
-        rows.append(
-            {
-                "seq": event.seq,
-                "id": event_id(event.seq),
-                "type": webhook_type,
-                "uscc": event.uscc,
-                "time": event.at,
-                "data": thin_data(webhook_type, event.uscc, event.data),
-            }
-        )
-    if not rows:
+async def enqueue(
+    session: AsyncSession, _: journal.Entry | None, event: journal.Event | None
+) -> None:
+    """The journal listener (registered in app/wiring.py): runs in the writer's
+    transaction, so the event is in the outbox if and only if its write committed."""
+    if event is None or not event.uscc:
         return
-    await session.execute(insert(WebhookEvent), rows)
-    await session.execute(FAN_OUT, {"first": min(seqs), "last": max(seqs)})
+    webhook_type = WEBHOOK_TYPES.get(event.type)
+    if webhook_type is None:
+        return
+    data = thin_data(webhook_type, event.uscc, event.data)
+    await session.execute(
+        ENQUEUE,
+        {"event_id": event.id, "type": webhook_type, "data": orjson.dumps(data).decode()},
+    )

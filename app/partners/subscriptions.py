@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, invalid
 from app.core.principal import SYSTEM, Principal
@@ -73,7 +73,7 @@ async def create(
     )
     session.add(sub)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="subscription.create",
@@ -125,7 +125,7 @@ async def delete(session: AsyncSession, actor: Principal, sub_id: uuid.UUID) -> 
     before = audit_view(sub)
     sub.status, sub.deleted_at = "deleted", await db_now(session)
     await session.flush()
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="subscription.delete",
@@ -155,7 +155,7 @@ async def enable(
     )
     await session.flush()
     await notify(session, sub.id, "subscription.enabled")
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="subscription.enable",
@@ -181,7 +181,7 @@ async def rotate_secret(session: AsyncSession, actor: Principal, sub_id: uuid.UU
         "subscription.secret_rotated",
         previous_secret_expires_at=expires.isoformat(),
     )
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="subscription.rotate_secret",
@@ -192,12 +192,14 @@ async def rotate_secret(session: AsyncSession, actor: Principal, sub_id: uuid.UU
     return sub
 
 
+# `from_seq` is the change feed's `seq` (the journal sequencer's, change_sequence).
 REPLAY = text(
     "INSERT INTO webhook_deliveries "
-    "(subscription_id, seq, uscc, status, attempts, enqueued_at, next_attempt_at) "
-    "SELECT :sub, e.seq, e.uscc, 'pending', 0, :now, :now FROM webhook_events e "
-    "WHERE e.seq >= :from_seq AND e.type = ANY(:events) ORDER BY e.seq LIMIT :limit "
-    "ON CONFLICT (subscription_id, seq) DO UPDATE SET status = 'pending', attempts = 0, "
+    "(subscription_id, event_id, uscc, status, attempts, enqueued_at, next_attempt_at) "
+    "SELECT :sub, e.event_id, e.uscc, 'pending', 0, :now, :now FROM webhook_events e "
+    "JOIN change_sequence q ON q.event_id = e.event_id "
+    "WHERE q.seq >= :from_seq AND e.type = ANY(:events) ORDER BY q.seq LIMIT :limit "
+    "ON CONFLICT (subscription_id, event_id) DO UPDATE SET status = 'pending', attempts = 0, "
     "enqueued_at = :now, next_attempt_at = :now, delivered_at = NULL, last_error = NULL"
 )
 
@@ -241,7 +243,7 @@ async def disable_failing(session: AsyncSession, now: dt.datetime, after: dt.tim
             reason="no successful delivery for 5 days",
             failing_since=failing_since.isoformat() if failing_since else None,
         )
-        await audit_service.record(
+        await journal.record(
             session,
             SYSTEM,
             action="subscription.disable",

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit_service
+from app import journal
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Forbidden, NotFound, invalid
@@ -72,12 +72,13 @@ async def record_progress(
         "levels": progress.levels,
         "notifications": progress.notifications,
     }
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action="recall.progress",
         entity="recall_progress",
         entity_id=str(progress.id),
+        uscc=uscc,
         after=after,
     )
     return progress

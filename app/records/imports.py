@@ -15,9 +15,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.core.errors import field_name
 from app.core.principal import Principal
-from app.credit import service as credit_service
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.records import service
@@ -199,14 +199,12 @@ async def run(
         raise ImportRejected(
             f"{len(rejected)} of {len(rows)} rows were rejected; nothing was imported", report
         )
-    for line, org, violation in accepted:
-        record = await service.create(
-            session, actor, VIOLATION, org, violation, refresh_credit=False
-        )
-        report.created.append(
-            RowCreated(line=line, id=record.id, uscc=org.uscc, case_no=violation.case_no)
-        )
-    touched = {org.id: org for _, org, _ in accepted}
-    await credit_service.refresh(session, [(o.id, o.uscc) for o in touched.values()])
+    # Listeners that coalesce (the credit refresh) run once per organization.
+    async with journal.deferred(session):
+        for line, org, violation in accepted:
+            record = await service.create(session, actor, VIOLATION, org, violation)
+            report.created.append(
+                RowCreated(line=line, id=record.id, uscc=org.uscc, case_no=violation.case_no)
+            )
     report.imported = len(report.created)
     return report

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
@@ -31,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
-from app.core.models import CreatedMixin, IdMixin
+from app.core.models import RANDOM_SALT, CreatedMixin, IdMixin
 
 
 class OrganizationRecord(IdMixin, CreatedMixin):
@@ -68,6 +69,8 @@ class Violation(OrganizationRecord, Base):
     category: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(8))
     description: Mapped[str | None] = mapped_column(Text)  # internal
+    # Private fields enter the audit log only as SHA-256(salt ‖ value) (SPEC §7).
+    private_salt: Mapped[bytes] = mapped_column(LargeBinary, server_default=RANDOM_SALT)
     public_summary: Mapped[str] = mapped_column(Text)
     penalty_amount: Mapped[decimal.Decimal | None] = mapped_column(Numeric(16, 2))
     rectified_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -4,6 +4,7 @@ and published as a change event in the same transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import Any
 
@@ -11,15 +12,13 @@ from pydantic import BaseModel
 from sqlalchemy import Select, and_, case, inspect, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import chain
-from app.audit import service as audit_service
-from app.changes import service as changes
+from app import journal
 from app.core.clock import today
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
 from app.core.principal import Principal
 from app.credit import history as credit_history
-from app.credit import service as credit_service
+from app.journal.leaf import jsonable
 from app.organizations.models import Organization
 from app.policy import months, policy
 from app.policy.policy import POLICY_V1
@@ -35,9 +34,18 @@ _SERVER_FIELDS = {"id", "organization_id", "version", "created_at", "created_by"
 def snapshot(record: OrganizationRecord) -> dict[str, Any]:
     """A record's fields as JSON-safe data (for versions, audit and events)."""
     mapper = inspect(type(record))
-    data: dict[str, Any] = chain.jsonable(
-        {c.key: getattr(record, c.key) for c in mapper.column_attrs}
+    data: dict[str, Any] = jsonable(
+        {c.key: getattr(record, c.key) for c in mapper.column_attrs if c.key != "private_salt"}
     )
+    return data
+
+
+def audited(record: OrganizationRecord) -> dict[str, Any]:
+    """The snapshot as it enters the audit log: the internal description only as
+    SHA-256(salt ‖ value), the salt in the violation's own row (SPEC §7)."""
+    data = snapshot(record)
+    if isinstance(record, models.Violation):
+        data["description"] = journal.private_digest(record.private_salt, record.description)
     return data
 
 
@@ -47,7 +55,7 @@ def public_snapshot(kind: Kind, record: OrganizationRecord, uscc: str) -> dict[s
     that period only regulators see it)."""
     if isinstance(record, models.Violation) and not violation_is_public(record):
         return {"id": str(record.id), "public": False}
-    data: dict[str, Any] = chain.jsonable(view(kind, record, uscc, privileged=False).model_dump())
+    data: dict[str, Any] = jsonable(view(kind, record, uscc, privileged=False).model_dump())
     return data
 
 
@@ -117,35 +125,30 @@ async def create(
     kind: Kind,
     org: Organization,
     data: BaseModel,
-    *,
-    refresh_credit: bool = True,
 ) -> OrganizationRecord:
     """Record a new grade assessment, violation, inspection or recall."""
-    await audit_service.lock_chain(session)
     values = data.model_dump()
     await _check_unique(session, kind, values)
     now = await db_now(session)
     record = kind.model()
+    if isinstance(record, models.Violation):
+        record.private_salt = secrets.token_bytes(16)
     fields = {"organization_id": org.id, "created_by": actor.key_id, "created_at": now}
     for key, value in (fields | {"updated_at": now} | values).items():
         setattr(record, key, value)
     session.add(record)
     await session.flush()
     await _write_version(session, actor, kind, record, "created")
-    after = snapshot(record)
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action=f"{kind.name}.create",
         entity=kind.name,
         entity_id=str(record.id),
-        after=after,
+        uscc=org.uscc,
+        after=audited(record),
+        event=(f"{kind.name}.recorded", public_snapshot(kind, record, org.uscc)),
     )
-    await changes.emit(
-        session, f"{kind.name}.recorded", org.uscc, public_snapshot(kind, record, org.uscc)
-    )
-    if refresh_credit:  # bulk callers refresh each organization once, at the end
-        await credit_service.refresh_organization(session, org)
     return record
 
 
@@ -192,7 +195,6 @@ async def patch(
     """Create the next version of a record (If-Match required)."""
     if if_match is None:
         raise PreconditionRequired("If-Match is required to change a versioned record")
-    await audit_service.lock_chain(session)
     record, org = await find(session, kind, record_id, for_update=True)
     if if_match.strip() not in (etag(record), f"W/{etag(record)}"):
         raise PreconditionFailed(
@@ -216,7 +218,7 @@ async def apply_changes(
     change: str | None = None,
 ) -> bool:
     """Write the next version of a locked record; False when nothing changes."""
-    before = snapshot(record)
+    before = audited(record)
     merged = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs} | changes_
     _check_dates(kind, merged)
     if all(getattr(record, k) == v for k, v in changes_.items()):
@@ -228,22 +230,20 @@ async def apply_changes(
     await session.flush()
     change = change or _describe(kind, changes_)
     await _write_version(session, actor, kind, record, change)
-    await audit_service.record(
+    await journal.record(
         session,
         actor,
         action=f"{kind.name}.{change}",
         entity=kind.name,
         entity_id=str(record.id),
+        uscc=org.uscc,
         before=before,
-        after=snapshot(record),
+        after=audited(record),
+        event=(
+            f"{kind.name}.updated",
+            public_snapshot(kind, record, org.uscc) | {"change": change},
+        ),
     )
-    await changes.emit(
-        session,
-        f"{kind.name}.updated",
-        org.uscc,
-        public_snapshot(kind, record, org.uscc) | {"change": change},
-    )
-    await credit_service.refresh_organization(session, org)
     return True
 
 

@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0601"
-down_revision: str | None = "0090"
+down_revision: str | None = "0402"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -46,14 +46,17 @@ def upgrade() -> None:
     )
     op.create_table(
         "webhook_events",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("type", sa.String(length=40), nullable=False),
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("data", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_webhook_events")),
-        sa.UniqueConstraint("id", name=op.f("uq_webhook_events_id")),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["change_events.id"],
+            name=op.f("fk_webhook_events_event_id_change_events"),
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_webhook_events")),
     )
     op.create_table(
         "webhook_subscriptions",
@@ -119,7 +122,7 @@ def upgrade() -> None:
     op.create_table(
         "webhook_deliveries",
         sa.Column("subscription_id", sa.Uuid(), nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.Column("status", sa.String(length=10), server_default="pending", nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
@@ -134,19 +137,21 @@ def upgrade() -> None:
             name=op.f("ck_webhook_deliveries_status"),
         ),
         sa.ForeignKeyConstraint(
-            ["seq"], ["webhook_events.seq"], name=op.f("fk_webhook_deliveries_seq_webhook_events")
+            ["event_id"],
+            ["webhook_events.event_id"],
+            name=op.f("fk_webhook_deliveries_event_id_webhook_events"),
         ),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
             ["webhook_subscriptions.id"],
             name=op.f("fk_webhook_deliveries_subscription_id_webhook_subscriptions"),
         ),
-        sa.PrimaryKeyConstraint("subscription_id", "seq", name=op.f("pk_webhook_deliveries")),
+        sa.PrimaryKeyConstraint("subscription_id", "event_id", name=op.f("pk_webhook_deliveries")),
     )
     op.create_index(
         "ix_webhook_deliveries_pending",
         "webhook_deliveries",
-        ["subscription_id", "uscc", "seq"],
+        ["subscription_id", "uscc", "event_id"],
         unique=False,
         postgresql_where=sa.text("status = 'pending'"),
     )

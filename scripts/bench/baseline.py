@@ -4,6 +4,7 @@ figures are reported as ratios to this one, measured in the same run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
 
 DSN = os.environ["BASELINE_DSN"]
 pool: asyncpg.Pool | None = None
@@ -25,6 +27,28 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(lifespan=lifespan)
+
+
+class GradeIn(BaseModel):
+    grade: str
+    assessed_on: dt.date
+    valid_until: dt.date | None = None
+    authority: str
+    basis: str
+
+
+@app.post("/write/{uscc}", status_code=201)
+async def write(uscc: str, body: GradeIn) -> dict[str, Any]:
+    """The `writes` scenario's baseline: one INSERT (bench_writes, made by bench.py)."""
+    assert pool is not None
+    row = await pool.fetchrow(
+        "INSERT INTO bench_writes (uscc, grade, assessed_on) VALUES ($1, $2, $3) RETURNING id",
+        uscc,
+        body.grade,
+        body.assessed_on,
+    )
+    assert row is not None
+    return {"id": row["id"], "uscc": uscc}
 
 
 @app.get("/credit/{uscc}")

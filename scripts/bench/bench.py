@@ -248,11 +248,42 @@ def main() -> None:
         "warning",
     ]
     usccs = sample["usccs"]
+    credit_paths = [f"/v1/organizations/{u}/credit" for u in usccs]
     scenarios: dict[str, dict[str, Any]] = {
-        "credit lookup": {"paths": [f"/v1/organizations/{u}/credit" for u in usccs]},
+        "credit lookup": {"paths": credit_paths},
+        "credit lookup, partner key": {
+            "paths": credit_paths,
+            "env": {"WRK_AUTH": keys["partner"]},
+        },
     }
     scenarios.update(dataset_scenarios(sample))
+    # 16 regulator clients recording grade assessments on distinct organizations,
+    # against a baseline endpoint doing one INSERT (same body, same concurrency).
+    grade_body = BENCH_DIR / "grade.json"
+    grade_body.write_text(
+        json.dumps(
+            {
+                "grade": "AA",
+                "assessed_on": "2026-01-05",
+                "authority": "基准测试局",
+                "basis": "基准",
+            },
+            ensure_ascii=False,
+        )
+    )
+    post_env = {"WRK_METHOD": "POST", "WRK_BODY": str(grade_body)}
+    scenarios["writes"] = {
+        "paths": [f"/v1/organizations/{u}/grades" for u in usccs],
+        "env": post_env | {"WRK_AUTH": keys["regulator"]},
+        "connections": 16,
+        "baseline": {
+            "paths": [f"/write/{u}" for u in usccs],
+            "env": post_env,
+            "connections": 16,
+        },
+    }
     base_paths = [f"/credit/{u}" for u in usccs]
+    asyncio.run(make_baseline_table(urls.owner))
 
     baseline_env = env | {"BASELINE_DSN": baseline_dsn}
     with (
@@ -267,8 +298,15 @@ def main() -> None:
         results["scenarios"] = {}
         for name, scenario in scenarios.items():
             pairs = []
+            base = scenario.get("baseline", {})
             for _ in range(args.pairs):
-                a = wrk(baseline, base_paths, duration=args.duration, connections=args.connections)
+                a = wrk(
+                    baseline,
+                    base.get("paths", base_paths),
+                    duration=args.duration,
+                    connections=base.get("connections", args.connections),
+                    env=base.get("env"),
+                )
                 b = wrk(
                     registry,
                     scenario["paths"],
@@ -311,8 +349,8 @@ def main() -> None:
                     "non_2xx": many["non_2xx"],
                 }
             )
-        results["batch_1000"] = {k: statistics.median(p[k] for p in batch) for k in batch[0]}
-        print("batch 1000", json.dumps(results["batch_1000"]), flush=True)
+        results["batch"] = {k: statistics.median(p[k] for p in batch) for k in batch[0]}
+        print("batch 1000", json.dumps(results["batch"]), flush=True)
         results.update(timed_scenarios(registry, keys, sample))
     results["qr"] = qr_rates()
     print("qr", json.dumps(results["qr"]), flush=True)
@@ -330,10 +368,32 @@ def dataset_scenarios(sample: dict[str, Any]) -> dict[str, dict[str, Any]]:
     items = sample.get("item_paths") or []
     if not items:
         return {}
-    return {
-        "resolver item JSON": {"paths": items, "env": {"WRK_ACCEPT": "application/json"}},
+    json_env = {"WRK_ACCEPT": "application/json"}
+    out = {
+        "resolver item JSON": {"paths": items, "env": json_env},
         "resolver item HTML": {"paths": items, "env": {"WRK_ACCEPT": "text/html"}},
     }
+    heavy = sample.get("heavy_item_paths") or []
+    if heavy:
+        out["resolver item JSON, code with 100,000 scans"] = {"paths": heavy, "env": json_env}
+    return out
+
+
+async def make_baseline_table(owner_url: str) -> None:
+    """The table the baseline's write endpoint inserts into."""
+    import asyncpg
+
+    conn = await asyncpg.connect(owner_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_writes (id bigserial PRIMARY KEY, uscc text NOT NULL,"
+            " grade text NOT NULL, assessed_on date NOT NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now())"
+        )
+        await conn.execute("GRANT SELECT, INSERT ON bench_writes TO qcr_service")
+        await conn.execute("GRANT USAGE ON SEQUENCE bench_writes_id_seq TO qcr_service")
+    finally:
+        await conn.close()
 
 
 def timed_scenarios(registry: str, keys: dict[str, str], sample: dict[str, Any]) -> dict[str, Any]:

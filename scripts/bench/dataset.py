@@ -358,6 +358,8 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
                 since,
                 result.expected_exit,
                 now,
+                orjson.dumps(reasons).decode(),  # public: no reason has a publication end
+                None,
             )
         )
     await conn.copy_records_to_table(
@@ -378,17 +380,21 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
             "listed_since",
             "expected_exit",
             "updated_at",
+            "public_reasons",
+            "public_until",
         ],
     )
     timings["credit_status"] = time.perf_counter() - started
     items: list[str] = []
+    heavy: list[str] = []
     issue_batch = None
     if products and await conn.fetchval("SELECT to_regclass('item_codes') IS NOT NULL"):
-        items, issue_batch = await load_codes(conn, orgs, products, codes, rng)
+        items, issue_batch, heavy = await load_codes(conn, orgs, products, codes, rng)
         timings["codes"] = time.perf_counter() - started
     await conn.execute("ANALYZE")
     sample = {
         "item_paths": items,
+        "heavy_item_paths": heavy,
         "issue_batch": issue_batch,
         "usccs": [o[1] for o in rng.sample(orgs, min(20000, n))],
         "counts": {
@@ -414,7 +420,7 @@ async def load_codes(
     products: int,
     codes: int,
     rng: random.Random,
-) -> tuple[list[str], str]:
+) -> tuple[list[str], str, list[str]]:
     """Products (one batch each) with `codes` item codes spread over them, and one
     extra empty batch for the code-issuance benchmark. Serials are real: tagged with
     the code secret the registry will use (QCR_CODE_SECRET or the data-dir file)."""
@@ -425,12 +431,15 @@ async def load_codes(
 
     secret = load_code_secret(Settings())
     await conn.execute(
-        "TRUNCATE feedback, item_scans, item_codes, code_issuances, batches, products CASCADE"
+        "TRUNCATE feedback, item_scans, item_scan_clients, item_codes, code_issuances, "
+        "batches, products CASCADE"
     )
     now = dt.datetime.now(dt.UTC)
     product_rows, batch_rows, item_rows = [], [], []
     per_batch = max(1, codes // products)
     items: list[str] = []
+    heavy: list[str] = []  # codes scanned 100,000 times each (a copied code)
+    heavy_serials: list[str] = []
     issue_batch = ""
     for n in range(products + 1):
         org = orgs[rng.randrange(len(orgs))]
@@ -473,6 +482,9 @@ async def load_codes(
             item_rows += [(batch_id, s) for s in serials]
             if len(items) < 20000:
                 items += [f"/01/{gtin}/10/{lot}/21/{s}" for s in serials[:3]]
+            if len(heavy) < HEAVY_CODES and per_batch > 3:
+                heavy.append(f"/01/{gtin}/10/{lot}/21/{serials[3]}")
+                heavy_serials.append(serials[3])
         else:
             issue_batch = f"/v1/products/{gtin}/batches/{lot}/codes"
     await conn.copy_records_to_table(
@@ -510,7 +522,47 @@ async def load_codes(
         "item_codes", records=item_rows, columns=["batch_id", "serial"]
     )
     rng.shuffle(items)
-    return items, issue_batch
+    await scan_heavily(conn, heavy_serials)
+    return items, issue_batch, heavy
+
+
+HEAVY_CODES = 16
+HEAVY_SCANS = 100_000
+
+
+async def scan_heavily(conn: asyncpg.Connection, serials: list[str]) -> None:
+    """100,000 stored scans for each of these codes, from 5,000 different clients,
+    with the counters and kept clients the registry maintains."""
+    ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM item_codes WHERE serial = ANY($1::text[])", serials
+        )
+    ]
+    await conn.execute(
+        """
+        INSERT INTO item_scans (item_id, scanned_at, client_hash, agent)
+        SELECT i, now() - (g || ' seconds')::interval,
+               substring(sha256((g % 5000)::text::bytea) for 16), 'mobile'
+        FROM unnest($1::bigint[]) AS i, generate_series(1, $2::int) AS g
+        """,
+        ids,
+        HEAVY_SCANS,
+    )
+    await conn.execute(
+        "UPDATE item_codes SET scan_count = $2, first_scanned_at = now() - interval '2 days' "
+        "WHERE id = ANY($1::bigint[])",
+        ids,
+        HEAVY_SCANS,
+    )
+    await conn.execute(
+        """
+        INSERT INTO item_scan_clients (item_id, client_hash)
+        SELECT i, substring(sha256(g::text::bytea) for 16)
+        FROM unnest($1::bigint[]) AS i, generate_series(1, 32) AS g
+        """,
+        ids,
+    )
 
 
 def main() -> None:

@@ -23,33 +23,44 @@ def table(results: dict[str, Any]) -> str:
         "| scenario | registry req/s | baseline req/s | ratio | registry p50 / p99 ms | baseline p99 ms | p99 ratio | budget |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    budgets = {
-        "credit lookup": ("rps_ratio", 0.8, "≥ 0.8×"),
-        "resolver item JSON": ("rps_ratio", 0.7, "≥ 0.7×, p99 ≤ 2×"),
-        "resolver item HTML": (None, None, "—"),
+    # Targets of issue #11: (requests/s ratio at least, p99 ratio at most).
+    budgets: dict[str, tuple[float, float | None, str]] = {
+        "credit lookup": (1.0, None, "≥ 1.0×"),
+        "credit lookup, partner key": (0.9, 1.5, "≥ 0.9×, p99 ≤ 1.5×"),
+        "resolver item JSON": (1.0, 1.5, "≥ 1.0×, p99 ≤ 1.5×"),
+        "resolver item HTML": (0.8, 2.0, "≥ 0.8×, p99 ≤ 2×"),
     }
-    for name, scenario in results["scenarios"].items():
+    scenarios = results["scenarios"]
+    for name, scenario in scenarios.items():
         s = scenario["median"]
-        key, bound, label = budgets.get(name, (None, None, "—"))
         met = ""
-        if key:
-            ok = s[key] >= bound
-            if name == "resolver item JSON":
-                ok = ok and s["p99_ratio"] <= 2
+        label = "—"
+        if name in budgets:
+            least, most, label = budgets[name]
+            ok = s["rps_ratio"] >= least and (most is None or s["p99_ratio"] <= most)
             met = " ✅" if ok else " ❌"
+        elif (
+            name == "resolver item JSON, code with 100,000 scans"
+            and "resolver item JSON" in scenarios
+        ):
+            plain = scenarios["resolver item JSON"]["median"]["rps_ratio"]
+            label = f"within 10% of resolver item JSON ({s['rps_ratio'] / plain:.2f}×)"
+            met = " ✅" if s["rps_ratio"] >= 0.9 * plain else " ❌"
+        elif name == "writes":
+            label = "baseline: one INSERT; no target"
         lines.append(
             f"| {name} | {s['registry_rps']:,.0f} | {s['baseline_rps']:,.0f} | {s['rps_ratio']:.2f}× | "
             f"{s['registry_p50_ms']:.1f} / {s['registry_p99_ms']:.1f} | {s['baseline_p99_ms']:.1f} | "
             f"{s['p99_ratio']:.2f}× | {label}{met} |"
         )
-    b = results.get("batch_1000")
+    b = results.get("batch")
     if b:
-        ok = "✅" if b["ratio"] <= 10 else "❌"
+        ok = "✅" if b["ratio"] <= 20 else "❌"
         lines += [
             "",
             f"Batch of 1,000 codes (one connection): {b['batch_p50_ms']:.1f} ms per batch (p50), "
             f"{b['codes_per_s']:,.0f} codes/s; one lookup {b['one_lookup_p50_ms']:.2f} ms: "
-            f"**{b['ratio']:.1f}×** one lookup's latency (budget ≤ 10×) {ok}",
+            f"**{b['ratio']:.1f}×** one lookup's latency (budget ≤ 20×) {ok}",
         ]
     timed = [
         ("publish_black_seconds", "publish the black list", 60, "publish_black_entries"),

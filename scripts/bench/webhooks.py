@@ -29,16 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.changes import service as changes
+from app import journal
 from app.core import migrations
 from app.core.database import make_engine
 from app.core.principal import Principal, Role
 from app.core.settings import Settings
-from app.main import install_listeners
+from app.journal import sequencer
 from app.partners import subscriptions
 from app.partners.dispatcher import Dispatcher
 from app.partners.schemas import SubscriptionCreate
 from app.partners.targets import TargetRules
+from app.wiring import install_listeners
 from scripts.bench.publish_lists import _sqlalchemy_url, recreate
 
 
@@ -110,7 +111,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     )
                     for n in range(first, min(first + 5000, args.events))
                 ]
-                await changes.emit_many(session, batch)
+                await journal.emit_many(session, batch)
+            # The server's sequencer gives the events their feed `seq`; here,
+            # in the writing transaction (the dispatcher sends sequenced events).
+            while (await sequencer.sequence_pending(session)).more:
+                pass
             await session.commit()
         enqueued = time.perf_counter() - started
         dispatcher = Dispatcher(engine, settings, poll_interval=0.05, concurrency=args.concurrency)

@@ -71,9 +71,12 @@ async def test_the_fast_pool_answers_like_the_session_path(
         await pool.close()
 
 
-async def test_the_credit_fast_lane_keeps_headers_limits_and_errors(
+async def test_the_hot_credit_route_keeps_headers_limits_and_errors(
     engine: Any, test_database: Any, test_settings: Any, committed_client: AsyncClient
 ) -> None:
+    """The hot route answers like any route: problem+json errors, the request id and
+    security headers, and the anonymous rate limit charged once per request (an
+    unknown code too)."""
     from httpx import ASGITransport
 
     from app.core.database import Database, make_fast_pool
@@ -82,13 +85,17 @@ async def test_the_credit_fast_lane_keeps_headers_limits_and_errors(
 
     uscc = await committed_organization(engine)
     pool = await make_fast_pool(test_database.service_url, test_settings)
-    settings = test_settings.model_copy(update={"rate_limit_public": "3/minute"})
+    settings = test_settings.model_copy(update={"rate_limit_public": "4/minute"})
     app = create_app(settings, database=Database(engine, fast_pool=pool))
     try:
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
             bad = await client.get("/v1/organizations/91110000600037341X/credit")
-            assert bad.status_code == 422  # not the lane's: the route's problem+json
+            assert bad.status_code == 422
             assert bad.headers["content-type"] == "application/problem+json"
+            assert bad.json()["errors"][0]["field"] == "code"
+            unknown = await client.get(f"/v1/organizations/{random_uscc()}/credit")
+            assert unknown.status_code == 404
+            assert unknown.headers["content-type"] == "application/problem+json"
             first = await client.get(f"/v1/organizations/{uscc}/credit")
             assert first.status_code == 200
             assert first.json()["uscc"] == uscc
@@ -98,7 +105,25 @@ async def test_the_credit_fast_lane_keeps_headers_limits_and_errors(
             second = await client.get(f"/v1/organizations/{uscc}/credit")
             assert second.status_code == 200
             third = await client.get(f"/v1/organizations/{uscc}/credit")
-            assert third.status_code == 429  # every anonymous request counts, the lane too
+            assert third.status_code == 429  # four requests, four charges
             assert third.headers["retry-after"]
+            assert third.headers["content-type"] == "application/problem+json"
     finally:
         await pool.close()
+
+
+async def test_the_credit_answer_has_the_documented_fields(
+    client: AsyncClient, session: Any
+) -> None:
+    """One list of fields (credit_service.CREDIT_FIELDS) makes every credit answer:
+    the SQL-built one carries exactly the fields of the documented schema."""
+    from app.credit import service as credit_service
+    from app.credit.schemas import CreditOut
+    from tests.factories import make_organization
+
+    uscc = await make_organization(session)
+    answer = (await client.get(f"/v1/organizations/{uscc}/credit")).json()
+    assert set(answer) == set(CreditOut.model_fields)
+    assert set(credit_service.CREDIT_FIELDS) | {"known_at"} == set(CreditOut.model_fields)
+    then = await client.get(f"/v1/organizations/{uscc}/credit", params={"as_of": "2026-01-01"})
+    assert set(then.json()) == set(CreditOut.model_fields)

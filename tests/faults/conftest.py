@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.core import embedded, migrations
 from app.core.database import ensure_database, make_engine
 from app.core.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_SIGNING_KEY
 from tests.live import live_app
 
 DATABASE = "qcr_fault"
@@ -97,7 +97,11 @@ def fault_server(worker_id: str) -> Iterator[FaultServer]:
 
 @pytest.fixture(scope="session")
 def fault_settings() -> Settings:
-    return Settings(QCR_CODE_SECRET="fault-secret-0123456789abcdef", QCR_LOG_JSON=True)
+    return Settings(
+        QCR_CODE_SECRET="fault-secret-0123456789abcdef",
+        QCR_LOG_JSON=True,
+        QCR_AUDIT_SIGNING_KEY=TEST_SIGNING_KEY,
+    )
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from app.audit import service as audit_service
+from app.audit import verify as audit_verify
 from app.core.clock import today
 from app.core.database import make_engine
 from app.core.settings import Settings
@@ -210,7 +210,7 @@ async def test_no_acknowledged_write_is_lost_or_doubled_across_a_restart(
                 )
             }
         async with AsyncSession(owner) as session:
-            checked, broken = await audit_service.verify(session)
+            report = await audit_verify.verify(session)
     finally:
         await owner.dispose()
 
@@ -250,8 +250,8 @@ async def test_no_acknowledged_write_is_lost_or_doubled_across_a_restart(
     assert not doubled, f"stored twice: {doubled[:5]}"
     assert tally.unavailable > 0, "the outage was never seen: the test proved nothing"
     assert readiness == [503]
-    assert broken is None, broken
-    assert checked > 0
+    assert report.failure is None, report.failure
+    assert report.leaves + report.unsequenced > 0
     assert recovery is not None and recovery < RECOVERY_BOUND, recovery
     assert stopped_at < started_at
 

@@ -67,6 +67,7 @@ async def test_sigterm_lets_the_request_in_flight_finish(
         "DATABASE_URL": fault_server.service_url,
         "QCR_MIGRATION_DATABASE_URL": fault_server.owner_url,
         "QCR_CODE_SECRET": fault_settings.code_secret or "",
+        "QCR_AUDIT_SIGNING_KEY": fault_settings.audit_signing_key or "",
         "QCR_DATA_DIR": str(tmp_path),
         "QCR_LOG_JSON": "true",
     }

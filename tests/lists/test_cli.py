@@ -22,7 +22,7 @@ from app.organizations.schemas import OrganizationWrite
 from app.records import service as record_service
 from app.records.kinds import VIOLATION
 from app.records.schemas import ViolationCreate
-from tests.conftest import DatabaseUnderTest
+from tests.conftest import TEST_SIGNING_KEY, DatabaseUnderTest
 from tests.factories import random_uscc
 from tests.lists.conftest import TODAY
 
@@ -84,6 +84,7 @@ def test_cli_publishes_both_kinds(
     scratch: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", scratch)
+    monkeypatch.setenv("QCR_AUDIT_SIGNING_KEY", TEST_SIGNING_KEY)
     get_settings.cache_clear()
     try:
         assert cli.main(["migrate"]) == 0

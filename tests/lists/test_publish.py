@@ -4,16 +4,18 @@ the policy, time travel, stale statuses, validation and idempotency."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit.models import AuditEntry
 from app.changes.models import ChangeEvent
 from app.core import clock
+from app.journal import heads
 from app.lists import canonical, service
 from app.policy.months import add_months, first_day_outside
 from tests.factories import committed_key, make_key, make_organization
@@ -48,6 +50,7 @@ async def test_black_publication_shape_order_and_public_fields(
         "sha256",
         "audit_seq",
         "audit_hash",
+        "audit_tree_head",
         "policy_version",
         "entries",
     }
@@ -138,21 +141,22 @@ async def test_numbering_is_per_kind(client: AsyncClient, regulator: dict[str, s
     assert numbers == [("red", 1), ("black", 1), ("black", 2), ("red", 2), ("black", 3)]
 
 
-async def test_witness_is_the_chain_head_before_the_publication_entry(
+async def test_witness_is_the_signed_tree_head_covering_every_earlier_write(
     client: AsyncClient, session: AsyncSession, regulator: dict[str, str], partner: dict[str, str]
 ) -> None:
     await black_listed(client, session, regulator, decided_on=ago(10))
-    head_before = (
-        await session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )
-    ).one()
+    entries_before = await session.scalar(select(func.count()).select_from(AuditEntry))
     body = await publish(client, regulator, "black")
-    assert (body["audit_seq"], body["audit_hash"]) == tuple(head_before)
+    head = body["audit_tree_head"]
+    # The head covers every entry written before the publication, and no more.
+    assert head["tree_size"] == entries_before
+    assert (body["audit_seq"], body["audit_hash"]) == (head["tree_size"], head["root_hash"])
+    keys = (await client.get("/v1/audit/keys")).json()["keys"]
+    public = next(base64.b64decode(k["public_key"]) for k in keys if k["key_id"] == head["key_id"])
+    assert heads.verify_head(head, public)
+    assert (await client.get(f"/v1/audit/tree-head?tree_size={head['tree_size']}")).json() == head
     entry = await session.scalar(select(AuditEntry).where(AuditEntry.entity == "list_publication"))
     assert entry is not None
-    assert entry.seq == body["audit_seq"] + 1
-    assert entry.prev_hash == body["audit_hash"]
     assert (entry.action, entry.entity_id) == ("list.publish", "black/1")
     assert entry.after is not None
     assert entry.after["sha256"] == body["sha256"]

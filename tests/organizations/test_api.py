@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from httpx import AsyncClient
@@ -219,15 +220,20 @@ async def test_every_write_is_audited(
     )
     await client.put(f"/v1/organizations/{USCC}", json={"name": "乙"}, headers=regulator)
     entries = (
-        await session.scalars(
-            select(AuditEntry).where(AuditEntry.seq > before).order_by(AuditEntry.seq)
-        )
+        await session.scalars(select(AuditEntry).order_by(AuditEntry.id).offset(before))
     ).all()
     assert [e.action for e in entries] == ["organization.create", "organization.update"]
     assert entries[1].before is not None and entries[1].before["name"] == "甲"
     assert entries[1].after is not None and entries[1].after["name"] == "乙"
     assert entries[1].actor_role == "regulator"
     assert entries[1].actor_key_id is not None
+    # Personal data enters the log only as SHA-256(salt ‖ value), the salt in the row.
+    org = await session.scalar(select(Organization).where(Organization.uscc == USCC))
+    assert org is not None
+    digest = hashlib.sha256(org.private_salt + "赵六".encode()).hexdigest()
+    assert entries[0].after is not None
+    assert entries[0].after["legal_representative"] == digest
+    assert "赵六" not in entries[0].leaf.decode()
 
 
 async def test_search_by_grade_and_a_level(

@@ -6,6 +6,7 @@ an injectable clock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import inspect
 import socket
@@ -19,12 +20,14 @@ import uvicorn
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.core.database import Database, get_session
 from app.core.settings import Settings
+from app.journal import heads, sequencer
 from app.main import create_app
 from app.partners.delivery import RetryPolicy
 from app.partners.dispatcher import Dispatcher
@@ -145,6 +148,7 @@ def private_app(engine: AsyncEngine, session: Any, webhook_settings: Settings) -
     app = create_app(webhook_settings, database=Database(engine))
 
     async def test_session() -> AsyncIterator[Any]:
+        await sequencer.sequence_pending(session)  # as tests/conftest.py's app
         try:
             yield session
         except BaseException:
@@ -166,11 +170,21 @@ async def private_client(private_app: FastAPI) -> AsyncIterator[AsyncClient]:
 async def live_client(
     engine: AsyncEngine, owner_engine: AsyncEngine, webhook_settings: Settings
 ) -> AsyncIterator[AsyncClient]:
-    """Requests commit for real (the dispatcher reads on its own connections);
-    every table is emptied afterwards."""
+    """Requests commit for real (the dispatcher reads on its own connections), a
+    journal sequencer runs as in `qcr serve`; every table is emptied afterwards."""
     app = create_app(webhook_settings, database=Database(engine))
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
-        yield client
+    signer = heads.load_signer(webhook_settings)
+    # Its own unpooled engine: the election's lock goes with its connection.
+    sequencer_engine = create_async_engine(engine.url, poolclass=NullPool)
+    sequencing = asyncio.create_task(sequencer.run(sequencer_engine, signer, interval=0.02))
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+            yield client
+    finally:
+        sequencing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sequencing
+        await sequencer_engine.dispose()
     async with owner_engine.begin() as conn:
         await conn.execute(text("SET LOCAL session_replication_role = replica"))
         tables = await conn.scalars(
@@ -208,7 +222,26 @@ def make_dispatcher(engine: AsyncEngine, webhook_settings: Settings) -> Callable
     return make
 
 
+UNSEQUENCED = text(
+    "SELECT EXISTS (SELECT 1 FROM change_events e "
+    "WHERE NOT EXISTS (SELECT 1 FROM change_sequence s WHERE s.event_id = e.id))"
+)
+
+
+async def sequenced(engine: AsyncEngine) -> None:
+    """Wait (10 s at most) until the running sequencer has given every committed
+    event its seq."""
+    async with asyncio.timeout(10):
+        while True:
+            async with engine.connect() as conn:
+                if not await conn.scalar(UNSEQUENCED):
+                    return
+            await asyncio.sleep(0.02)
+
+
 async def settle(dispatcher: Dispatcher) -> None:
-    """One tick and every worker it started, run to the end (deterministic tests)."""
+    """Everything committed sequenced, then one tick and every worker it started,
+    run to the end (deterministic tests)."""
+    await sequenced(dispatcher.engine)
     await dispatcher.tick()
     await asyncio.gather(*dispatcher.workers.values())

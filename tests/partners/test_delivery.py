@@ -15,7 +15,7 @@ from httpx import AsyncClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.changes import service as changes
+from app import journal
 from app.core.settings import Settings
 from app.partners.dispatcher import Dispatcher
 from app.partners.models import Delivery, WebhookEvent
@@ -37,7 +37,7 @@ async def running(dispatcher: Dispatcher) -> AsyncIterator[asyncio.Task[None]]:
 
 async def deliveries(engine: AsyncEngine) -> list[Delivery]:
     async with AsyncSession(engine) as session:
-        return list((await session.scalars(select(Delivery).order_by(Delivery.seq))).all())
+        return list((await session.scalars(select(Delivery).order_by(Delivery.event_id))).all())
 
 
 async def all_delivered(engine: AsyncEngine) -> None:
@@ -196,8 +196,8 @@ async def test_a_rolled_back_write_sends_nothing(
     uscc = await committed_organization(engine)
     data = {"id": "r1", "recall_no": "RC-1", "initiated_on": "2026-11-01"}
     async with AsyncSession(engine) as session:
-        await changes.emit(session, "recall.recorded", uscc, data)
-        in_outbox = select(WebhookEvent.seq).where(WebhookEvent.type == "recall.opened")
+        await journal.emit(session, "recall.recorded", uscc, data)
+        in_outbox = select(WebhookEvent.event_id).where(WebhookEvent.type == "recall.opened")
         assert await session.scalar(in_outbox) is not None  # in the outbox...
         await session.rollback()  # ...until the write is rolled back
     dispatcher = make_dispatcher()
@@ -207,7 +207,7 @@ async def test_a_rolled_back_write_sends_nothing(
     async with AsyncSession(engine) as session:
         opened = text("SELECT count(*) FROM webhook_events WHERE type = 'recall.opened'")
         assert await session.scalar(opened) == 0
-        await changes.emit(session, "recall.recorded", uscc, data | {"id": "r2"})
+        await journal.emit(session, "recall.recorded", uscc, data | {"id": "r2"})
         await session.commit()
     await settle(dispatcher)
     assert [r.event["data"]["id"] for r in receiver.received] == ["r2"]

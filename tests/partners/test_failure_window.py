@@ -28,7 +28,7 @@ SECOND = dt.timedelta(seconds=1)
 async def state(engine: AsyncEngine) -> tuple[Subscription, list[Delivery]]:
     async with AsyncSession(engine) as session:
         sub = await session.scalar(select(Subscription))
-        rows = (await session.scalars(select(Delivery).order_by(Delivery.seq))).all()
+        rows = (await session.scalars(select(Delivery).order_by(Delivery.event_id))).all()
     assert sub is not None
     return sub, list(rows)
 

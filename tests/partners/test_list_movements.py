@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.calendar import service as calendar_service
 from app.changes.models import ChangeEvent
 from app.core import clock
+from app.journal import sequencer
+from app.journal.models import FeedSeq
 from app.partners import outbox
 from app.partners.models import Delivery, WebhookEvent
 from tests.lists.helpers import black_listed, publish
@@ -48,7 +50,7 @@ async def movements(session: AsyncSession) -> list[tuple[str, str, dict[str, Any
     rows = await session.scalars(
         select(ChangeEvent)
         .where(ChangeEvent.type.in_(["list.entered", "list.exited"]))
-        .order_by(ChangeEvent.seq)
+        .order_by(ChangeEvent.id)
     )
     return [(e.type, e.uscc, e.data) for e in rows]
 
@@ -81,8 +83,8 @@ async def test_publications_emit_entries_and_exits(
     outbox = (
         await session.execute(
             select(WebhookEvent.type, WebhookEvent.uscc, Delivery.subscription_id)
-            .join(Delivery, Delivery.seq == WebhookEvent.seq)
-            .order_by(WebhookEvent.seq)
+            .join(Delivery, Delivery.event_id == WebhookEvent.event_id)
+            .order_by(WebhookEvent.event_id)
         )
     ).all()
     assert [(t, u) for t, u, _ in outbox][-1] == ("list.exited", leaving)
@@ -90,32 +92,24 @@ async def test_publications_emit_entries_and_exits(
     assert len(outbox) == 3
 
 
-@dataclass
-class JournalEvent:
-    """A change event as the journal will hand it to its listeners."""
-
-    seq: int
-    type: str
-    uscc: str
-    at: dt.datetime
-    data: dict[str, Any]
-
-
-async def test_enqueue_takes_any_change_event(
+async def test_the_journal_listener_fills_the_outbox(
     private_client: AsyncClient, session: AsyncSession, partner: dict[str, str]
 ) -> None:
     sub = await subscribe(private_client, partner, HOOK, ["list.exited"])
-    at = dt.datetime.now(dt.UTC)
     uscc = "91110105L0HRQ26Q7H"
     data: dict[str, Any] = {"uscc": uscc, "list": "red", "publication": 3, "extra": "x"}
-    await outbox.enqueue(session, JournalEvent(10**12, "list.exited", uscc, at, data))
-    await outbox.enqueue(session, JournalEvent(10**12 + 1, "list.published", "", at, {}))
-    event = await session.get(WebhookEvent, 10**12)
-    assert event is not None and event.id == "evt_1000000000000"
+    exited = await journal.emit(session, "list.exited", uscc, data)
+    published = await journal.emit(session, "list.published", "", {})
+    event = await session.get(WebhookEvent, exited.id)
+    assert event is not None and event.type == "list.exited"
     assert event.data == {"uscc": uscc, "list": "red", "publication": 3}  # thin
-    delivery = await session.get(Delivery, (uuid.UUID(sub["id"]), 10**12))
+    delivery = await session.get(Delivery, (uuid.UUID(sub["id"]), exited.id))
     assert delivery is not None and delivery.status == "pending"
-    assert await session.get(WebhookEvent, 10**12 + 1) is None  # not a partner event
+    assert await session.get(WebhookEvent, published.id) is None  # not a partner event
+    # Named by the feed `seq` the sequencer gives it (not known at write time).
+    await sequencer.sequence_pending(session)
+    seq = await session.scalar(select(FeedSeq.seq).where(FeedSeq.event_id == exited.id))
+    assert seq is not None and outbox.seq_of(outbox.event_id(seq)) == seq
 
 
 async def test_an_unacknowledged_exit_is_flagged_after_one_working_day(

@@ -50,7 +50,7 @@ async def test_put_changes_and_audits_with_the_previous_text(
     assert changed.json()["version"] == 2
     entries = (
         await session.scalars(
-            select(AuditEntry).where(AuditEntry.entity_id == body["id"]).order_by(AuditEntry.seq)
+            select(AuditEntry).where(AuditEntry.entity_id == body["id"]).order_by(AuditEntry.id)
         )
     ).all()
     assert [e.action for e in entries] == ["measure.create", "measure.update"]

@@ -178,7 +178,7 @@ async def test_every_write_has_a_version_audit_entry_and_event(
     # since an open general violation caps the grade at C, the credit change.
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 2]
     events = (
-        await session.scalars(select(ChangeEvent).order_by(ChangeEvent.seq.desc()).limit(2))
+        await session.scalars(select(ChangeEvent).order_by(ChangeEvent.id.desc()).limit(2))
     ).all()
     assert [e.type for e in events] == ["credit.changed", "violation.recorded"]
     event = events[1]

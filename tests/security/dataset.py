@@ -52,6 +52,7 @@ class Product:
 class Organization:
     uscc: str
     violation_id: str = ""
+    audit_seq: int = 0  # the seq of its creation's audit entry
     serious_violation_id: str = ""
     inspection_id: str = ""
     recall_id: str = ""
@@ -288,6 +289,9 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
             headers=headers["partner"],
         )
         dataset.subscription_id = subscription["id"]
+    for org in (a, b):  # sequenced by now: a publication waits for the log
+        trail = await client.get(f"/v1/audit?entity=organization&id={org.uscc}", headers=regulator)
+        org.audit_seq = int(trail.json()["items"][-1]["seq"] or 0)
     return dataset
 
 
@@ -307,6 +311,8 @@ def path_values(path: str, dataset: Dataset, generated: dict[str, Any]) -> dict[
             values[name] = a.uscc
         elif name == "id" and known.get(before):
             values[name] = known[before]
+        elif name == "seq":
+            values[name] = a.audit_seq or 1
         elif name == "kind":
             values[name] = "black"
         elif name == "number":

@@ -30,7 +30,11 @@ async def snapshot(session: AsyncSession) -> State:
     for table in tables:  # names from the catalog, not from input
         counts[table] = int(await session.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)
     head = (
-        await session.execute(text("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"))
+        await session.execute(
+            text(
+                "SELECT id, encode(sha256(leaf), 'hex') FROM audit_entries ORDER BY id DESC LIMIT 1"
+            )
+        )
     ).first()
     return State(counts, (int(head[0]), str(head[1])) if head else None)
 

@@ -78,6 +78,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "POST /v1/recalls/{id}/progress": OWN,
     "GET /v1/recalls/{id}/effectiveness": OWN,
     "POST /v1/recalls/{id}/returns": PUBLIC,
+    "GET /v1/audit/tree-head": PUBLIC,
+    "GET /v1/audit/keys": PUBLIC,
+    "GET /v1/audit/consistency": PUBLIC,
+    "GET /v1/audit/entries/{seq}/proof": OWN,  # its own organization's entries
 }
 for _plural in ("grades", "violations", "inspections", "recalls"):
     EXPECTED[f"POST /v1/organizations/{{code}}/{_plural}"] = REGULATOR

@@ -249,7 +249,8 @@ class Probe:
             counts = ", ".join(f'(SELECT count(*) FROM "{t}")' for t in tables)
             self._count_sql = (
                 f"SELECT {counts}, "
-                "(SELECT seq::text || ':' || hash FROM audit_entries ORDER BY seq DESC LIMIT 1)"
+                "(SELECT id::text || ':' || encode(sha256(leaf), 'hex') FROM audit_entries "
+                "ORDER BY id DESC LIMIT 1)"
             )
         row = (await self.connection.execute(text(self._count_sql))).one()
         await self.connection.commit()  # a fresh snapshot next time

@@ -1,0 +1,219 @@
+"""Item scans: recorded without a write per request, counted in bounded time.
+
+A serving process appends each scan to its `ScanBuffer`; a background task
+writes the buffer every `FLUSH_SECONDS` (0.1 s) in one transaction on the
+primary — one multi-row INSERT of the scans (partitioned by month), the
+per-code counters (`scan_count`, `first_scanned_at`) bumped once per code, and
+the code's first distinct clients kept in `item_scan_clients` (at most
+`CLIENTS_KEPT` per code) — and once more when the server stops (SIGTERM drain).
+
+What the scanner sees (SPEC §6 Freshness): `scan_count` is the stored count
+plus this process's scans not yet written plus this one; another process's
+scans appear once it has written them (within 0.1 s, plus the read's own lag).
+
+What a crash can lose: the scans of this process not yet written — at most
+0.1 s of scans, and never more than `MAX_PENDING` (10,000): a buffer that
+reaches it is written at once. While the primary is unreachable, writes are
+retried every 0.1 s and scans are kept up to `MAX_KEPT` (100,000); beyond that
+the oldest are dropped and counted in the log (scans are telemetry).
+
+Tests and the no-pool fallback write each scan at once through the request's
+own connection (`write`, the same statements).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("qcr.scans")
+
+FLUSH_SECONDS = 0.1
+MAX_PENDING = 10_000
+MAX_KEPT = 100_000
+CLIENTS_KEPT = 32  # distinct clients kept per code: the threshold must stay below
+PARTITIONS_AHEAD = 24  # months of partitions kept ready
+
+
+@dataclass(frozen=True)
+class Scan:
+    item_id: int
+    at: dt.datetime
+    client_hash: bytes
+    agent: str
+
+    @property
+    def counted(self) -> bool:
+        return self.agent != "bot"  # bots are logged, never counted
+
+
+LOCK_ITEMS = "SELECT id FROM item_codes WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
+INSERT_SCANS = """
+INSERT INTO item_scans (item_id, scanned_at, client_hash, agent)
+SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bytea[], $4::text[])
+"""
+BUMP_COUNTERS = """
+UPDATE item_codes i
+SET scan_count = i.scan_count + c.n, first_scanned_at = least(i.first_scanned_at, c.first)
+FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS c(id, n, first)
+WHERE i.id = c.id
+"""
+KEEP_CLIENTS = """
+INSERT INTO item_scan_clients (item_id, client_hash)
+SELECT DISTINCT c.item_id, c.client_hash
+FROM unnest($1::bigint[], $2::bytea[]) AS c(item_id, client_hash)
+WHERE (SELECT count(*) FROM item_scan_clients k WHERE k.item_id = c.item_id) < $3::int
+ON CONFLICT DO NOTHING
+"""
+# The item's stored counters and its other kept clients (at most CLIENTS_KEPT rows).
+ITEM = """
+SELECT i.id, i.scan_count, i.first_scanned_at,
+       (SELECT count(*) FROM item_scan_clients k
+        WHERE k.item_id = i.id AND k.client_hash <> $3) AS other_clients
+FROM item_codes i WHERE i.batch_id = $1 AND i.serial = $2
+"""
+
+
+async def read_item(
+    driver: Any, buffer: ScanBuffer | None, batch_id: Any, serial: str, client: bytes
+) -> Any:
+    """The item's stored row, read so that this process's unwritten scans can be
+    added exactly: a read that overlapped a write of the buffer is read again."""
+    for _ in range(3):
+        generation = buffer.generation if buffer else 0
+        busy = buffer.busy if buffer else False
+        row = await driver.fetchrow(ITEM, batch_id, serial, client)
+        if buffer is None or (not busy and not buffer.busy and generation == buffer.generation):
+            break
+    return row
+
+
+async def write(connection: Any, scans: list[Scan]) -> None:
+    """Store scans and their counters, in the connection's current transaction
+    (or one of its own): items locked in id order, so concurrent writers never deadlock."""
+    if not scans:
+        return
+    counted: Counter[int] = Counter()
+    first: dict[int, dt.datetime] = {}
+    clients: set[tuple[int, bytes]] = set()
+    for scan in scans:
+        if scan.counted:
+            counted[scan.item_id] += 1
+            first[scan.item_id] = min(first.get(scan.item_id, scan.at), scan.at)
+            clients.add((scan.item_id, scan.client_hash))
+    async with connection.transaction():
+        await connection.fetch(LOCK_ITEMS, sorted({s.item_id for s in scans}))
+        await connection.execute(
+            INSERT_SCANS,
+            [s.item_id for s in scans],
+            [s.at for s in scans],
+            [s.client_hash for s in scans],
+            [s.agent for s in scans],
+        )
+        if counted:
+            ids = list(counted)
+            await connection.execute(
+                BUMP_COUNTERS, ids, [counted[i] for i in ids], [first[i] for i in ids]
+            )
+            pairs = sorted(clients)
+            await connection.execute(
+                KEEP_CLIENTS, [i for i, _ in pairs], [c for _, c in pairs], CLIENTS_KEPT
+            )
+
+
+class ScanBuffer:
+    """This process's scans not yet written; see the module docstring."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self._pending: list[Scan] = []
+        # A write in progress, and how many have ended: a reader of the stored
+        # count whose read overlapped one cannot tell whether it saw that write.
+        self.busy = False
+        self.generation = 0
+        self._unwritten: defaultdict[int, int] = defaultdict(int)  # counted, per item
+        self._first: dict[int, dt.datetime] = {}  # the earliest of those
+        self._wake = asyncio.Event()
+        self.dropped = 0
+
+    def add(self, scan: Scan) -> None:
+        self._pending.append(scan)
+        if scan.counted:
+            self._unwritten[scan.item_id] += 1
+            self._first.setdefault(scan.item_id, scan.at)
+        if len(self._pending) >= MAX_PENDING:
+            self._wake.set()
+
+    def unwritten(self, item_id: int) -> int:
+        """Counted scans of this item held here (pending or being written)."""
+        return self._unwritten.get(item_id, 0)
+
+    def first_unwritten(self, item_id: int) -> dt.datetime | None:
+        return self._first.get(item_id)
+
+    async def flush(self) -> None:
+        """Write what is pending; on failure keep it (bounded) for the next attempt."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        self.busy = True
+        try:
+            async with self.pool.acquire() as connection:
+                await write(connection, batch)
+        except Exception:
+            self._pending = batch + self._pending  # still counted as unwritten
+            self._trim()
+            raise
+        else:
+            self._forget(batch)
+        finally:
+            self.busy = False
+            self.generation += 1
+
+    def _forget(self, written: list[Scan]) -> None:
+        for scan in written:
+            if scan.counted:
+                left = self._unwritten[scan.item_id] - 1
+                if left:
+                    self._unwritten[scan.item_id] = left
+                else:
+                    del self._unwritten[scan.item_id]
+                    self._first.pop(scan.item_id, None)
+
+    def _trim(self) -> None:
+        excess = len(self._pending) - MAX_KEPT
+        if excess > 0:
+            dropped, self._pending = self._pending[:excess], self._pending[excess:]
+            self._forget(dropped)
+            self.dropped += excess
+            log.warning("scans_dropped", count=excess, reason="primary unreachable")
+
+    async def run(self) -> None:
+        """Write every FLUSH_SECONDS (sooner when MAX_PENDING is reached), until cancelled;
+        then a last write (the SIGTERM drain)."""
+        try:
+            async with self.pool.acquire() as connection:
+                await connection.execute("SELECT ensure_item_scan_partitions($1)", PARTITIONS_AHEAD)
+        except Exception as exc:
+            log.warning("scan_partitions_not_checked", error=type(exc).__name__)
+        try:
+            while True:
+                started = time.monotonic()
+                try:
+                    await self.flush()
+                except Exception as exc:
+                    log.warning("scans_not_written", error=type(exc).__name__)
+                self._wake.clear()
+                wait = max(0.0, FLUSH_SECONDS - (time.monotonic() - started))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        except asyncio.CancelledError:
+            await self.flush()
+            raise

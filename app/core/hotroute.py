@@ -1,0 +1,111 @@
+"""Hot routes: the few reads that carry most of the traffic, answered by one plain
+function `(request) -> Response` (STYLE 19, "one place per answer").
+
+A `HotRoute` is an `APIRoute` for everything the OpenAPI document sees (path,
+parameters, response model, security, problem responses), but a request to it
+runs the endpoint directly: no dependency solving, no FastAPI parameter
+validation, no response encoding. The endpoint validates what it reads with the
+same types as the other routes, and raises `RegistryError`s, which the app's
+exception handlers render as for any route (503 + Retry-After for a database
+that is down included). `install` puts hot routes ahead of every other route,
+so that they are matched first.
+
+Because no dependency runs, the request's sessions come from `request_session`
+and `read_session` below, which honour the app's dependency overrides exactly
+as `DbSession`/`ReadSession` do (the tests put their rolled-back session there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Receive, Scope, Send
+
+from app.core.database import Database, get_session
+
+Answer = Callable[[Request], Awaitable[Response]]
+
+
+class HotRoute(APIRoute):
+    """An operation described like any other, answered by `endpoint(request)` alone."""
+
+    def __init__(self, path: str, endpoint: Answer, **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        answer = endpoint
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await answer(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        self.app = app
+
+
+def install(app: FastAPI, *routes: HotRoute) -> None:
+    """Mount hot routes ahead of every other route (first match wins)."""
+    for route in reversed(routes):
+        app.router.routes.insert(0, route)
+
+
+def path_parameter(
+    name: str, description: str, example: str, max_length: int | None = None
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "title": name.title()}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema,
+        "example": example,
+    }
+
+
+def query_parameter(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema | {"title": name},
+    }
+
+
+# A public operation that reads an optional key (app/core/openapi.py adds the
+# anonymous alternative, 401 and 429).
+OPTIONAL_KEY: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
+
+
+@asynccontextmanager
+async def request_session(request: Request, *, commit: bool = True) -> AsyncIterator[AsyncSession]:
+    """The request's primary session, as `DbSession` gives it: committed (unless
+    `commit` is false) when the block ends normally, before the response is built
+    (STYLE 4); rolled back on error."""
+    override: Any = request.app.dependency_overrides.get(get_session)
+    provider = (
+        asynccontextmanager(override)()
+        if override
+        else asynccontextmanager(get_session)(request.app.state.database)
+    )
+    async with provider as session:
+        yield session
+        if commit and session.in_transaction():
+            await session.commit()
+
+
+@asynccontextmanager
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The replica's session when there is one, else the request's primary session."""
+    database: Database = request.app.state.database
+    if database.read_sessionmaker is None:
+        async with request_session(request) as session:
+            yield session
+        return
+    async with database.read_sessionmaker() as session:
+        yield session

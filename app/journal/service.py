@@ -1,0 +1,209 @@
+"""`record`, `emit`, listeners: what every write calls (see the package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import db_now
+from app.journal import leaf
+from app.journal.leaf import private_digest
+from app.journal.models import AuditEntry, ChangeEvent
+
+__all__ = [
+    "Entry",
+    "Event",
+    "deferred",
+    "emit",
+    "emit_many",
+    "listen",
+    "private_digest",
+    "record",
+    "unlisten",
+]
+
+
+class Actor(Protocol):
+    """Who wrote: an API key's principal (app.core.principal.Principal fits)."""
+
+    @property
+    def key_id(self) -> Any: ...
+
+    @property
+    def role(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An audit entry as written (its `seq` comes later, from the sequencer)."""
+
+    id: int
+    action: str
+    entity: str
+    entity_id: str
+    uscc: str | None
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change-feed event as written (its feed `seq` comes from the sequencer)."""
+
+    id: int
+    type: str
+    uscc: str
+    data: dict[str, Any]
+
+
+Listener = Callable[[AsyncSession, Entry | None, Event | None], Awaitable[None]]
+
+
+@dataclass
+class _Registered:
+    fn: Listener
+    coalesce: bool
+
+
+_listeners: list[_Registered] = []
+
+
+def listen(fn: Listener, *, coalesce: bool = False) -> None:
+    """Run `fn` after every write (idempotent: registering twice keeps one)."""
+    if not any(r.fn is fn for r in _listeners):
+        _listeners.append(_Registered(fn, coalesce))
+
+
+def unlisten(fn: Listener) -> None:
+    _listeners[:] = [r for r in _listeners if r.fn is not fn]
+
+
+@dataclass
+class _Deferred:
+    by_uscc: dict[str, tuple[Entry | None, Event | None]] = field(default_factory=dict)
+
+
+_DEFERRED = "journal.deferred"
+
+
+@asynccontextmanager
+async def deferred(session: AsyncSession) -> AsyncIterator[None]:
+    """Coalescing listeners run once per organization when the block ends."""
+    if _DEFERRED in session.info:  # nested: the outer block runs them
+        yield
+        return
+    state = _Deferred()
+    session.info[_DEFERRED] = state
+    try:
+        yield
+    finally:
+        del session.info[_DEFERRED]
+    for entry, event in state.by_uscc.values():
+        for registered in list(_listeners):
+            if registered.coalesce:
+                await registered.fn(session, entry, event)
+
+
+async def _run_listeners(session: AsyncSession, entry: Entry | None, event: Event | None) -> None:
+    state: _Deferred | None = session.info.get(_DEFERRED)
+    uscc = (entry.uscc if entry else None) or (event.uscc if event else None)
+    for registered in list(_listeners):
+        if registered.coalesce and state is not None and uscc:
+            state.by_uscc[uscc] = (entry, event)
+            continue
+        await registered.fn(session, entry, event)
+
+
+async def _insert_event(
+    session: AsyncSession, type: str, uscc: str, data: dict[str, Any], at: Any
+) -> Event:
+    data = leaf.jsonable(data)
+    event_id = await session.scalar(
+        insert(ChangeEvent).values(type=type, uscc=uscc, at=at, data=data).returning(ChangeEvent.id)
+    )
+    assert event_id is not None
+    return Event(event_id, type, uscc, data)
+
+
+async def record(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    action: str,
+    entity: str,
+    entity_id: str,
+    uscc: str | None = None,
+    before: Any = None,
+    after: Any = None,
+    event: tuple[str, dict[str, Any]] | None = None,
+) -> Entry:
+    """Insert the audit entry (and the change event) in the caller's transaction,
+    without any lock, then run the after-write listeners."""
+    at = await db_now(session)
+    role = actor.role.value if hasattr(actor.role, "value") else str(actor.role)
+    obj = leaf.leaf_object(
+        at=at,
+        actor_key_id=actor.key_id,
+        actor_role=role,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )
+    entry_id = await session.scalar(
+        insert(AuditEntry)
+        .values(
+            at=at,
+            actor_key_id=actor.key_id,
+            actor_role=role,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            uscc=uscc,
+            before=obj["before"],
+            after=obj["after"],
+            leaf=leaf.canonical(obj),
+        )
+        .returning(AuditEntry.id)
+    )
+    assert entry_id is not None
+    entry = Entry(entry_id, action, entity, entity_id, uscc, obj["before"], obj["after"])
+    written = await _insert_event(session, event[0], uscc or "", event[1], at) if event else None
+    await _run_listeners(session, entry, written)
+    return entry
+
+
+async def emit(session: AsyncSession, type: str, uscc: str, data: dict[str, Any]) -> Event:
+    """Append a change event that has no audit entry of its own; listeners run."""
+    written = await _insert_event(session, type, uscc, data, await db_now(session))
+    await _run_listeners(session, None, written)
+    return written
+
+
+async def emit_many(
+    session: AsyncSession, events: Sequence[tuple[str, str, dict[str, Any]]]
+) -> list[Event]:
+    """`emit` for many `(type, uscc, data)` events in one statement (a publication's
+    thousands of list entries and exits); listeners run for each, in order."""
+    if not events:
+        return []
+    at = await db_now(session)
+    rows = [
+        {"type": type, "uscc": uscc, "at": at, "data": leaf.jsonable(data)}
+        for type, uscc, data in events
+    ]
+    ids = (
+        await session.scalars(
+            insert(ChangeEvent).returning(ChangeEvent.id, sort_by_parameter_order=True), rows
+        )
+    ).all()
+    written = [Event(i, r["type"], r["uscc"], r["data"]) for i, r in zip(ids, rows, strict=True)]
+    for event in written:
+        await _run_listeners(session, None, event)
+    return written

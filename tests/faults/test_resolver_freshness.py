@@ -1,0 +1,106 @@
+"""The resolver's caches and scan buffers on two serving processes (SPEC §6
+Freshness): a new recall is on every process's page within 1 s of its commit;
+scans are written within a moment and flushed when a process stops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.core.database import make_engine
+from app.core.settings import Settings
+from tests.codes.helpers import item_codes
+from tests.factories import committed_key, committed_organization
+from tests.faults.conftest import FaultServer
+from tests.faults.servers import serving
+from tests.records.helpers import recall
+
+JSON = {"Accept": "application/json"}
+
+
+async def test_a_new_recall_reaches_every_process_within_a_second(
+    fault_server: FaultServer, fault_settings: Settings, tmp_path: Path
+) -> None:
+    engine = make_engine(fault_server.service_url, fault_settings, pool_size=2)
+    regulator = await committed_key(engine, "regulator")
+    uscc = await committed_organization(engine)
+    await engine.dispose()
+
+    async with (
+        serving(fault_server, fault_settings, tmp_path) as (first, second),
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        writer = httpx.AsyncClient(base_url=first.base, timeout=10)
+        gtin, paths = await item_codes(writer, regulator, uscc, count=2, lot="L2026-01")
+        for served in (first, second):  # both processes now hold the batch's document
+            for _ in range(3):
+                page = await client.get(served.base + paths[0], headers=JSON)
+                assert page.status_code == 200, page.text
+                assert page.json()["recalls"] == []
+        body = recall(gtin=gtin, lots=["L2026-01"])
+        made = await writer.post(f"/v1/organizations/{uscc}/recalls", json=body, headers=regulator)
+        committed = time.monotonic()
+        assert made.status_code == 201, made.text
+        await writer.aclose()
+        await asyncio.sleep(max(0.0, committed + 1.0 - time.monotonic()))
+        for served in (second, first):
+            page = await client.get(served.base + paths[1], headers=JSON)
+            assert [r["recall_no"] for r in page.json()["recalls"]] == [body["recall_no"]]
+        metrics = (await client.get(second.base + "/metrics")).text
+        assert "qcr_http_requests_total" in metrics
+
+
+async def test_scans_are_counted_across_processes_and_flushed_on_stop(
+    fault_server: FaultServer, fault_settings: Settings, tmp_path: Path
+) -> None:
+    engine = make_engine(fault_server.service_url, fault_settings, pool_size=2)
+    regulator = await committed_key(engine, "regulator")
+    uscc = await committed_organization(engine)
+    await engine.dispose()
+
+    async with (
+        serving(fault_server, fault_settings, tmp_path) as (first, second),
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        async with httpx.AsyncClient(base_url=first.base, timeout=10) as writer:
+            _, paths = await item_codes(writer, regulator, uscc, count=1)
+        url = paths[0]
+        seen = [
+            (await client.get(first.base + url, headers=JSON)).json()["item"]["scan_count"]
+            for _ in range(3)
+        ]
+        assert seen == [1, 2, 3]  # this process's unwritten scans count at once
+        await asyncio.sleep(1.0)  # written within 0.1 s; read by the other process
+        other = (await client.get(second.base + url, headers=JSON)).json()["item"]
+        assert other["scan_count"] == 4
+        # Scans the second process has not written yet are flushed when it stops.
+        for _ in range(5):
+            assert (await client.get(second.base + url, headers=JSON)).status_code == 200
+        assert await second.stop() == 0
+    owner = create_async_engine(fault_server.owner_url)
+    try:
+        async with owner.connect() as conn:
+            stored = await conn.scalar(
+                text(
+                    "SELECT i.scan_count FROM item_codes i JOIN batches b ON b.id = i.batch_id "
+                    "JOIN products p ON p.id = b.product_id JOIN organizations o "
+                    "ON o.id = p.organization_id WHERE o.uscc = :u"
+                ),
+                {"u": uscc},
+            )
+            rows = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM item_scans s JOIN item_codes i ON i.id = s.item_id "
+                    "JOIN batches b ON b.id = i.batch_id JOIN products p ON p.id = b.product_id "
+                    "JOIN organizations o ON o.id = p.organization_id WHERE o.uscc = :u"
+                ),
+                {"u": uscc},
+            )
+    finally:
+        await owner.dispose()
+    assert stored == rows == 9
