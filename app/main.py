@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,10 @@ from app.dueprocess import router as dueprocess_router
 from app.journal import heads, sequencer, witness
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
+from app.partners import dispatcher as webhook_dispatcher
+from app.partners import webhooks_doc
+from app.partners.router import router as partners_router
+from app.recalls.router import router as recalls_router
 from app.records import router as records_router
 from app.signals import job as signals_job
 from app.signals import router as signals_router
@@ -95,6 +100,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             asyncio.create_task(watch.run()),
         ]
         scan_writer = asyncio.create_task(app.state.scan_buffer.run())
+        # One webhook dispatcher leads per deployment (SPEC §11).
+        dispatcher = (
+            webhook_dispatcher.start(app.state.database.engine, settings)
+            if settings.webhook_dispatcher
+            else None
+        )
         try:
             yield
         finally:
@@ -103,6 +114,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             sequencing.cancel()
             scan_writer.cancel()  # writes what is buffered (the drain), then ends
             await asyncio.gather(scan_writer, return_exceptions=True)
+            if dispatcher is not None:  # its lock connection is closed, not pooled
+                dispatcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await dispatcher
             await app.state.database.dispose()
 
     app = FastAPI(
@@ -144,6 +159,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(console_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(audit_router)
+    app.include_router(partners_router)
+    app.include_router(recalls_router)
+    webhooks_doc.install(app)
     # The hot reads, matched before any other route (app/core/hotroute.py).
     hotroute.install(app, credit_router.CREDIT_LOOKUP, *resolver.RESOLVER_ROUTES)
     return app

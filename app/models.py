@@ -15,6 +15,8 @@ from app.dueprocess import models as dueprocess_models
 from app.journal import models as journal_models
 from app.lists import models as list_models
 from app.organizations import models as organization_models
+from app.partners import models as partner_models
+from app.recalls import models as recall_models
 from app.records import models as record_models
 from app.signals import models as signal_models
 
@@ -36,6 +38,8 @@ __all__ = [
     "list_models",
     "metadata",
     "organization_models",
+    "partner_models",
+    "recall_models",
     "record_models",
     "signal_models",
 ]

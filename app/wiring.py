@@ -9,6 +9,7 @@ from app.complaints import queries as complaint_queries
 from app.credit import providers as credit_providers
 from app.credit import service as credit_service
 from app.dueprocess import wiring as dueprocess_wiring
+from app.partners import outbox
 
 
 def install_listeners() -> None:
@@ -22,3 +23,6 @@ def install_listeners() -> None:
     approvals_wiring.install()
     # Substantiated complaints count in credit (rule C1 of policy v2, SPEC §10).
     credit_providers.register_complaints(complaint_queries.credit_facts)
+    # A change event partners subscribe to enters the webhook outbox in the
+    # writer's transaction: it exists if and only if its write committed (SPEC §11).
+    journal.listen(outbox.enqueue)

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     policy_v2_from: dt.date = Field(default=dt.date(2027, 1, 1), alias="QCR_POLICY_V2_FROM")
     # Four eyes (SPEC §9): off only for a one-person office (logged and audited at start).
     four_eyes: bool = Field(default=True, alias="QCR_FOUR_EYES")
+    # Webhook targets (SPEC §11): admit non-global addresses / plain HTTP
+    # (tests and closed networks only).
+    webhook_allow_private: bool = Field(default=False, alias="QCR_WEBHOOK_ALLOW_PRIVATE")
+    webhook_allow_http: bool = Field(default=False, alias="QCR_WEBHOOK_ALLOW_HTTP")
+    # Run the webhook dispatcher inside `qcr serve` (one is active per deployment).
+    webhook_dispatcher: bool = Field(default=True, alias="QCR_WEBHOOK_DISPATCHER")
 
     @field_validator("database_url", "migration_database_url", "database_read_url")
     @classmethod

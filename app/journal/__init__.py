@@ -17,7 +17,8 @@ change event, takes **no lock** (the entries are given their `seq` later, in
 commit order, by the sequencer: `app.journal.sequencer`), and then runs every
 after-write listener. `journal.emit(session, type, uscc, data)` appends an
 event that has no audit entry of its own (`credit.changed`), and runs the
-listeners too.
+listeners too; `journal.emit_many(session, [(type, uscc, data), ...])` appends
+many in one statement (a publication's list movements).
 
 Listeners are registered once at start-up by the edge (`app/wiring.py`), never
 by the writer, so a writer never imports what reacts to it::
@@ -46,6 +47,7 @@ from app.journal.service import (
     Event,
     deferred,
     emit,
+    emit_many,
     listen,
     private_digest,
     record,
@@ -57,6 +59,7 @@ __all__ = [
     "Event",
     "deferred",
     "emit",
+    "emit_many",
     "listen",
     "private_digest",
     "record",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,7 +15,17 @@ from app.journal import leaf
 from app.journal.leaf import private_digest
 from app.journal.models import AuditEntry, ChangeEvent
 
-__all__ = ["Entry", "Event", "deferred", "emit", "listen", "private_digest", "record", "unlisten"]
+__all__ = [
+    "Entry",
+    "Event",
+    "deferred",
+    "emit",
+    "emit_many",
+    "listen",
+    "private_digest",
+    "record",
+    "unlisten",
+]
 
 
 class Actor(Protocol):
@@ -173,4 +183,27 @@ async def emit(session: AsyncSession, type: str, uscc: str, data: dict[str, Any]
     """Append a change event that has no audit entry of its own; listeners run."""
     written = await _insert_event(session, type, uscc, data, await db_now(session))
     await _run_listeners(session, None, written)
+    return written
+
+
+async def emit_many(
+    session: AsyncSession, events: Sequence[tuple[str, str, dict[str, Any]]]
+) -> list[Event]:
+    """`emit` for many `(type, uscc, data)` events in one statement (a publication's
+    thousands of list entries and exits); listeners run for each, in order."""
+    if not events:
+        return []
+    at = await db_now(session)
+    rows = [
+        {"type": type, "uscc": uscc, "at": at, "data": leaf.jsonable(data)}
+        for type, uscc, data in events
+    ]
+    ids = (
+        await session.scalars(
+            insert(ChangeEvent).returning(ChangeEvent.id, sort_by_parameter_order=True), rows
+        )
+    ).all()
+    written = [Event(i, r["type"], r["uscc"], r["data"]) for i, r in zip(ids, rows, strict=True)]
+    for event in written:
+        await _run_listeners(session, None, event)
     return written

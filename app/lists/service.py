@@ -138,6 +138,7 @@ async def publish_list(
         after=summary,
         event=("list.published", summary),
     )
+    await emit_movements(session, publication)
     return publication
 
 
@@ -146,6 +147,22 @@ async def _fill(session: AsyncSession, kind: str, number: int, on: dt.date) -> N
         await session.execute(repository.insert_current(kind), {"kind": kind, "number": number})
     else:
         await _insert_past(session, kind, number, on)
+
+
+async def emit_movements(session: AsyncSession, publication: ListPublication) -> None:
+    """`list.entered` and `list.exited`, one per organization added to or removed
+    from the list against the previous publication of its kind (SPEC §11)."""
+    previous = await previous_number(session, publication)
+    for part, type in (("added", "list.entered"), ("removed", "list.exited")):
+        batch: list[tuple[str, str, dict[str, Any]]] = []
+        async for (line,) in diff_lines(session, publication, previous, part):
+            uscc = _loads(line)["uscc"]
+            data = {"uscc": uscc, "list": publication.kind, "publication": publication.number}
+            batch.append((type, uscc, data))
+            if len(batch) >= READ_BATCH:
+                await journal.emit_many(session, batch)
+                batch = []
+        await journal.emit_many(session, batch)
 
 
 async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:

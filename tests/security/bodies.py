@@ -38,6 +38,16 @@ def _product(d: Dataset) -> dict[str, Any]:
     }
 
 
+def _measure() -> dict[str, Any]:
+    return {
+        "matter": "政府采购",
+        "target_list": "black",
+        "measure": "依法限制参与政府采购活动",
+        "department": "财政部门",
+        "legal_basis": "《政府采购法》第二十二条",
+    }
+
+
 VALID_BODIES: dict[str, BodyFactory] = {
     "PUT /v1/organizations/{code}": lambda d: {
         "name": "安全测试甲食品有限公司",
@@ -121,6 +131,26 @@ VALID_BODIES: dict[str, BodyFactory] = {
         "inspection_reports": [],
     },
     "POST /v1/products/{gtin}/batches/{lot}/codes": lambda d: {"count": 2},
+    "POST /v1/measures": lambda d: _measure(),
+    "PUT /v1/measures/{id}": lambda d: _measure(),
+    "POST /v1/measures/{id}/applications": lambda d: {
+        "uscc": d.a.uscc,
+        "applied_on": days(0),
+        "action": "applied",
+    },
+    "POST /v1/subscriptions": lambda d: {
+        "url": "https://8.8.8.8/qcr-hook",
+        "events": ["credit.changed", "list.exited"],
+    },
+    "POST /v1/recalls/{id}/progress": lambda d: {
+        "levels": [{"level": "consumer", "distributed": 10, "corrected": 5}],
+        "notifications": {"sms": 3},
+    },
+    "POST /v1/recalls/{id}/returns": lambda d: {
+        "gtin": d.a.product.gtin if d.a.product else "06901234567892",
+        "lot": d.a.product.lot if d.a.product else "L1",
+        "serial": d.a.product.serial if d.a.product else "X",
+    },
     "POST /01/{code}": lambda d: {
         "rating": 4,
         "comment": "不错",

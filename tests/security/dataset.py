@@ -70,6 +70,8 @@ class Dataset:
     headers: dict[str, dict[str, str]]  # role -> headers; "enterprise" is bound to A
     enterprise_b: dict[str, str]
     publications: dict[str, int] = field(default_factory=dict)  # kind -> number
+    measure_id: str = ""
+    subscription_id: str = ""
 
     def known_ids(self, org: Organization | None = None) -> dict[str, str]:
         """`{id}` of each path family, for substitution into generated requests."""
@@ -81,6 +83,8 @@ class Dataset:
             "repairs": org.repair_id,
             "feedback": (org.product.feedback_id or "") if org.product else "",
             "complaints": org.complaint_id,
+            "measures": self.measure_id,
+            "subscriptions": self.subscription_id,
         }
 
 
@@ -279,6 +283,31 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
             headers=regulator,
         )
         dataset.publications[kind] = int(published["number"])
+    measure = await client.post(
+        "/v1/measures",
+        json={
+            "matter": "政府采购",
+            "target_list": "black",
+            "measure": "限制参与政府采购",
+            "department": "财政部门",
+            "legal_basis": "《政府采购法》第二十二条",
+        },
+        headers=regulator,
+    )
+    if measure.status_code == 201:  # when the partners domain is there
+        dataset.measure_id = measure.json()["id"]
+        subscription = await _ok(
+            client,
+            "POST",
+            "/v1/subscriptions",
+            json={
+                "url": "https://8.8.8.8/qcr-hook",
+                "events": ["list.exited"],
+                "measures": [dataset.measure_id],
+            },
+            headers=headers["partner"],
+        )
+        dataset.subscription_id = subscription["id"]
     for org in (a, b):  # sequenced by now: a publication waits for the log
         trail = await client.get(f"/v1/audit?entity=organization&id={org.uscc}", headers=regulator)
         org.audit_seq = int(trail.json()["items"][-1]["seq"] or 0)

@@ -1,0 +1,2 @@
+"""Partners (联合奖惩, SPEC §11): the measures catalogue, webhook subscriptions
+delivered from a transactional outbox, and partners' acknowledgements."""
