@@ -16,7 +16,7 @@ from app.complaints import clock as complaint_clock
 from app.complaints import queries as complaint_queries
 from app.complaints import service as complaint_service
 from app.complaints.schemas import TransitionCreate
-from app.console import builtin, sections, sessions
+from app.console import builtin, duties, sections, sessions
 from app.core.database import DbSession
 from app.core.errors import RegistryError
 from app.core.routing import AutoCommitRoute
@@ -38,6 +38,7 @@ LoginLimit = Depends(rate_limit("console-login", lambda s: s.rate_limit_console_
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FIELD = 500
 builtin.install()
+duties.install()
 
 
 def _page(template: str, status_code: int = 200, **context: Any) -> Response:

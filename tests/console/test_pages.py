@@ -15,7 +15,7 @@ from app.signals import job
 from app.signals.models import Signal
 from tests.complaints.helpers import PERSON, complaint_body
 from tests.console.helpers import login
-from tests.factories import make_organization
+from tests.factories import make_key, make_organization
 
 
 def test_chart_draws_series_band_and_alarms() -> None:
@@ -85,3 +85,27 @@ async def test_signals_overdue_complaints_and_a_complaint_clock(
         headers=cookie,
     )
     assert wrong.status_code == 409
+
+
+async def test_the_console_lists_pending_approvals_and_quiet_duties(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    proposer = await make_key(session, "regulator", official="张科长")
+    reader = await make_key(session, "regulator", official="李处长")
+    cookie, _ = await login(client, reader)
+    quiet = await client.get("/console", headers=cookie)
+    for line in (
+        "没有待审批的事项。",
+        "没有逾期的异议。",
+        "没有事先告知。",
+        "没有停用的推送地址。",
+    ):
+        assert line in quiet.text
+    proposed = await client.post(
+        "/v1/lists/black/publications", json={"note": "月度"}, headers=proposer
+    )
+    assert proposed.status_code == 202, proposed.text
+    home = await client.get("/console", headers=cookie)
+    assert "待审批事项（两人审核）" in home.text
+    assert "black_list.publish" in home.text and "张科长" in home.text
+    assert "没有待审批的事项。" not in home.text
