@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from app.approvals import service as approvals_service
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
 from app.core.settings import Settings, get_settings
@@ -54,6 +55,24 @@ def _server_url() -> str:
     return embedded.url(embedded.start(data_dir), "postgres")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_person_office() -> Iterator[None]:
+    """The suite runs as a one-person office (QCR_FOUR_EYES=false): most tests act
+    with one key. Four eyes is tested where a test asks for `four_eyes`."""
+    approvals_service.configure(False)
+    yield
+
+
+@pytest.fixture
+def four_eyes() -> Iterator[None]:
+    """Four eyes on (the default of a deployment) for this test."""
+    approvals_service.configure(True)
+    try:
+        yield
+    finally:
+        approvals_service.configure(False)
+
+
 @pytest.fixture(scope="session")
 def test_settings() -> Settings:
     get_settings.cache_clear()
@@ -61,6 +80,7 @@ def test_settings() -> Settings:
     return Settings(
         QCR_CODE_SECRET="test-secret-0123456789abcdef",
         QCR_AUDIT_SIGNING_KEY=TEST_SIGNING_KEY,
+        QCR_FOUR_EYES=False,
         QCR_LOG_JSON=True,
         QCR_RATE_LIMIT_PUBLIC="100000/minute",
     )

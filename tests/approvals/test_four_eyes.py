@@ -223,7 +223,7 @@ async def test_four_eyes_off_is_audited_at_start(session: AsyncSession) -> None:
         )
         assert entry is not None and entry.after == {"four_eyes": False}
     finally:
-        approvals_service.configure(True)
+        approvals_service.configure(True)  # the module's four_eyes fixture restores it
 
 
 async def test_retraction_publishes_a_correction_and_keeps_the_original(

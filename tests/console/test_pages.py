@@ -88,7 +88,7 @@ async def test_signals_overdue_complaints_and_a_complaint_clock(
 
 
 async def test_the_console_lists_pending_approvals_and_quiet_duties(
-    client: AsyncClient, session: AsyncSession
+    client: AsyncClient, session: AsyncSession, four_eyes: None
 ) -> None:
     proposer = await make_key(session, "regulator", official="张科长")
     reader = await make_key(session, "regulator", official="李处长")

@@ -11,7 +11,6 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.approvals import service as approvals_service
 from app.core import clock
 from app.policy import versions
 from tests.factories import make_key, make_organization
@@ -23,13 +22,9 @@ V2_FROM = dt.date(2026, 1, 1)
 
 @pytest.fixture(autouse=True)
 def under_v2() -> Iterator[None]:
-    """Policy v2 in force; a one-person office (four eyes has its own tests)."""
-    approvals_service.configure(False)
-    try:
-        with versions.v2_from(V2_FROM), clock.frozen(TODAY):
-            yield
-    finally:
-        approvals_service.configure(True)
+    """Policy v2 in force (the suite is a one-person office: four eyes has its own tests)."""
+    with versions.v2_from(V2_FROM), clock.frozen(TODAY):
+        yield
 
 
 async def listed_pending(

@@ -101,6 +101,7 @@ def fault_settings() -> Settings:
         QCR_CODE_SECRET="fault-secret-0123456789abcdef",
         QCR_LOG_JSON=True,
         QCR_AUDIT_SIGNING_KEY=TEST_SIGNING_KEY,
+        QCR_FOUR_EYES=False,
     )
 
 

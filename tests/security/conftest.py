@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.approvals import service as approvals_service
 from app.core.database import Database
 from app.core.settings import Settings
 from app.main import create_app
@@ -18,17 +17,6 @@ from tests.conftest import DatabaseUnderTest
 from tests.factories import committed_key, make_key
 from tests.security.dataset import Dataset, seed
 from tests.security.helpers import empty_all_tables
-
-
-@pytest.fixture(autouse=True)
-def one_person_office() -> Iterator[None]:
-    """These tests publish black lists and decide repairs with one key."""
-    approvals_service.configure(False)
-    try:
-        yield
-    finally:
-        approvals_service.configure(True)
-
 
 # Anonymous limits out of the way: these tests send hundreds of anonymous
 # requests from one client; the limits have their own tests (API4).

@@ -60,6 +60,7 @@ class Organization:
     recall_id: str = ""
     repair_id: str = ""
     complaint_id: str = ""
+    objection_id: str = ""
     product: Product | None = None
 
 
@@ -83,6 +84,7 @@ class Dataset:
             "repairs": org.repair_id,
             "feedback": (org.product.feedback_id or "") if org.product else "",
             "complaints": org.complaint_id,
+            "objections": org.objection_id,
             "measures": self.measure_id,
             "subscriptions": self.subscription_id,
         }
@@ -201,6 +203,14 @@ async def _organization(
     )
     if complaint.status_code == 201:
         org.complaint_id = complaint.json()["id"]
+    objection = await _ok(
+        client,
+        "POST",
+        "/v1/objections",
+        json={"record_type": "violation", "record_id": org.violation_id, "grounds": "罚款认定有误"},
+        headers=regulator,
+    )
+    org.objection_id = objection["id"]
     return org
 
 
