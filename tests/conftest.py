@@ -9,6 +9,7 @@ By default the tests start the embedded PostgreSQL under `var/test-pg`.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -26,8 +27,10 @@ from app.approvals import service as approvals_service
 from app.core import embedded, migrations
 from app.core.database import Database, ensure_database, get_session, make_engine
 from app.core.settings import Settings, get_settings
-from app.journal import sequencer, witness
+from app.journal import heads, sequencer, witness
 from app.main import create_app
+from app.policy import versions
+from app.wiring import install_listeners
 from tests.factories import make_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +64,22 @@ def one_person_office() -> Iterator[None]:
     with one key. Four eyes is tested where a test asks for `four_eyes`."""
     approvals_service.configure(False)
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_signer(test_settings: Settings) -> None:
+    """Publications signed with the test key, and the journal's listeners installed,
+    also where no app is made (demo data), as the CLI does."""
+    witness.configure(heads.load_signer(test_settings))
+    install_listeners()
+
+
+@pytest.fixture
+def v1_throughout() -> Iterator[None]:
+    """Policy v1 for this test whatever dates it travels to (a v1 rule's edge that
+    would otherwise fall after v2's effective date)."""
+    with versions.v2_from(dt.date(2100, 1, 1)):
+        yield
 
 
 @pytest.fixture

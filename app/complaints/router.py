@@ -67,13 +67,13 @@ async def _body(request: Request) -> bytes:
 def counted_client(request: Request) -> bytes:
     """The anonymous filer as the signals count it (SPEC §10): one client per
     IPv4 address, one per /48 for IPv6 (a household or small site's whole prefix)."""
-    client = client_id(request)
+    client = client_id(request)  # IPv6 clients come as their /64 (SPEC §8)
     try:
-        address = ipaddress.ip_address(client)
+        network = ipaddress.ip_network(client, strict=False)
     except ValueError:
-        address = None
-    if isinstance(address, ipaddress.IPv6Address):
-        client = str(ipaddress.IPv6Network(f"{address}/48", strict=False))
+        network = None
+    if isinstance(network, ipaddress.IPv6Network):
+        client = str(network.supernet(new_prefix=48))
     return client_hash(loaded_code_secret(request), client)
 
 

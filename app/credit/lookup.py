@@ -140,7 +140,8 @@ async def credit_lookup(request: Request) -> Response:
 
 
 def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
+    # A notice's id read through asyncpg is its own UUID type: written as text.
+    return orjson.dumps(value, default=str)
 
 
 async def credit_batch(

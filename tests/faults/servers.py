@@ -44,6 +44,8 @@ def environment(server: FaultServer, settings: Settings, data_dir: Path) -> dict
         "DATABASE_URL": server.service_url,
         "QCR_MIGRATION_DATABASE_URL": server.owner_url,
         "QCR_CODE_SECRET": settings.code_secret or "",
+        "QCR_AUDIT_SIGNING_KEY": settings.audit_signing_key or "",
+        "QCR_FOUR_EYES": "false",
         "QCR_DATA_DIR": str(data_dir),
         "QCR_LOG_JSON": "true",
     }

@@ -52,6 +52,8 @@ def _serve(
         "DATABASE_URL": server.service_url,
         "QCR_MIGRATION_DATABASE_URL": server.owner_url,
         "QCR_CODE_SECRET": settings.code_secret or "",
+        "QCR_AUDIT_SIGNING_KEY": settings.audit_signing_key or "",
+        "QCR_FOUR_EYES": "false",
         "QCR_DATA_DIR": str(data),
         "QCR_LOG_JSON": "true",
         "QCR_RATE_LIMIT_RESOLVER": "1000000/minute",

@@ -385,6 +385,7 @@ async def test_grade_assessment_has_a_location(
     assert "created_by" not in fetched.json()
 
 
+@pytest.mark.usefixtures("v1_throughout")  # v1's 3 months of a minor violation
 async def test_change_feed_redacts_at_read_time_once_the_period_ends(
     client: AsyncClient, regulator: dict[str, str], uscc: str, session: AsyncSession
 ) -> None:
