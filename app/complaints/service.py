@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.calendar import service as calendar_service
 from app.codes.models import Product
 from app.codes.serials import verify_serial
-from app.complaints import clock, effects
+from app.complaints import clock
 from app.complaints.models import Complaint
 from app.complaints.schemas import ComplaintCreate, TransitionCreate
 from app.core.clock import today
@@ -50,8 +51,8 @@ def audit_view(complaint: Complaint) -> dict[str, Any]:
         "lot": complaint.lot,
         "serial": complaint.serial,
         "category": complaint.category,
-        "description_sha256": effects.private_digest(complaint.private_salt, complaint.description),
-        "complainant_sha256": effects.private_digest(
+        "description_sha256": journal.private_digest(complaint.private_salt, complaint.description),
+        "complainant_sha256": journal.private_digest(
             complaint.private_salt, complainant_text(complaint.complainant)
         ),
         "received_on": complaint.received_on,
@@ -152,7 +153,7 @@ async def receive(
     )
     session.add(complaint)
     await session.flush()
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action="complaint.receive",
@@ -236,7 +237,7 @@ async def transition(
         complaint.substantiated_on = on if body.substantiated else None
         complaint.substantiated_recorded_at = complaint.updated_at if body.substantiated else None
     await session.flush()
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action=f"complaint.{to}",

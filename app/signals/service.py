@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.core.database import db_now
 from app.core.errors import Conflict, NotFound, invalid
 from app.core.principal import SYSTEM, Principal
-from app.signals import effects, rules
+from app.signals import rules
 from app.signals.detect import Finding
 from app.signals.models import Signal
 from app.signals.schemas import SignalTransition
@@ -62,10 +63,11 @@ async def raise_findings(session: AsyncSession, day: dt.date, found: list[Findin
             current.status, current.reason = "closed", f"superseded by level {finding.level}"
             current.updated_at, current.version = now, current.version + 1
             await session.flush()
-            await effects.record(
+            await journal.record(
                 session,
                 SYSTEM,
                 action="signal.superseded",
+                entity="signal",
                 entity_id=str(current.id),
                 before=before,
                 after=audit_view(current),
@@ -93,10 +95,11 @@ async def raise_findings(session: AsyncSession, day: dt.date, found: list[Findin
         )
         session.add(signal)
         await session.flush()
-        await effects.record(
+        await journal.record(
             session,
             SYSTEM,
             action="signal.raised",
+            entity="signal",
             entity_id=str(signal.id),
             after=audit_view(signal),
         )
@@ -121,10 +124,11 @@ async def move(
         signal.reason = body.reason
     signal.updated_at, signal.version = await db_now(session), signal.version + 1
     await session.flush()
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action=f"signal.{body.to}",
+        entity="signal",
         entity_id=str(signal.id),
         before=before,
         after=audit_view(signal),
