@@ -58,12 +58,18 @@ def _server_url() -> str:
     return embedded.url(embedded.start(data_dir), "postgres")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_person_office() -> Iterator[None]:
+@pytest.fixture(scope="module", autouse=True)
+def one_person_office_for_the_module() -> None:
     """The suite runs as a one-person office (QCR_FOUR_EYES=false): most tests act
-    with one key. Four eyes is tested where a test asks for `four_eyes`."""
+    with one key. Set before each module's own fixtures (shared worlds), since a
+    CLI test's start-up states the mode of its settings for the whole process."""
     approvals_service.configure(False)
-    yield
+
+
+@pytest.fixture(autouse=True)
+def one_person_office() -> None:
+    """Again before each test; four eyes is tested where a test asks for `four_eyes`."""
+    approvals_service.configure(False)
 
 
 @pytest.fixture(scope="session", autouse=True)
