@@ -117,6 +117,11 @@ VALID_BODIES: dict[str, BodyFactory] = {
         "hazard_class": 3,
     },
     "POST /v1/credit/batch": lambda d: {"codes": [d.a.uscc, d.b.uscc], "as_of": days(-1)},
+    "POST /v1/objections": lambda d: {
+        "record_type": "violation",
+        "record_id": d.a.violation_id,
+        "grounds": "处罚认定有误",
+    },
     "POST /v1/organizations/{code}/repairs": lambda d: {
         "violation_id": d.a.violation_id,
         "reason": "已整改",
