@@ -169,10 +169,13 @@ def cmd_lists_publish(args: argparse.Namespace) -> int:
     # Four eyes (SPEC §9): the black list is proposed by a named official.
     actor = Principal(Role.regulator, official=args.official) if args.official else SYSTEM
     try:
-        publication = _in_session(
-            urls.service,
-            lambda s: service.publish_list(s, actor, args.kind, as_of=as_of, note=args.note),
-        )
+        with progress(f"{args.kind} list", None) as advance:
+            publication = _in_session(
+                urls.service,
+                lambda s: service.publish_list(
+                    s, actor, args.kind, as_of=as_of, note=args.note, advance=advance
+                ),
+            )
     except RegistryError as exc:
         print(exc.detail, file=sys.stderr)
         return 2
@@ -194,7 +197,9 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     from app.audit import verify
 
     urls = prepare(get_settings(), migrate=False)
-    report = _in_session(urls.service, verify.verify)
+    total = _in_session(urls.service, verify.leaf_count) if sys.stderr.isatty() else None
+    with progress("audit verify", total) as advance:
+        report = _in_session(urls.service, lambda s: verify.verify(s, advance=advance))
     print(
         f"{report.leaves} leaves, {report.heads} signed tree heads and "
         f"{report.witnesses} publication witnesses checked"

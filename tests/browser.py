@@ -89,10 +89,14 @@ def browser() -> Iterator[object]:
 
 def wait_for(driver: Any, condition: Callable[[Any], bool], timeout: float = 10) -> None:
     """Wait until `condition(driver)` holds: a click that submits a form or follows
-    a link returns before the browser has loaded the next page."""
+    a link returns before the browser has loaded the next page. An element read
+    while the old page unloads is stale: that is "not yet", like a missing one."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(condition)
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition
+    )
 
 
 def screenshot(driver: object, name: str) -> Path:

@@ -10,7 +10,7 @@ then records its number, hash and witness, so the log vouches for it as well.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -64,10 +64,12 @@ async def publish_list(
     as_of: dt.date | None = None,
     note: str | None = None,
     approval: Any = None,
+    advance: Callable[[int], None] | None = None,
 ) -> ListPublication | guards.Pending:
     """Compute list `kind` as of `as_of` (today) and store it as the next publication.
     The black list needs four eyes (SPEC §9): the proposal fixes `as_of` and the
-    entries' hash, and an approval applies only to the same list."""
+    entries' hash, and an approval applies only to the same list. `advance(n)`
+    reports progress: statuses refreshed, then entries written."""
     if kind not in canonical.KINDS:
         raise invalid("kind", "must be red or black")
     on = check_as_of(as_of)
@@ -80,7 +82,7 @@ async def publish_list(
     number = int(await session.scalar(repository.next_number(kind)) or 1)
     if on == today():
         # Statuses whose window edge has passed are stale: recompute them first.
-        await credit_service.refresh_due(session, on)
+        await credit_service.refresh_due(session, on, advance=advance)
     if kind == "black":
         # The entries as they would be published, computed in a savepoint undone after.
         trial = await session.begin_nested()
@@ -98,7 +100,7 @@ async def publish_list(
         pending = await guards.check(session, actor, proposal, approval)
         if pending is not None:
             return pending
-    await _fill(session, kind, number, on)
+    await _fill(session, kind, number, on, advance)
     head = await witness.covering_head(session)
     audit_seq, audit_hash = head.tree_size, head.root_hash
     sha256, count = await digest(session, kind, number)
@@ -142,11 +144,21 @@ async def publish_list(
     return publication
 
 
-async def _fill(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:
+async def _fill(
+    session: AsyncSession,
+    kind: str,
+    number: int,
+    on: dt.date,
+    advance: Callable[[int], None] | None = None,
+) -> None:
     if on == today():
-        await session.execute(repository.insert_current(kind), {"kind": kind, "number": number})
+        written = await session.execute(
+            repository.insert_current(kind), {"kind": kind, "number": number}
+        )
+        if advance is not None:
+            advance(getattr(written, "rowcount", 0) or 0)
     else:
-        await _insert_past(session, kind, number, on)
+        await _insert_past(session, kind, number, on, advance)
 
 
 async def emit_movements(session: AsyncSession, publication: ListPublication) -> None:
@@ -165,7 +177,13 @@ async def emit_movements(session: AsyncSession, publication: ListPublication) ->
         await journal.emit_many(session, batch)
 
 
-async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.date) -> None:
+async def _insert_past(
+    session: AsyncSession,
+    kind: str,
+    number: int,
+    on: dt.date,
+    advance: Callable[[int], None] | None = None,
+) -> None:
     ordinal = 0
     async for batch in past.entries(session, kind, on):
         rows = []
@@ -183,6 +201,8 @@ async def _insert_past(session: AsyncSession, kind: str, number: int, on: dt.dat
             )
         if rows:
             await session.execute(insert(ListEntry), rows)
+            if advance is not None:
+                advance(len(rows))
 
 
 async def digest(session: AsyncSession, kind: str, number: int) -> tuple[str, int]:
