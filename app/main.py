@@ -14,7 +14,7 @@ from app import openapi
 from app.approvals import router as approvals_router
 from app.audit.router import router as audit_router
 from app.auth.dependencies import rate_limit
-from app.auth.keys import key_cache
+from app.auth.keys import KEY_CACHE, key_cache
 from app.changes.router import router as changes_router
 from app.codes import resolution, resolver, scans
 from app.codes import router as codes_router
@@ -22,11 +22,18 @@ from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
 from app.console import router as console_router
 from app.core import bodylimit, deployment, errors, health, hotroute, textguard
-from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
+from app.core.database import (
+    DATABASE,
+    Database,
+    asyncpg_dsn,
+    make_engine,
+    make_fast_pool,
+    resolve_urls,
+)
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.notify import Watch
-from app.core.settings import Settings, get_settings
+from app.core.settings import SETTINGS, Settings, get_settings
 from app.core.templates import STATIC_DIR
 from app.credit import router as credit_router
 from app.credit.policies import router as policies_router
@@ -67,7 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if database is not None:
-            app.state.database = database
+            DATABASE.bind(app, database)
             witness.configure(signer)
             yield
             return
@@ -82,29 +89,28 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         fast_write_pool = (
             await make_fast_pool(urls.service, settings) if settings.database_read_url else None
         )
-        app.state.database = Database(
-            make_engine(urls.service, settings), read_engine, fast_pool, fast_write_pool
-        )
+        engine = make_engine(urls.service, settings)
+        made = Database(engine, read_engine, fast_pool, fast_write_pool)
+        DATABASE.bind(app, made)
         witness.configure(signer)
-        await start_up(app.state.database, settings)
+        await start_up(made, settings)
         # Every process runs for the sequencer's election; one leads (SPEC §7).
-        sequencing = asyncio.create_task(sequencer.run(app.state.database.engine, signer))
+        sequencing = asyncio.create_task(sequencer.run(made.engine, signer))
         # Change notifications from the primary keep the in-process caches honest.
         watch = Watch(asyncpg_dsn(urls.service))
-        app.state.key_cache = key_cache(watch)
-        app.state.resolver_cache = resolution.cache(watch)
-        app.state.scan_buffer = scans.ScanBuffer(app.state.database.primary_pool)
+        KEY_CACHE.bind(app, key_cache(watch))
+        resolution.CACHE.bind(app, resolution.cache(watch))
+        buffer = scans.ScanBuffer(made.primary_pool)
+        scans.BUFFER.bind(app, buffer)
         tasks = [
-            asyncio.create_task(refresh_daily(app.state.database, settings)),
-            asyncio.create_task(signals_job.run_daily(app.state.database, settings)),
+            asyncio.create_task(refresh_daily(made, settings)),
+            asyncio.create_task(signals_job.run_daily(made, settings)),
             asyncio.create_task(watch.run()),
         ]
-        scan_writer = asyncio.create_task(app.state.scan_buffer.run())
+        scan_writer = asyncio.create_task(buffer.run())
         # One webhook dispatcher leads per deployment (SPEC §11).
         dispatcher = (
-            webhook_dispatcher.start(app.state.database.engine, settings)
-            if settings.webhook_dispatcher
-            else None
+            webhook_dispatcher.start(made.engine, settings) if settings.webhook_dispatcher else None
         )
         try:
             yield
@@ -118,7 +124,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 dispatcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await dispatcher
-            await app.state.database.dispose()
+            await made.dispose()
 
     app = FastAPI(
         title="Quality Credit Registry",
@@ -129,9 +135,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # is not trusted (SPEC §8): `/v1/organizations/` is a 404, not a redirect.
         redirect_slashes=False,
     )
-    app.state.settings = settings
+    SETTINGS.bind(app, settings)
     if database is not None:
-        app.state.database = database
+        DATABASE.bind(app, database)
         witness.configure(signer)
     errors.install(app)
     textguard.install(app)  # innermost: sees bodies that passed the bound

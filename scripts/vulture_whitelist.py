@@ -120,7 +120,6 @@ evidence
 _.force_exit
 # Unused today in the journal's code (#12), left for its owner to delete or use.
 # TODO(lead): delete these lines with the names.
-LEAF_FIELDS  # app/journal/leaf.py
 notes  # app/audit/verify.py, Report.notes
 
 # Due process and four eyes (SPEC §9): columns written for the audit trail and
@@ -134,3 +133,10 @@ pending_approvals
 overdue_objections
 recent_notices
 register_complaints
+
+# A Reader's `get` takes SQLAlchemy's keyword (app/core/database.py; a Protocol
+# names what callers may pass).
+populate_existing
+# The rate limiter's handle name on app.state: tests replace it there by name
+# (app/core/ratelimit.py RATE_LIMITER).
+_.rate_limiter

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.approvals import service
 from app.auth.dependencies import Regulator
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead
 from app.core.errors import invalid
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor
 from app.core.routing import AutoCommitRoute, responses
@@ -28,7 +28,7 @@ class ApprovalDecision(BaseModel):
 
 @router.get("/v1/approvals", responses=responses(401, 403, 422))
 async def list_approvals(
-    session: DbSession,
+    session: PrimaryRead,
     _: Regulator,
     status: Literal["pending", "approved", "rejected"] | None = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -52,7 +52,7 @@ async def list_approvals(
 
 
 @router.get("/v1/approvals/{id}", responses=responses(401, 403, 404, 422))
-async def get_approval(id: uuid.UUID, session: DbSession, _: Regulator) -> dict[str, Any]:
+async def get_approval(id: uuid.UUID, session: PrimaryRead, _: Regulator) -> dict[str, Any]:
     """One approval (regulators)."""
     return service.as_json(await service.find(session, id))
 

@@ -29,8 +29,8 @@ from app.auth import guards
 from app.auth.models import ApiKey
 from app.calendar import service as calendar_service
 from app.core.clock import today
-from app.core.database import db_now
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.database import Reader, db_now, one_or_404
+from app.core.errors import Conflict, Forbidden
 from app.core.principal import SYSTEM, Principal, Role
 from app.journal import leaf
 from app.policy import versions
@@ -166,16 +166,9 @@ async def guard(
     return approval
 
 
-async def find(
-    session: AsyncSession, approval_id: uuid.UUID, *, for_update: bool = False
-) -> Approval:
+async def find(session: Reader, approval_id: uuid.UUID, *, for_update: bool = False) -> Approval:
     statement = select(Approval).where(Approval.id == approval_id)
-    if for_update:
-        statement = statement.with_for_update()
-    approval = await session.scalar(statement)
-    if approval is None:
-        raise NotFound(f"no approval {approval_id}")
-    return approval
+    return await one_or_404(session, statement, f"no approval {approval_id}", for_update=for_update)
 
 
 async def decide(
@@ -225,7 +218,7 @@ async def decide(
 
 
 async def listing(
-    session: AsyncSession,
+    session: Reader,
     *,
     status: str | None,
     after: tuple[dt.datetime, uuid.UUID] | None,

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-import enum
 import hashlib
-import json
 import uuid
 from typing import Any
 
+from app.journal.leaf import canonical
+
 GENESIS = "0" * 64
-
-
-def jsonable(value: Any) -> Any:
-    """Values as they round-trip through JSONB unchanged (no floats, no datetimes)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
-def canonical(payload: dict[str, Any]) -> bytes:
-    """Sorted keys, no spaces, UTF-8 unescaped."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def entry_payload(

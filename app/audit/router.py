@@ -16,7 +16,7 @@ from app.audit.schemas import (
     TreeHeadOut,
 )
 from app.auth.dependencies import EnterpriseOrRegulator, Regulator
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead, Reader
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.pagination import (
     DEFAULT_LIMIT,
@@ -62,7 +62,7 @@ def entry_out(entry: AuditEntry, seq: int | None, leaf_hash: str | None) -> Audi
 
 @router.get("", responses=responses(401, 403, 422))
 async def list_audit_entries(
-    session: DbSession,
+    session: PrimaryRead,
     _: Regulator,
     entity: Annotated[str | None, Query(max_length=32)] = None,
     id: Annotated[str | None, Query(max_length=100)] = None,
@@ -86,7 +86,7 @@ async def list_audit_entries(
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def _tree_size(session: DbSession) -> int:
+async def _tree_size(session: Reader) -> int:
     return int(await session.scalar(select(LogLeaf.seq).order_by(LogLeaf.seq.desc()).limit(1)) or 0)
 
 
@@ -112,7 +112,7 @@ async def tree_head(
 
 
 @router.get("/keys")
-async def signing_keys(session: DbSession) -> KeysOut:
+async def signing_keys(session: PrimaryRead) -> KeysOut:
     """Every key that ever signed a tree head."""
     rows = (await session.scalars(select(SigningKey).order_by(SigningKey.first_used_at))).all()
     signer = witness.runtime.signer
@@ -128,7 +128,7 @@ async def signing_keys(session: DbSession) -> KeysOut:
 
 @router.get("/entries/{seq}/proof", responses=responses(401, 403, 404, 422))
 async def inclusion_proof(
-    session: DbSession,
+    session: PrimaryRead,
     caller: EnterpriseOrRegulator,
     seq: Annotated[int, Path(ge=1, le=MAX_SIZE)],
     tree_size: Annotated[
@@ -163,7 +163,7 @@ async def inclusion_proof(
 
 @router.get("/consistency", responses=responses(422))
 async def consistency_proof(
-    session: DbSession,
+    session: PrimaryRead,
     first: Annotated[int, Query(ge=1, le=MAX_SIZE)],
     second: Annotated[int, Query(ge=1, le=MAX_SIZE)],
 ) -> ConsistencyProofOut:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import chain
 from app.audit.models import AuditEntry
+from app.journal import leaf
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,7 @@ def _check(entry: AuditEntry, expected_seq: int, prev_hash: str) -> str | None:
         return f"chained entry {expected_seq} is missing (next is {entry.id})"
     if entry.prev_hash != prev_hash:
         return "prev_hash does not match the previous entry's hash"
-    payload = chain.entry_payload(
-        seq=entry.id,
-        at=entry.at,
-        actor_key_id=entry.actor_key_id,
-        actor_role=entry.actor_role,
-        action=entry.action,
-        entity=entry.entity,
-        entity_id=entry.entity_id,
-        before=entry.before,
-        after=entry.after,
-    )
+    payload = chain.entry_payload(seq=entry.id, **leaf.entry_fields(entry))
     if chain.link_hash(prev_hash, payload) != entry.hash:
         return "hash does not match the entry's content"
     return None

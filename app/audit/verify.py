@@ -74,16 +74,7 @@ def _signature_ok(head: dict[str, Any], keys: dict[str, bytes]) -> bool:
 
 
 def _leaf_problem(entry: AuditEntry, leaf_hash: str) -> str | None:
-    recomputed = leaf.leaf_bytes(
-        at=entry.at,
-        actor_key_id=entry.actor_key_id,
-        actor_role=entry.actor_role,
-        action=entry.action,
-        entity=entry.entity,
-        entity_id=entry.entity_id,
-        before=entry.before,
-        after=entry.after,
-    )
+    recomputed = leaf.leaf_bytes(**leaf.entry_fields(entry))
     if recomputed != bytes(entry.leaf):
         return "its fields (before, after, ...) do not match its leaf bytes"
     if hashlib.sha256(b"\x00" + recomputed).hexdigest() != leaf_hash:

@@ -21,7 +21,9 @@ from fastapi import Request
 from prometheus_client import Counter
 
 from app.auth import service
+from app.core.database import database_of
 from app.core.errors import Unauthorized, is_unavailable
+from app.core.handles import Handle
 from app.core.hotroute import read_session, request_session
 from app.core.notify import Watch
 from app.core.principal import ANONYMOUS, Principal, Role
@@ -42,6 +44,10 @@ def key_cache(watch: Watch) -> WatchedCache[str, Principal]:
     return WatchedCache(watch, TOPIC, ttl=TTL_SECONDS, max_entries=MAX_KEYS)
 
 
+# Bound by the serving app's lifespan; none in tests (every lookup is a read).
+KEY_CACHE: Handle[WatchedCache[str, Principal]] = Handle("key_cache", WatchedCache)
+
+
 def bearer_secret(request: Request) -> str | None:
     """The key of `Authorization: Bearer <key>`; None without the header, 401 if malformed."""
     header = request.headers.get("authorization")
@@ -60,7 +66,7 @@ async def principal_of(request: Request) -> Principal:
     if secret is None:
         return ANONYMOUS
     digest = service.hash_secret(secret)
-    cache: WatchedCache[str, Principal] | None = getattr(request.app.state, "key_cache", None)
+    cache = KEY_CACHE.of(request)
     principal = cache.get(digest) if cache is not None else None
     if principal is not None:
         FROM_CACHE.inc()
@@ -79,7 +85,7 @@ async def principal_of(request: Request) -> Principal:
 async def _lookup(request: Request, digest: str) -> Principal | None:
     """On the primary (a revocation is there first); only while the primary cannot
     be reached, on the replica (which has every revocation made before the outage)."""
-    database = request.app.state.database
+    database = database_of(request)
     try:
         row = await _key_row(request, database.primary_pool, digest, replica=False)
     except Exception as exc:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
+from app.core.database import Reader
 from app.core.principal import Principal, Role
 
 
@@ -19,7 +20,7 @@ def hash_secret(secret: str) -> str:
 KEY_SQL = "SELECT id, role, uscc, official FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
-async def key_row(session: AsyncSession, digest: str) -> dict[str, Any] | None:
+async def key_row(session: Reader, digest: str) -> dict[str, Any] | None:
     """`KEY_SQL` on a session: the id, role and USCC of a live key, by its digest."""
     row = (
         await session.execute(

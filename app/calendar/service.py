@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.calendar.days import WorkCalendar
 from app.calendar.models import CalendarYear
 from app.calendar.shipped import shipped
+from app.core.database import Reader
 
 log = structlog.get_logger("qcr.calendar")
 _warned: set[int] = set()
@@ -58,7 +59,7 @@ async def load_year(session: AsyncSession, year: YearFile) -> None:
     )
 
 
-async def current(session: AsyncSession) -> WorkCalendar:
+async def current(session: Reader) -> WorkCalendar:
     """The calendar in force now."""
     rows = (await session.scalars(select(CalendarYear))).all()
     loaded = WorkCalendar.of(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from app.core.database import Reader
 
 Events = list[tuple[str, dict[str, Any]]]
-Redactor = Callable[[AsyncSession, Events], Awaitable[list[dict[str, Any]]]]
+Redactor = Callable[[Reader, Events], Awaitable[list[dict[str, Any]]]]
 _REDACTORS: list[Redactor] = []
 
 
@@ -31,7 +31,7 @@ def register_redactor(redactor: Redactor) -> None:
         _REDACTORS.append(redactor)
 
 
-async def readable(session: AsyncSession, events: Sequence[Event]) -> list[dict[str, Any]]:
+async def readable(session: Reader, events: Sequence[Event]) -> list[dict[str, Any]]:
     """Each event's data as the feed serves it today."""
     data = [dict(event.data) for event in events]
     for redactor in _REDACTORS:

@@ -11,7 +11,7 @@ from app.auth.dependencies import Partner
 from app.changes import redaction
 from app.changes.models import ChangeEvent
 from app.changes.schemas import ChangeOut
-from app.core.database import DbSession
+from app.core.database import PrimaryRead
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routing import AutoCommitRoute, responses
 from app.journal.models import FeedSeq
@@ -21,7 +21,7 @@ router = APIRouter(tags=["changes"], route_class=AutoCommitRoute)
 
 @router.get("/v1/changes", responses=responses(401, 403, 422))
 async def list_changes(
-    session: DbSession,
+    session: PrimaryRead,
     _: Partner,
     after: Annotated[int, Query(ge=0, le=2**62, description="the last seq already read")] = 0,
     limit: Limit = DEFAULT_LIMIT,

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import EnterpriseOrRegulator, Idempotent
 from app.codes import digital_link, qr, repository, service
@@ -35,7 +34,7 @@ from app.codes.schemas import (
 from app.codes.serials import verify_serial
 from app.codes.types import GtinPath, ImageFormat, LotPath, QrSize, SerialPath
 from app.core import fastpath
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead, Reader
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.idempotency import Created
 from app.core.pagination import (
@@ -94,7 +93,7 @@ async def create_product(
 
 @router.get("", responses=responses(401, 403, 422))
 async def list_products(
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
     uscc: Annotated[Uscc | None, Query(max_length=64, description="the producer")] = None,
@@ -117,7 +116,7 @@ async def list_products(
 
 @router.get("/{gtin}", responses=responses(401, 403, 404, 422))
 async def get_product(
-    gtin: GtinPath, session: DbSession, principal: EnterpriseOrRegulator, settings: AppSettings
+    gtin: GtinPath, session: PrimaryRead, principal: EnterpriseOrRegulator, settings: AppSettings
 ) -> ProductOut:
     """One product (404 for another organization's product under an enterprise key)."""
     product, org = await repository.find_product(session, principal, gtin)
@@ -150,7 +149,7 @@ async def create_batch(
 @router.get("/{gtin}/batches", responses=responses(401, 403, 404, 422))
 async def list_batches(
     gtin: GtinPath,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
     limit: Limit = DEFAULT_LIMIT,
@@ -184,7 +183,7 @@ def _filename(gtin14: str, lot: str) -> str:
 async def codes_csv(
     gtin: GtinPath,
     lot: LotPath,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
     issuance: Annotated[uuid.UUID | None, Query(description="one issuance's codes only")] = None,
@@ -233,7 +232,7 @@ async def item_qr(
     lot: LotPath,
     serial: SerialPath,
     fmt: ImageFormat,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
     secret: CodeSecret,
@@ -248,7 +247,7 @@ async def item_qr(
 
 
 async def _item(
-    session: AsyncSession, secret: bytes, product: Product, lot: str, serial: str
+    session: Reader, secret: bytes, product: Product, lot: str, serial: str
 ) -> tuple[Batch, Any]:
     if not verify_serial(secret, product.gtin, lot, serial):
         raise NotFound(f"{serial} is not a serial issued for this batch")
@@ -261,7 +260,7 @@ async def get_item_code(
     gtin: GtinPath,
     lot: LotPath,
     serial: SerialPath,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
     secret: CodeSecret,
@@ -315,7 +314,7 @@ async def batch_qr(
     gtin: GtinPath,
     lot: LotPath,
     fmt: ImageFormat,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
     size: QrSize = 256,
@@ -332,7 +331,7 @@ async def batch_qr(
 async def get_batch(
     gtin: GtinPath,
     lot: LotPath,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
 ) -> BatchOut:
@@ -346,7 +345,7 @@ async def get_batch(
 async def product_qr(
     gtin: GtinPath,
     fmt: ImageFormat,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     settings: AppSettings,
     size: QrSize = 256,

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.codes.secret import load_code_secret
+from app.core.handles import Handle
 from app.core.ratelimit import client_id
 from app.core.settings import settings_of
 
@@ -26,13 +27,16 @@ _MOBILE = re.compile(
 _DESKTOP = re.compile(r"windows nt|macintosh|x11;|cros|linux x86_64", re.IGNORECASE)
 
 
+CODE_SECRET: Handle[bytes] = Handle("code_secret", bytes)
+
+
 def loaded_code_secret(request: Request) -> bytes:
     """QCR_CODE_SECRET (or the data-dir secret), read once per app."""
-    secret = getattr(request.app.state, "code_secret", None)
-    if isinstance(secret, bytes):
+    secret = CODE_SECRET.of(request)
+    if secret is not None:
         return secret
     loaded = load_code_secret(settings_of(request.app))
-    request.app.state.code_secret = loaded
+    CODE_SECRET.bind(request.app, loaded)
     return loaded
 
 

@@ -18,7 +18,7 @@ from app.codes.digital_link import DigitalLinkPath
 from app.codes.models import Batch, Feedback, ItemCode, Product
 from app.codes.schemas import FeedbackCreate, FeedbackOut, FeedbackPrivileged, Gtin
 from app.core import fastpath
-from app.core.database import DbSession, db_now
+from app.core.database import PrimaryRead, db_now
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.pagination import (
     DEFAULT_LIMIT,
@@ -163,7 +163,7 @@ def _scope(principal: Principal, uscc: str | None) -> str | None:
 
 @router.get("", responses=responses(401, 403, 422))
 async def list_feedback(
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     uscc: Annotated[Uscc | None, Query(max_length=64, description="the producer")] = None,
     complaint: Annotated[bool | None, Query(description="complaints only, or none")] = None,
@@ -200,7 +200,7 @@ async def list_feedback(
 
 @router.get("/{id}", responses=responses(401, 403, 404, 422))
 async def get_feedback(
-    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+    id: uuid.UUID, session: PrimaryRead, principal: EnterpriseOrRegulator
 ) -> FeedbackPrivileged | FeedbackOut:
     """One feedback (an enterprise key: its own organization's only)."""
     row = (await session.execute(_statement().where(Feedback.id == id))).first()

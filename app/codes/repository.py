@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, false, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.codes.models import Batch, ItemCode, Product
+from app.core.database import Reader
 from app.core.errors import NotFound
 from app.core.principal import Principal, Role
 from app.organizations.models import Organization
@@ -28,7 +28,7 @@ def readable_products(principal: Principal) -> Select[Product, Organization]:
 
 
 async def find_product(
-    session: AsyncSession, principal: Principal, gtin14: str
+    session: Reader, principal: Principal, gtin14: str
 ) -> tuple[Product, Organization]:
     row = (
         await session.execute(readable_products(principal).where(Product.gtin == gtin14))
@@ -40,7 +40,7 @@ async def find_product(
 
 
 async def find_batch(
-    session: AsyncSession, product: Product, lot: str, *, for_update: bool = False
+    session: Reader, product: Product, lot: str, *, for_update: bool = False
 ) -> Batch:
     statement = select(Batch).where(Batch.product_id == product.id, Batch.lot == lot)
     if for_update:
@@ -53,7 +53,7 @@ async def find_batch(
     return batch
 
 
-async def find_item(session: AsyncSession, batch: Batch, serial: str) -> ItemCode:
+async def find_item(session: Reader, batch: Batch, serial: str) -> ItemCode:
     item = await session.scalar(
         select(ItemCode).where(ItemCode.batch_id == batch.id, ItemCode.serial == serial)
     )

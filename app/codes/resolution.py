@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.codes import digital_link
 from app.codes.digital_link import DigitalLinkPath
 from app.core.clock import today
+from app.core.handles import Handle
 from app.core.notify import Watch
 from app.core.watched import WatchedCache
 from app.credit import service as credit_service
@@ -102,6 +103,11 @@ def cache(watch: Watch) -> WatchedCache[tuple[str, str | None], BatchDocument]:
     return WatchedCache(watch, TOPIC, ttl=CACHE_TTL_SECONDS, max_entries=CACHE_ENTRIES)
 
 
+# Bound by the serving app's lifespan; none in tests (every resolution is a read).
+CACHE: Handle[WatchedCache[tuple[str, str | None], BatchDocument]] = Handle(
+    "resolver_cache", WatchedCache
+)
+
 TOPIC = organization_notify.TOPIC
 CACHE_TTL_SECONDS = 300.0
 CACHE_ENTRIES = 50_000
@@ -151,7 +157,7 @@ async def _credit(session: SessionOpener, row: Any, *, store: bool) -> dict[str,
     async with session() as opened:
         org = await opened.get(Organization, row["organization_id"])
         assert org is not None
-        status = await credit_service.current_for_read(opened, org, store=store)
+        status = await credit_service.current_for_read(opened, org, store=opened if store else None)
     values = {f: getattr(status, f) for f in _CREDIT}
     return values | {"reasons": credit_service.public_reasons(status.reasons, on)}
 

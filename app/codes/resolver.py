@@ -12,9 +12,7 @@ import datetime as dt
 import functools
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
-import orjson
 import structlog
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +27,8 @@ from app.codes.negotiation import wants_json, wants_linkset
 from app.codes.schemas import FeedbackCreate, FeedbackOut
 from app.codes.serials import verify_serial
 from app.core import fastpath, hotroute
-from app.core.database import DbSession
+from app.core.bodylimit import json_or_form, read_bounded
+from app.core.database import DbSession, database_of
 from app.core.errors import NotFound, Unprocessable, field_name, invalid, is_unavailable
 from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_parameter
 from app.core.idempotency import Created
@@ -153,12 +152,12 @@ async def _batch_document(
     request: Request, code: DigitalLinkPath, settings: Settings
 ) -> resolution.BatchDocument:
     """From this process's cache, else one statement (then cached)."""
-    cache = getattr(request.app.state, "resolver_cache", None)
+    cache = resolution.CACHE.of(request)
     key = (code.gtin14, code.lot)
     if cache is not None and (found := cache.get(key)) is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     token = cache.begin() if cache is not None else 0
-    database = request.app.state.database
+    database = database_of(request)
 
     def session() -> Any:
         return hotroute.request_session(request)
@@ -193,8 +192,8 @@ async def _item(
     """The item's part of the answer, this scan counted (SPEC §6 Freshness), or None
     for a serial that was never issued."""
     assert code.serial is not None and code.lot is not None
-    database = request.app.state.database
-    buffer: scans.ScanBuffer | None = getattr(request.app.state, "scan_buffer", None)
+    database = database_of(request)
+    buffer = scans.BUFFER.of(request)
     client = request_client_hash(request)
     agent = agent_class(request.headers.get("user-agent"))
     counted = record and agent != "bot"
@@ -304,7 +303,7 @@ RESOLVER_ROUTES = (
 @contextlib.asynccontextmanager
 async def _primary_driver(request: Request) -> AsyncIterator[Any]:
     """A raw connection to the primary: the hot pool's, or the request session's."""
-    pool = request.app.state.database.primary_pool
+    pool = database_of(request).primary_pool
     if pool is not None:
         async with pool.acquire() as connection:
             yield connection
@@ -317,37 +316,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _body(request: Request) -> bytes:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_FEEDBACK_BYTES:
-        raise invalid("body", f"the body exceeds the bound of {MAX_FEEDBACK_BYTES} bytes")
-    data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_FEEDBACK_BYTES:
-            raise invalid("body", f"the body exceeds the bound of {MAX_FEEDBACK_BYTES} bytes")
-    return data
-
-
 def _feedback_data(content_type: str, data: bytes) -> FeedbackCreate:
-    if content_type.startswith("application/json"):
-        try:
-            value: Any = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise invalid("body", "is not valid JSON") from None
-    elif content_type.startswith("application/x-www-form-urlencoded"):
-        try:
-            pairs = parse_qsl(
-                data.decode("utf-8"),
-                keep_blank_values=True,
-                max_num_fields=10,
-                strict_parsing=False,
-            )
-        except (UnicodeDecodeError, ValueError):
-            raise invalid("body", "is not a valid UTF-8 form of at most 10 fields") from None
-        value = dict(pairs)
-    else:
-        raise invalid("body", "send application/json or an application/x-www-form-urlencoded form")
+    value = json_or_form(content_type, data, max_fields=10)
     try:
         return FeedbackCreate.model_validate(value)
     except ValidationError as exc:
@@ -402,7 +372,7 @@ async def post_feedback(
         return pages.not_genuine(request, html=html, detail="this code was not issued here")
 
     async def make() -> Created | Response:
-        data = _feedback_data(content_type, await _body(request))
+        data = _feedback_data(content_type, await read_bounded(request, MAX_FEEDBACK_BYTES))
         target = await feedback.find_target(session, parsed)
         if target is None:
             return pages.not_genuine(request, html=False, detail="no such code is registered")
@@ -412,7 +382,7 @@ async def post_feedback(
     if not html:
         return await idempotency.create(make)
     try:
-        data = _feedback_data(content_type, await _body(request))
+        data = _feedback_data(content_type, await read_bounded(request, MAX_FEEDBACK_BYTES))
     except (RequestValidationError, Unprocessable) as exc:
         return _invalid_form(exc, code_path)
     target = await feedback.find_target(session, parsed)

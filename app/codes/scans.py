@@ -33,6 +33,8 @@ from typing import Any
 
 import structlog
 
+from app.core.handles import Handle
+
 log = structlog.get_logger("qcr.scans")
 
 FLUSH_SECONDS = 0.1
@@ -217,3 +219,7 @@ class ScanBuffer:
         except asyncio.CancelledError:
             await self.flush()
             raise
+
+
+# Bound by the serving app's lifespan; none in tests (each scan is written at once).
+BUFFER: Handle[ScanBuffer] = Handle("scan_buffer", ScanBuffer)

@@ -23,7 +23,7 @@ from app.codes.schemas import (
 )
 from app.codes.serials import issue_serials
 from app.core import fastpath
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.core.errors import Conflict, Forbidden, NotFound, invalid
 from app.core.principal import Principal
 from app.journal.leaf import jsonable
@@ -265,7 +265,7 @@ def issuance_view(issuance: CodeIssuance, batch: Batch, product: Product, base: 
 
 
 async def issuance_ranges(
-    session: AsyncSession, batch: Batch, issuance_id: Any | None
+    session: Reader, batch: Batch, issuance_id: Any | None
 ) -> list[tuple[int, int]]:
     """The item-id ranges of a batch's issuances (or of one), oldest first."""
     statement = (
@@ -282,7 +282,7 @@ async def issuance_ranges(
 
 
 async def stream_uris(
-    session: AsyncSession,
+    session: Reader,
     base: str,
     gtin14: str,
     lot: str,

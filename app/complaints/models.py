@@ -32,22 +32,38 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.database import Base
 from app.core.models import CreatedMixin, IdMixin
 
-KINDS = ("complaint", "report")
-STATUSES = (
-    "received",
-    "accepted",
-    "rejected",
-    "mediating",
-    "resolved",
-    "terminated",
-    "verified",
-    "case_opened",
-    "closed",
+# The stored fields that both the audit entry and every view hold as they are
+# (the private ones enter the entry only as digests, the views by role).
+PLAIN_FIELDS = (
+    "kind",
+    "status",
+    "source",
+    "channel",
+    "authority",
+    "uscc",
+    "gtin",
+    "lot",
+    "serial",
+    "category",
+    "received_on",
+    "decision_due_on",
+    "decided_on",
+    "accepted_on",
+    "mediation_due_on",
+    "testing_periods",
+    "extended",
+    "closed_on",
+    "outcome_reason",
+    "substantiated",
+    "substantiated_on",
 )
 
 
 class Complaint(IdMixin, CreatedMixin, Base):
     __tablename__ = "complaints"
+
+    def plain_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in PLAIN_FIELDS}
 
     kind: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12), server_default="received")

@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.complaints import clock
 from app.complaints.models import Complaint
 from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintStats
 from app.core.clock import today
+from app.core.database import Reader
 from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.policy.facts import ComplaintFact
@@ -43,34 +43,13 @@ def view(
     """The business's view, or with the complainant for a regulator (art. 33)."""
     on = on or today()
     due = clock.current_due(complaint.status, complaint.decision_due_on, complaint.mediation_due_on)
-    values: dict[str, Any] = {
+    values: dict[str, Any] = complaint.plain_fields() | {
         "id": complaint.id,
-        "kind": complaint.kind,
-        "status": complaint.status,
-        "source": complaint.source,
-        "channel": complaint.channel,
-        "authority": complaint.authority,
-        "uscc": complaint.uscc,
-        "gtin": complaint.gtin,
-        "lot": complaint.lot,
-        "serial": complaint.serial,
         "scan_proof": complaint.scan_proof,
-        "category": complaint.category,
         "anonymous": complaint.complainant is None,
-        "received_on": complaint.received_on,
         "due_on": due,
-        "decision_due_on": complaint.decision_due_on,
         "overdue": due is not None and due < on,
-        "decided_on": complaint.decided_on,
-        "accepted_on": complaint.accepted_on,
-        "mediation_due_on": complaint.mediation_due_on,
-        "testing_periods": complaint.testing_periods,
-        "extended": complaint.extended,
         "extension_reason": complaint.extension_reason,
-        "closed_on": complaint.closed_on,
-        "outcome_reason": complaint.outcome_reason,
-        "substantiated": complaint.substantiated,
-        "substantiated_on": complaint.substantiated_on,
         "cluster_size": cluster_size,
         "created_at": complaint.created_at,
         "version": complaint.version,
@@ -82,7 +61,7 @@ def view(
     return ComplaintOut(**values)
 
 
-async def one(session: AsyncSession, principal: Principal, id: uuid.UUID) -> ComplaintOut:
+async def one(session: Reader, principal: Principal, id: uuid.UUID) -> ComplaintOut:
     row = (await session.execute(readable(principal).where(Complaint.id == id))).first()
     if row is None:
         raise NotFound(f"no complaint {id}")
@@ -96,7 +75,7 @@ def overdue_clause(on: dt.date) -> Any:
 
 
 async def page(
-    session: AsyncSession,
+    session: Reader,
     principal: Principal,
     *,
     uscc: str | None,
@@ -132,7 +111,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 async def stats(
-    session: AsyncSession, authority: str | None, start: dt.date | None, end: dt.date | None
+    session: Reader, authority: str | None, start: dt.date | None, end: dt.date | None
 ) -> ComplaintStats:
     """Received, handled and closed figures of the cases received in the period (art. 34)."""
     conditions = []
@@ -179,7 +158,7 @@ async def stats(
 
 
 async def credit_facts(
-    session: AsyncSession, organizations: Sequence[uuid.UUID], known_at: dt.datetime | None
+    session: Reader, organizations: Sequence[uuid.UUID], known_at: dt.datetime | None
 ) -> dict[uuid.UUID, list[ComplaintFact]]:
     """Credit rule C1's provider (registered in app/wiring.py): the substantiated
     complaints of these organizations, recorded by `known_at` when given. The

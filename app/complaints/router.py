@@ -8,9 +8,7 @@ import datetime as dt
 import ipaddress
 import uuid
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -33,6 +31,7 @@ from app.complaints.schemas import (
     Status,
     TransitionCreate,
 )
+from app.core.bodylimit import json_or_form, read_bounded
 from app.core.database import DbSession, ReadSession
 from app.core.errors import Forbidden, Unprocessable, field_name, invalid
 from app.core.pagination import (
@@ -53,15 +52,6 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"], route_class=Aut
 MAX_BODY = 16 * 1024
 ComplaintLimit = Depends(rate_limit("complaints", lambda s: s.rate_limit_feedback))
 FORM_FIELDS = ("kind", "gtin", "lot", "serial", "uscc", "category", "description")
-
-
-async def _body(request: Request) -> bytes:
-    data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_BODY:
-            raise invalid("body", f"the body exceeds the bound of {MAX_BODY} bytes")
-    return data
 
 
 def counted_client(request: Request) -> bytes:
@@ -88,19 +78,7 @@ def form_values(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def parse_body(content_type: str, data: bytes) -> ComplaintCreate:
-    if content_type.startswith("application/json"):
-        try:
-            value: Any = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise invalid("body", "is not valid JSON") from None
-    elif content_type.startswith("application/x-www-form-urlencoded"):
-        try:
-            pairs = parse_qsl(data.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-        except (UnicodeDecodeError, ValueError):
-            raise invalid("body", "is not a valid UTF-8 form of at most 20 fields") from None
-        value = form_values(pairs)
-    else:
-        raise invalid("body", "send application/json or an application/x-www-form-urlencoded form")
+    value = json_or_form(content_type, data, max_fields=20, form=form_values)
     try:
         return ComplaintCreate.model_validate(value)
     except ValidationError as exc:
@@ -137,7 +115,7 @@ async def create_complaint(
     if not html and (replay := await idempotency.replay()) is not None:
         return replay
     try:
-        data = parse_body(content_type, await _body(request))
+        data = parse_body(content_type, await read_bounded(request, MAX_BODY))
         source = "regulator" if principal.is_regulator else principal.role.value
         if principal.is_anonymous:
             source = "resolver"  # the resolver page's form, or an anonymous JSON client

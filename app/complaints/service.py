@@ -40,32 +40,11 @@ def complainant_text(complainant: dict[str, Any] | None) -> str | None:
 
 def audit_view(complaint: Complaint) -> dict[str, Any]:
     """The complaint as its audit entry holds it: private fields only as salted digests."""
-    return {
-        "kind": complaint.kind,
-        "status": complaint.status,
-        "source": complaint.source,
-        "channel": complaint.channel,
-        "authority": complaint.authority,
-        "uscc": complaint.uscc,
-        "gtin": complaint.gtin,
-        "lot": complaint.lot,
-        "serial": complaint.serial,
-        "category": complaint.category,
+    return complaint.plain_fields() | {
         "description_sha256": journal.private_digest(complaint.private_salt, complaint.description),
         "complainant_sha256": journal.private_digest(
             complaint.private_salt, complainant_text(complaint.complainant)
         ),
-        "received_on": complaint.received_on,
-        "decision_due_on": complaint.decision_due_on,
-        "decided_on": complaint.decided_on,
-        "accepted_on": complaint.accepted_on,
-        "mediation_due_on": complaint.mediation_due_on,
-        "testing_periods": complaint.testing_periods,
-        "extended": complaint.extended,
-        "closed_on": complaint.closed_on,
-        "outcome_reason": complaint.outcome_reason,
-        "substantiated": complaint.substantiated,
-        "substantiated_on": complaint.substantiated_on,
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.complaints import queries as complaint_queries
 from app.console import chart, sections
+from app.core.database import Reader
 from app.core.principal import Principal
 from app.core.templates import environment
 from app.signals.explain import LEVEL_ZH, SOURCE_ZH
@@ -20,7 +21,7 @@ CHART_DAYS = 28
 SIGNALS_SHOWN = 20
 
 
-async def signal_charts(session: AsyncSession, signals: list[Signal]) -> dict[str, Markup]:
+async def signal_charts(session: Reader, signals: list[Signal]) -> dict[str, Markup]:
     """Each signal's last 28 days with its expected band and the alarm days of its key."""
     if not signals:
         return {}

@@ -71,6 +71,20 @@ async def _live(request: Request, session: DbSession) -> sessions.Live | None:
     return await sessions.current(session, request.cookies.get(sessions.COOKIE))
 
 
+async def _posted(
+    request: Request, session: DbSession
+) -> tuple[sessions.Live, dict[str, str]] | Response:
+    """The live console session and its posted form, or the answer instead: home
+    when logged out, 403 without the session's CSRF token."""
+    live = await _live(request, session)
+    if live is None:
+        return _to_home()
+    form = await _form(request)
+    if not sessions.same_token(live.csrf, form.get("csrf")):
+        return _forbidden("缺少或错误的 CSRF 令牌。")
+    return live, form
+
+
 def _to_home() -> Response:
     return RedirectResponse("/console", status_code=303, headers=NO_STORE)
 
@@ -139,12 +153,10 @@ async def console_signal(id: uuid.UUID, request: Request, session: DbSession) ->
 
 @router.post("/signals/{id}/transitions")
 async def console_move_signal(id: uuid.UUID, request: Request, session: DbSession) -> Response:
-    live = await _live(request, session)
-    if live is None:
-        return _to_home()
-    form = await _form(request)
-    if not sessions.same_token(live.csrf, form.get("csrf")):
-        return _forbidden("缺少或错误的 CSRF 令牌。")
+    posted = await _posted(request, session)
+    if isinstance(posted, Response):
+        return posted
+    live, form = posted
     try:
         body = SignalTransition(to=form.get("to", ""), reason=form.get("reason") or None)
         await signal_service.move(session, live.principal, id, body)
@@ -177,12 +189,10 @@ async def console_complaint(id: uuid.UUID, request: Request, session: DbSession)
 
 @router.post("/complaints/{id}/transitions")
 async def console_move_complaint(id: uuid.UUID, request: Request, session: DbSession) -> Response:
-    live = await _live(request, session)
-    if live is None:
-        return _to_home()
-    form = await _form(request)
-    if not sessions.same_token(live.csrf, form.get("csrf")):
-        return _forbidden("缺少或错误的 CSRF 令牌。")
+    posted = await _posted(request, session)
+    if isinstance(posted, Response):
+        return posted
+    live, form = posted
     values: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf" and v}
     if "substantiated" in values:
         values["substantiated"] = values["substantiated"] == "true"

@@ -10,6 +10,11 @@ names its own, smaller bound).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -86,3 +91,44 @@ def install(app: FastAPI, max_bytes: int = MAX_BODY_BYTES) -> None:
     """Bound request bodies (add before the request-context middleware: it stays outside)."""
     app.add_exception_handler(BodyTooLarge, _handler)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_bytes)
+
+
+async def read_bounded(request: Request, max_bytes: int) -> bytes:
+    """The body of an operation with a smaller bound of its own: refused (422
+    naming `body`) by its Content-Length before a byte is read, else as soon as
+    the bytes that arrive pass the bound."""
+    too_long = f"the body exceeds the bound of {max_bytes} bytes"
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise invalid("body", too_long)
+    data = b""
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > max_bytes:
+            raise invalid("body", too_long)
+    return data
+
+
+def json_or_form(
+    content_type: str,
+    data: bytes,
+    *,
+    max_fields: int,
+    form: Callable[[list[tuple[str, str]]], dict[str, Any]] = dict,
+) -> Any:
+    """A body sent as JSON, or as an HTML form (its fields through `form`), as the
+    value to validate; anything else is a 422 naming `body`."""
+    if content_type.startswith("application/json"):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise invalid("body", "is not valid JSON") from None
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            text = data.decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields)
+        except (UnicodeDecodeError, ValueError):
+            message = f"is not a valid UTF-8 form of at most {max_fields} fields"
+            raise invalid("body", message) from None
+        return form(pairs)
+    raise invalid("body", "send application/json or an application/x-www-form-urlencoded form")

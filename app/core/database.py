@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, overload
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, Select, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -25,7 +27,28 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from app.core import embedded
+from app.core.errors import NotFound
+from app.core.handles import Handle
 from app.core.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import Result, ScalarResult
+    from sqlalchemy.engine.interfaces import _CoreAnyExecuteParams
+    from sqlalchemy.orm._typing import OrmExecuteOptionsParameter
+    from sqlalchemy.orm.interfaces import ORMOption
+    from sqlalchemy.orm.session import _EntityBindKey, _PKIdentityArgument
+    from sqlalchemy.sql.elements import TextClause
+    from sqlalchemy.sql.selectable import CompoundSelect, TextualSelect
+    from sqlalchemy.util.typing import TupleAny, TypeVarTuple, Unpack
+
+    _Ts = TypeVarTuple("_Ts")
+    # A statement that only reads (a text statement is trusted to be a query).
+    Query = Select[Unpack[TupleAny]] | CompoundSelect[Unpack[TupleAny]] | TextClause | TextualSelect
+
+_T = TypeVar("_T")
+_O = TypeVar("_O", bound=object)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -177,6 +200,8 @@ class HotPool(Protocol):
 
     async def close(self) -> None: ...
 
+    def acquire(self) -> AbstractAsyncContextManager[Any]: ...
+
 
 class Database:
     """The engines and session factories of one running app: the primary, and
@@ -219,16 +244,99 @@ class Database:
             await self.read_engine.dispose()
 
 
+class Reader(Protocol):
+    """What a route that only reads may do with its session: run queries (a
+    `select`, a union, a text statement) and load rows, with SQLAlchemy's own
+    signatures. No `add`, `delete`, `flush` or `commit`, no `insert`, `update`
+    or `delete` statement, and no service that writes accepts one (they take an
+    `AsyncSession`): a read route that reaches for a write fails the type check
+    (tests/core/test_read_session_types.py). Every `AsyncSession` is a `Reader`,
+    so a read helper serves writers too."""
+
+    @overload
+    async def execute(
+        self,
+        statement: Select[Unpack[_Ts]] | CompoundSelect[Unpack[_Ts]],
+        params: _CoreAnyExecuteParams | None = None,
+        *,
+        execution_options: OrmExecuteOptionsParameter = ...,
+    ) -> Result[Unpack[_Ts]]: ...
+
+    @overload
+    async def execute(
+        self,
+        statement: Query,
+        params: _CoreAnyExecuteParams | None = None,
+        *,
+        execution_options: OrmExecuteOptionsParameter = ...,
+    ) -> Result[Unpack[TupleAny]]: ...
+
+    @overload
+    async def scalar(
+        self,
+        statement: Select[_T] | CompoundSelect[_T],
+        params: _CoreAnyExecuteParams | None = None,
+        *,
+        execution_options: OrmExecuteOptionsParameter = ...,
+    ) -> _T | None: ...
+
+    @overload
+    async def scalar(
+        self,
+        statement: Query,
+        params: _CoreAnyExecuteParams | None = None,
+        *,
+        execution_options: OrmExecuteOptionsParameter = ...,
+    ) -> Any: ...
+
+    @overload
+    async def scalars(
+        self,
+        statement: Select[_T] | CompoundSelect[_T],
+        params: _CoreAnyExecuteParams | None = None,
+        *,
+        execution_options: OrmExecuteOptionsParameter = ...,
+    ) -> ScalarResult[_T]: ...
+
+    @overload
+    async def scalars(
+        self,
+        statement: Query,
+        params: _CoreAnyExecuteParams | None = None,
+        *,
+        execution_options: OrmExecuteOptionsParameter = ...,
+    ) -> ScalarResult[Any]: ...
+
+    async def connection(self) -> AsyncConnection:
+        """The connection under the session (the hot reads' asyncpg driver)."""
+        ...
+
+    async def get(
+        self,
+        entity: _EntityBindKey[_O],
+        ident: _PKIdentityArgument,
+        *,
+        options: Sequence[ORMOption] | None = None,
+        populate_existing: bool | None = None,
+    ) -> _O | None: ...
+
+
 # The app's handles as typed dependencies: routes declare what they use
-# (`Db`, `DbSession`, `ReadSession`) and never read
-# `request.app.state` themselves.
+# (`Db`, `DbSession` to write, `ReadSession` or `PrimaryRead` to read) and never
+# read `request.app.state` themselves.
+
+
+DATABASE: Handle[Database] = Handle("database", Database)
+
+
+def database_of(request: Request) -> Database:
+    """The running app's engines, sessions and hot pools (bound in lifespan), for
+    hot routes, which run no dependency."""
+    return DATABASE.required(request)
 
 
 async def get_database(request: Request) -> Database:
-    """The running app's engines, sessions and hot pools (made in lifespan)."""
-    database = request.app.state.database
-    assert isinstance(database, Database)
-    return database
+    return database_of(request)
 
 
 Db = Annotated[Database, Depends(get_database)]
@@ -247,7 +355,7 @@ async def get_session(database: Db) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def get_read_session(database: Db, primary: DbSession) -> AsyncIterator[AsyncSession]:
+async def get_read_session(database: Db, primary: DbSession) -> AsyncIterator[Reader]:
     """The replica's session for reads that may lag a little (public pages, credit
     lookups, batches, lists); without a replica, the request's primary session."""
     if database.read_sessionmaker is None:
@@ -257,10 +365,32 @@ async def get_read_session(database: Db, primary: DbSession) -> AsyncIterator[As
         yield session
 
 
-ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
+ReadSession = Annotated[Reader, Depends(get_read_session)]
 
 
-async def db_now(session: AsyncSession) -> dt.datetime:
+async def get_primary_read(primary: DbSession) -> Reader:
+    """The request's primary session, for reads that must not lag (a key just
+    revoked, what this client wrote a moment ago), as a `Reader`."""
+    return primary
+
+
+PrimaryRead = Annotated[Reader, Depends(get_primary_read)]
+
+
+async def one_or_404(
+    session: Reader, statement: Select[_T], missing: str, *, for_update: bool = False
+) -> _T:
+    """The one row `statement` selects (locked for update if asked), else a 404
+    saying what is `missing`."""
+    if for_update:
+        statement = statement.with_for_update()
+    found = await session.scalar(statement)
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
+async def db_now(session: Reader) -> dt.datetime:
     """The database's clock now (not the transaction's start): recording times
     must order the writes, which `known_at` time travel relies on."""
     value: Any = await session.scalar(text("SELECT clock_timestamp()"))

@@ -9,10 +9,11 @@ transactions); asyncpg keeps the prepared statement per connection.
 from __future__ import annotations
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import Reader
 
 
-async def driver(session: AsyncSession) -> asyncpg.Connection:
+async def driver(session: Reader) -> asyncpg.Connection:
     """The asyncpg connection under the session (hot reads, COPY).
 
     Statements on it join the session's transaction once SQLAlchemy has begun

@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
-from app.core.database import Database, get_session
+from app.core.database import Reader, database_of, get_session
 
 Answer = Callable[[Request], Awaitable[Response]]
 
@@ -91,7 +91,7 @@ async def request_session(request: Request, *, commit: bool = True) -> AsyncIter
     provider = (
         asynccontextmanager(override)()
         if override
-        else asynccontextmanager(get_session)(request.app.state.database)
+        else asynccontextmanager(get_session)(database_of(request))
     )
     async with provider as session:
         yield session
@@ -100,12 +100,20 @@ async def request_session(request: Request, *, commit: bool = True) -> AsyncIter
 
 
 @asynccontextmanager
-async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def read_session(request: Request) -> AsyncIterator[Reader]:
     """The replica's session when there is one, else the request's primary session."""
-    database: Database = request.app.state.database
+    async with read_sessions(request) as (session, _):
+        yield session
+
+
+@asynccontextmanager
+async def read_sessions(request: Request) -> AsyncIterator[tuple[Reader, AsyncSession | None]]:
+    """The read session, and the primary's session when it is the same one (no
+    replica): where a read may store what it recomputed."""
+    database = database_of(request)
     if database.read_sessionmaker is None:
         async with request_session(request) as session:
-            yield session
+            yield session, session
         return
     async with database.read_sessionmaker() as session:
-        yield session
+        yield session, None

@@ -28,6 +28,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from app.core.errors import TooManyRequests
+from app.core.handles import Handle
 from app.core.settings import Settings, settings_of
 
 log = structlog.get_logger("qcr.ratelimit")
@@ -81,13 +82,16 @@ class RateLimiter:
         )
 
 
+RATE_LIMITER: Handle[RateLimiter] = Handle("rate_limiter", RateLimiter)
+
+
 def limiter_of(app: FastAPI) -> RateLimiter:
     """The app's limiter, made from its settings on first use (tests may set their own)."""
-    limiter = getattr(app.state, "rate_limiter", None)
-    if isinstance(limiter, RateLimiter):
+    limiter = RATE_LIMITER.get(app)
+    if limiter is not None:
         return limiter
     made = RateLimiter.for_settings(settings_of(app))
-    app.state.rate_limiter = made
+    RATE_LIMITER.bind(app, made)
     return made
 
 

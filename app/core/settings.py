@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.handles import Handle
 
 
 class Settings(BaseSettings):
@@ -91,6 +93,9 @@ class Settings(BaseSettings):
         return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
 
+SETTINGS: Handle[Settings] = Handle("settings", Settings)
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
@@ -98,8 +103,7 @@ def get_settings() -> Settings:
 
 def settings_of(app: FastAPI) -> Settings:
     """The app's settings (tests give an app its own), else the process's."""
-    settings: Any = getattr(app.state, "settings", None)
-    return settings if isinstance(settings, Settings) else get_settings()
+    return SETTINGS.get(app) or get_settings()
 
 
 # `async def` although it does not await: FastAPI runs a plain `def` dependency

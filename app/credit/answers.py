@@ -17,9 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core import fastpath
+from app.core.database import Reader
 from app.core.errors import TYPE_BASE
 from app.credit import service as credit_service
 
@@ -97,7 +96,7 @@ FROM joined
 NOT_FOUND_TYPE = TYPE_BASE + "not-found"
 
 
-async def _driver(session: AsyncSession | None, pool: Any) -> Any:
+async def _driver(session: Reader | None, pool: Any) -> Any:
     if pool is not None:
         return pool
     assert session is not None, "a session or a pool is needed"
@@ -105,7 +104,7 @@ async def _driver(session: AsyncSession | None, pool: Any) -> Any:
 
 
 async def current(
-    session: AsyncSession | None, pool: Any, code: str, *, full: bool, on: dt.date
+    session: Reader | None, pool: Any, code: str, *, full: bool, on: dt.date
 ) -> tuple[bool, bytes] | None:
     """(fresh, the answer's JSON) of a normalised code's stored status; None when
     the code has no stored status. Not fresh: the caller evaluates it instead."""
@@ -116,7 +115,7 @@ async def current(
 
 
 async def batch(
-    session: AsyncSession | None,
+    session: Reader | None,
     pool: Any,
     raws: list[str],
     codes: list[str | None],

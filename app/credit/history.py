@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import Reader
 from app.journal.models import AuditEntry
 from app.organizations.models import Organization
 from app.policy import policy
@@ -139,7 +140,7 @@ def _assemble(
 
 
 async def current(
-    session: AsyncSession, statuses: Mapping[uuid.UUID, str]
+    session: Reader, statuses: Mapping[uuid.UUID, str]
 ) -> dict[uuid.UUID, policy.History]:
     """Everything known now: four queries, whatever the number of organizations."""
     ids = list(statuses)
@@ -157,7 +158,7 @@ async def current(
 
 
 async def known_at(
-    session: AsyncSession, organizations: Mapping[uuid.UUID, str], moment: dt.datetime
+    session: Reader, organizations: Mapping[uuid.UUID, str], moment: dt.datetime
 ) -> dict[uuid.UUID, policy.History]:
     """Only what the registry had stored by `moment` (SPEC §4, bitemporal): each
     record's latest version recorded by then, and the organization's status as

@@ -19,8 +19,9 @@ from fastapi import Request, Response
 from app.auth import keys
 from app.auth.dependencies import charge
 from app.core.clock import today
+from app.core.database import database_of
 from app.core.errors import NotFound, invalid
-from app.core.hotroute import read_session
+from app.core.hotroute import read_session, read_sessions
 from app.core.principal import Principal
 from app.core.settings import get_settings
 from app.credit import answers
@@ -104,7 +105,7 @@ async def credit_lookup(request: Request) -> Response:
     known_at = parse_timestamp(_single(request, "known_at"), "known_at")
     check_dates(as_of, known_at)
     on = as_of or today()
-    database = request.app.state.database
+    database = database_of(request)
     if as_of is None and known_at is None:
         if database.fast_pool is not None:
             stored = await answers.current(
@@ -117,7 +118,8 @@ async def credit_lookup(request: Request) -> Response:
                 )
         if stored is not None and stored[0]:
             return Response(stored[1], media_type=JSON)
-    async with read_session(request) as session:  # evaluated: time travel, or past its edge
+    # Evaluated: time travel, or past its edge.
+    async with read_sessions(request) as (session, primary):
         org = await organization_service.find(session, code)
         if known_at is not None:
             found = await credit_service.histories_known_at(session, {org.id: org.uscc}, known_at)
@@ -127,9 +129,7 @@ async def credit_lookup(request: Request) -> Response:
         elif as_of is not None:
             hist = (await credit_service.histories_of(session, {org.id: org.status}))[org.id]
         else:
-            status = await credit_service.current_for_read(
-                session, org, store=not database.has_replica
-            )
+            status = await credit_service.current_for_read(session, org, store=primary)
             fields = credit_service.stored_fields(status)
             return Response(
                 _dumps(view(principal, fields, on) | {"known_at": None}), media_type=JSON
@@ -164,7 +164,7 @@ async def credit_batch(
             invalid_results.append(orjson.dumps({"code": raw, "error": error}).decode())
     evaluated: list[str | None] = [None] * len(raws)
     full = principal.is_regulator
-    pool = request.app.state.database.fast_pool
+    pool = database_of(request).fast_pool
     past = as_of is not None  # a past date: every status is evaluated, none is stored
     async with read_session(request) as session:
         db = None if pool is not None else session

@@ -19,16 +19,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import Reader
 from app.policy.facts import ComplaintFact, NoticeFact, ObjectionFact
 from app.policy.policy import History
 
 # (session, organization ids, known_at or None) -> facts per organization
 ComplaintProvider = Callable[
-    [AsyncSession, Sequence[uuid.UUID], dt.datetime | None],
+    [Reader, Sequence[uuid.UUID], dt.datetime | None],
     Awaitable[Mapping[uuid.UUID, Sequence[ComplaintFact]]],
 ]
 DueProcessProvider = Callable[
-    [AsyncSession, Sequence[uuid.UUID], dt.datetime | None],
+    [Reader, Sequence[uuid.UUID], dt.datetime | None],
     Awaitable[Mapping[uuid.UUID, tuple[Sequence[NoticeFact], Sequence[ObjectionFact]]]],
 ]
 # An organization on which an S rule holds with no notice in its episode:
@@ -55,7 +56,7 @@ def register_due_process(
 
 
 async def with_facts(
-    session: AsyncSession,
+    session: Reader,
     histories: dict[uuid.UUID, History],
     known_at: dt.datetime | None = None,
 ) -> dict[uuid.UUID, History]:

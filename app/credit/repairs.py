@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import journal
 from app.auth import guards
 from app.core.clock import today
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.principal import Principal
 from app.credit import history
@@ -98,7 +98,7 @@ async def request(
     return repair
 
 
-async def find(session: AsyncSession, repair_id: uuid.UUID) -> tuple[RepairRequest, Organization]:
+async def find(session: Reader, repair_id: uuid.UUID) -> tuple[RepairRequest, Organization]:
     row = (
         await session.execute(
             select(RepairRequest, Organization)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.auth import guards
 from app.auth.dependencies import EnterpriseOrRegulator, Idempotent, Partner, Regulator
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead
 from app.core.errors import Forbidden
 from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_parameter
 from app.core.idempotency import Created
@@ -92,7 +92,7 @@ async def request_repair(
 
 @router.get("/v1/repairs/{id}", responses=responses(401, 403, 404, 422))
 async def get_repair(
-    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+    id: uuid.UUID, session: PrimaryRead, principal: EnterpriseOrRegulator
 ) -> RepairOut:
     """One repair request (regulators, and the enterprise it concerns)."""
     repair, org = await repairs.find(session, id)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.core.clock import today
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.credit import history, providers
 from app.credit.models import CreditStatus
 from app.organizations import notify as organization_notify
@@ -100,14 +100,14 @@ def evaluate(org_id: uuid.UUID, uscc: str, hist: policy.History, on: dt.date) ->
 
 
 async def histories_of(
-    session: AsyncSession, statuses: dict[uuid.UUID, str]
+    session: Reader, statuses: dict[uuid.UUID, str]
 ) -> dict[uuid.UUID, policy.History]:
     """Everything known now, with the registered providers' facts (complaints, notices)."""
     return await providers.with_facts(session, await history.current(session, statuses))
 
 
 async def histories_known_at(
-    session: AsyncSession, organizations: dict[uuid.UUID, str], moment: dt.datetime
+    session: Reader, organizations: dict[uuid.UUID, str], moment: dt.datetime
 ) -> dict[uuid.UUID, policy.History]:
     """Only what the registry had stored by `moment`, facts included."""
     found = await history.known_at(session, organizations, moment)
@@ -328,16 +328,17 @@ async def current(session: AsyncSession, org: Organization) -> CreditStatus:
 
 
 async def current_for_read(
-    session: AsyncSession, org: Organization, *, store: bool
+    session: Reader, org: Organization, *, store: AsyncSession | None
 ) -> CreditStatus:
-    """The status for a read: stored and fresh, else recomputed — and stored only
-    when `store` (a replica cannot store; the primary's daily refresh will)."""
+    """The status for a read: stored and fresh, else recomputed — and stored in
+    `store`, the primary's session when the read is on the primary (a replica
+    cannot store; the primary's daily refresh will)."""
     status = await session.get(CreditStatus, org.id)
     if not is_stale(status, today()):
         assert status is not None
         return status
-    if store:
-        return await current(session, org)
+    if store is not None:
+        return await current(store, org)
     on = today()
     hist = (await histories_of(session, {org.id: org.status}))[org.id]
     row = _row(evaluate(org.id, org.uscc, hist, on), await db_now(session))

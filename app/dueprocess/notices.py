@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calendar import service as calendar_service
 from app.core.clock import today
-from app.core.database import db_now
-from app.core.errors import Conflict, NotFound, invalid
+from app.core.database import Reader, db_now, one_or_404
+from app.core.errors import Conflict, invalid
 from app.core.principal import SYSTEM, Principal
 from app.credit import providers
 from app.credit import service as credit_service
@@ -115,14 +115,9 @@ async def serve_by_hand(session: AsyncSession, actor: Principal, org: Organizati
     return notice
 
 
-async def find(session: AsyncSession, notice_id: uuid.UUID, *, for_update: bool = False) -> Notice:
+async def find(session: Reader, notice_id: uuid.UUID, *, for_update: bool = False) -> Notice:
     statement = select(Notice).where(Notice.id == notice_id)
-    if for_update:
-        statement = statement.with_for_update()
-    notice = await session.scalar(statement)
-    if notice is None:
-        raise NotFound(f"no notice {notice_id}")
-    return notice
+    return await one_or_404(session, statement, f"no notice {notice_id}", for_update=for_update)
 
 
 async def deliver(
@@ -182,7 +177,7 @@ async def withdraw(session: AsyncSession, actor: Principal, notice: Notice) -> N
 
 
 async def of_organization(
-    session: AsyncSession,
+    session: Reader,
     org: Organization,
     *,
     after: tuple[dt.datetime, uuid.UUID] | None,
@@ -201,7 +196,7 @@ async def of_organization(
 
 
 async def facts(
-    session: AsyncSession, ids: Sequence[uuid.UUID], known_at: dt.datetime | None
+    session: Reader, ids: Sequence[uuid.UUID], known_at: dt.datetime | None
 ) -> dict[uuid.UUID, tuple[list[NoticeFact], list[ObjectionFact]]]:
     """The provider of notices and objections for the credit engine; with `known_at`,
     each counts from when it was recorded (served, delivered, opened, decided)."""

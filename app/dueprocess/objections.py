@@ -19,7 +19,7 @@ from app.auth import guards
 from app.auth.models import ApiKey
 from app.calendar import service as calendar_service
 from app.core.clock import today
-from app.core.database import db_now
+from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.principal import Principal
 from app.credit import service as credit_service
@@ -136,16 +136,11 @@ async def open_objection(
     return objection
 
 
-async def find(
-    session: AsyncSession, objection_id: uuid.UUID, *, for_update: bool = False
-) -> Objection:
+async def find(session: Reader, objection_id: uuid.UUID, *, for_update: bool = False) -> Objection:
     statement = select(Objection).where(Objection.id == objection_id)
-    if for_update:
-        statement = statement.with_for_update()
-    objection = await session.scalar(statement)
-    if objection is None:
-        raise NotFound(f"no objection {objection_id}")
-    return objection
+    return await one_or_404(
+        session, statement, f"no objection {objection_id}", for_update=for_update
+    )
 
 
 async def official_of(session: AsyncSession, key_id: uuid.UUID | None) -> str | None:
@@ -228,7 +223,7 @@ async def decide(
 
 
 async def listing(
-    session: AsyncSession,
+    session: Reader,
     actor: Principal,
     *,
     status: str | None,
@@ -264,7 +259,7 @@ async def overdue_objections(session: AsyncSession, on: dt.date) -> list[Objecti
 
 
 async def disputed_ids(
-    session: AsyncSession, record_type: str, ids: list[uuid.UUID] | Any
+    session: Reader, record_type: str, ids: list[uuid.UUID] | Any
 ) -> set[uuid.UUID]:
     """The records of these ids under an open objection (the records views' provider)."""
     rows = await session.scalars(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.auth import guards
 from app.auth.dependencies import EnterpriseOrRegulator, Idempotent, Regulator
 from app.core.clock import today
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead, Reader
 from app.core.errors import NotFound, invalid
 from app.core.idempotency import Created
 from app.core.pagination import (
@@ -58,7 +58,7 @@ def _owned(principal: Principal, uscc: str, what: str) -> None:
         raise NotFound(what)
 
 
-async def notice_out(session: DbSession, notice: Notice) -> NoticeOut:
+async def notice_out(session: Reader, notice: Notice) -> NoticeOut:
     disputed = await session.scalar(
         select(Objection.id).where(
             Objection.record_type == "notice",
@@ -101,7 +101,7 @@ async def serve_notice(
 @router.get("/v1/organizations/{code}/notices", responses=responses(401, 403, 404, 422))
 async def list_notices(
     code: CodePath,
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
@@ -122,7 +122,7 @@ async def list_notices(
 
 @router.get("/v1/notices/{id}", responses=responses(401, 403, 404, 422))
 async def get_notice(
-    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+    id: uuid.UUID, session: PrimaryRead, principal: EnterpriseOrRegulator
 ) -> NoticeOut:
     """One notice (the enterprise it concerns, and regulators)."""
     notice = await notices.find(session, id)
@@ -174,7 +174,7 @@ async def file_objection(
 
 @router.get("/v1/objections", responses=responses(401, 403, 422))
 async def list_objections(
-    session: DbSession,
+    session: PrimaryRead,
     principal: EnterpriseOrRegulator,
     status: Literal["open", "upheld", "rejected"] | None = None,
     overdue: bool = False,
@@ -196,7 +196,7 @@ async def list_objections(
 
 @router.get("/v1/objections/{id}", responses=responses(401, 403, 404, 422))
 async def get_objection(
-    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+    id: uuid.UUID, session: PrimaryRead, principal: EnterpriseOrRegulator
 ) -> ObjectionOut:
     """One objection, with the decision's reason (the enterprise it concerns, and regulators)."""
     objection = await objections.find(session, id)

@@ -42,6 +42,7 @@ Tests: `journal.sequencer.sequence_pending(session)` sequences, in the caller's
 transaction, everything it can see (its own uncommitted writes included).
 """
 
+from app.journal.leaf import private_digest
 from app.journal.service import (
     Entry,
     Event,
@@ -49,7 +50,6 @@ from app.journal.service import (
     emit,
     emit_many,
     listen,
-    private_digest,
     record,
     unlisten,
 )

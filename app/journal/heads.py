@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.core.settings import Settings
 from app.journal import tree
 from app.journal.leaf import canonical, rfc3339
@@ -162,5 +162,5 @@ async def sign(session: AsyncSession, signer: Signer, size: int) -> TreeHead:
     return stored
 
 
-async def latest(session: AsyncSession) -> TreeHead | None:
+async def latest(session: Reader) -> TreeHead | None:
     return await session.scalar(select(TreeHead).order_by(TreeHead.tree_size.desc()).limit(1))

@@ -27,6 +27,11 @@ LEAF_FIELDS = (
 )
 
 
+def entry_fields(entry: Any) -> dict[str, Any]:
+    """An audit entry's fields that its leaf holds, by name (`LEAF_FIELDS`)."""
+    return {name: getattr(entry, name) for name in LEAF_FIELDS}
+
+
 def jsonable(value: Any) -> Any:
     """Values as they round-trip through JSONB unchanged: no floats, no datetimes."""
     if isinstance(value, dict):

@@ -12,20 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import db_now
 from app.journal import leaf
-from app.journal.leaf import private_digest
 from app.journal.models import AuditEntry, ChangeEvent
-
-__all__ = [
-    "Entry",
-    "Event",
-    "deferred",
-    "emit",
-    "emit_many",
-    "listen",
-    "private_digest",
-    "record",
-    "unlisten",
-]
 
 
 class Actor(Protocol):

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import Reader
 from app.journal import merkle
 from app.journal.merkle import Block, Range
 from app.journal.models import LogLeaf, TreeNode
 
 
-async def fetch_blocks(session: AsyncSession, wanted: Iterable[Block]) -> dict[Block, bytes]:
+async def fetch_blocks(session: Reader, wanted: Iterable[Block]) -> dict[Block, bytes]:
     """Stored hashes of complete aligned blocks: two indexed lookups at most."""
     wanted = set(wanted)
     leaves = [index + 1 for level, index in wanted if level == 0]
@@ -36,24 +37,24 @@ async def fetch_blocks(session: AsyncSession, wanted: Iterable[Block]) -> dict[B
     return found
 
 
-async def range_hashes(session: AsyncSession, ranges: Sequence[Range]) -> list[bytes]:
+async def range_hashes(session: Reader, ranges: Sequence[Range]) -> list[bytes]:
     wanted = [b for s, e in ranges for b in merkle.blocks(s, e)]
     found = await fetch_blocks(session, wanted)
     return merkle.range_hashes(ranges, found.__getitem__)
 
 
-async def root(session: AsyncSession, size: int) -> bytes:
+async def root(session: Reader, size: int) -> bytes:
     """MTH of the first `size` leaves."""
     if size == 0:
         return merkle.EMPTY_ROOT
     return (await range_hashes(session, [(0, size)]))[0]
 
 
-async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[bytes]:
+async def inclusion_proof(session: Reader, index: int, size: int) -> list[bytes]:
     return await range_hashes(session, merkle.inclusion_ranges(index, size))
 
 
-async def consistency_proof(session: AsyncSession, first: int, second: int) -> list[bytes]:
+async def consistency_proof(session: Reader, first: int, second: int) -> list[bytes]:
     return await range_hashes(session, merkle.consistency_ranges(first, second))
 
 

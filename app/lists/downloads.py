@@ -28,8 +28,8 @@ from typing import Any, Literal
 import orjson
 from fastapi import Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import Reader
 from app.lists import redaction, service
 from app.lists.models import ListPublication
 
@@ -124,7 +124,7 @@ def filename(publication: ListPublication, extension: str) -> str:
 
 
 def stream(
-    session: AsyncSession,
+    session: Reader,
     publication: ListPublication,
     fmt: Format,
     redacted: set[int] | frozenset[int] = frozenset(),

@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 from sqlalchemy import and_, cast, column, func, not_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import today
+from app.core.database import Reader
 from app.lists import service
 from app.lists.models import ListEntry, ListPublication
 from app.records import service as record_service
@@ -36,7 +36,7 @@ def redacted_line(line: str) -> str:
 
 
 async def redacted_ordinals(
-    session: AsyncSession, publication: ListPublication, on: dt.date | None = None
+    session: Reader, publication: ListPublication, on: dt.date | None = None
 ) -> set[int]:
     """The entries of a black-list publication that name a violation past its period."""
     if publication.kind != "black":
@@ -67,16 +67,14 @@ async def redacted_ordinals(
     return set((await session.scalars(statement)).all())
 
 
-async def line_hashes(session: AsyncSession, publication: ListPublication) -> list[str]:
+async def line_hashes(session: Reader, publication: ListPublication) -> list[str]:
     return [
         line_sha256(line)
         async for _, _, line in service.iter_lines(session, publication.kind, publication.number)
     ]
 
 
-async def marks(
-    session: AsyncSession, publication: ListPublication
-) -> tuple[set[int], dict[str, Any]]:
+async def marks(session: Reader, publication: ListPublication) -> tuple[set[int], dict[str, Any]]:
     """The redacted ordinals, and the fields a redacted publication adds."""
     redacted = await redacted_ordinals(session, publication)
     if not redacted:

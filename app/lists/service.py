@@ -22,7 +22,7 @@ from app import journal
 from app.auth import guards
 from app.core import fastpath
 from app.core.clock import today
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.core.errors import NotFound, invalid
 from app.core.principal import SYSTEM, Principal
 from app.credit import service as credit_service
@@ -214,7 +214,7 @@ async def digest(session: AsyncSession, kind: str, number: int) -> tuple[str, in
 
 
 async def iter_lines(
-    session: AsyncSession, kind: str, number: int, prefetch: int = READ_BATCH
+    session: Reader, kind: str, number: int, prefetch: int = READ_BATCH
 ) -> AsyncIterator[tuple[int, str, str]]:
     """Every `(ordinal, uscc, line)` of a publication, in order, through a server-side
     cursor on the driver connection (bounded memory; ~3x faster than ORM rows)."""
@@ -230,14 +230,14 @@ async def iter_lines(
             yield row[0], row[1], row[2]
 
 
-async def find(session: AsyncSession, kind: str, number: int) -> ListPublication:
+async def find(session: Reader, kind: str, number: int) -> ListPublication:
     publication = await session.get(ListPublication, (kind, number))
     if publication is None:
         raise NotFound(f"no {kind} list publication {number}")
     return publication
 
 
-async def latest(session: AsyncSession, kind: str) -> ListPublication:
+async def latest(session: Reader, kind: str) -> ListPublication:
     publication = await session.scalar(
         select(ListPublication)
         .where(ListPublication.kind == kind)
@@ -249,7 +249,7 @@ async def latest(session: AsyncSession, kind: str) -> ListPublication:
     return publication
 
 
-async def latest_or_none(session: AsyncSession, kind: str) -> ListPublication | None:
+async def latest_or_none(session: Reader, kind: str) -> ListPublication | None:
     try:
         return await latest(session, kind)
     except NotFound:
@@ -257,7 +257,7 @@ async def latest_or_none(session: AsyncSession, kind: str) -> ListPublication | 
 
 
 async def publications(
-    session: AsyncSession, kind: str, *, before: int | None, limit: int
+    session: Reader, kind: str, *, before: int | None, limit: int
 ) -> list[ListPublication]:
     """Publications of a kind, newest first, numbered below `before`."""
     statement = (
@@ -272,7 +272,7 @@ async def publications(
 
 
 async def entry_page(
-    session: AsyncSession, publication: ListPublication, *, after: int, limit: int
+    session: Reader, publication: ListPublication, *, after: int, limit: int
 ) -> tuple[list[tuple[int, str]], int | None]:
     """One page of `(ordinal, line)` after ordinal `after`, and the ordinal to continue from."""
     rows = (
@@ -286,7 +286,7 @@ async def entry_page(
 
 
 async def search_page(
-    session: AsyncSession,
+    session: Reader,
     publication: ListPublication,
     *,
     q: str | None,
@@ -332,7 +332,7 @@ def _loads(line: str) -> dict[str, Any]:
     return value
 
 
-async def previous_number(session: AsyncSession, publication: ListPublication) -> int | None:
+async def previous_number(session: Reader, publication: ListPublication) -> int | None:
     found = await session.scalar(
         select(func.max(ListPublication.number)).where(
             ListPublication.kind == publication.kind,
@@ -343,7 +343,7 @@ async def previous_number(session: AsyncSession, publication: ListPublication) -
 
 
 async def diff_lines(
-    session: AsyncSession,
+    session: Reader,
     publication: ListPublication,
     previous: int | None,
     part: str,

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from app.auth.dependencies import Caller, Regulator
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -62,7 +62,7 @@ async def put_organization(
 
 @router.get("/{code}", responses=responses(401, 404, 422))
 async def get_organization(
-    code: CodePath, session: DbSession, principal: Caller, response: Response
+    code: CodePath, session: PrimaryRead, principal: Caller, response: Response
 ) -> OrganizationPrivileged | OrganizationPublic:
     """One organization by USCC or legacy organization code; the view depends on the role."""
     org = await service.find(session, code)
@@ -72,7 +72,7 @@ async def get_organization(
 
 @router.get("", responses=responses(401, 422))
 async def search_organizations(
-    session: DbSession,
+    session: PrimaryRead,
     principal: Caller,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="name substring")

@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.core.database import db_now
-from app.core.errors import NotFound, PreconditionFailed
+from app.core.database import Reader, db_now, one_or_404
+from app.core.errors import PreconditionFailed
 from app.core.principal import Principal
 from app.credit.models import CreditStatus
 from app.organizations import codes
@@ -38,16 +38,13 @@ def snapshot(org: Organization) -> dict[str, Any]:
     return data
 
 
-async def find(session: AsyncSession, code: str, *, for_update: bool = False) -> Organization:
+async def find(session: Reader, code: str, *, for_update: bool = False) -> Organization:
     """The organization holding a normalised USCC or organization code, else 404."""
     column = Organization.uscc if len(code) == 18 else Organization.org_code
     statement = select(Organization).where(column == code)
-    if for_update:
-        statement = statement.with_for_update()
-    org = await session.scalar(statement)
-    if org is None:
-        raise NotFound(f"no organization with code {code}")
-    return org
+    return await one_or_404(
+        session, statement, f"no organization with code {code}", for_update=for_update
+    )
 
 
 async def upsert(

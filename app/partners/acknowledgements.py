@@ -21,7 +21,7 @@ from app import journal
 from app.calendar import service as calendar_service
 from app.calendar.days import WorkCalendar
 from app.core.clock import today
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.core.errors import invalid
 from app.core.principal import Principal
 from app.core.settings import get_settings
@@ -119,7 +119,7 @@ OWED = text(
 
 
 async def unacknowledged(
-    session: AsyncSession, *, after: tuple[int, uuid.UUID] | None, limit: int
+    session: Reader, *, after: tuple[int, uuid.UUID] | None, limit: int
 ) -> tuple[list[Unacknowledged], tuple[int, uuid.UUID] | None]:
     """Exits owed a `lifted` past their due day, oldest first, and the next position."""
     after_seq, after_measure = after or (0, uuid.UUID(int=0))

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.core.database import db_now
-from app.core.errors import NotFound
+from app.core.database import Reader, db_now, one_or_404
 from app.core.principal import Principal
 from app.partners.models import Measure
 from app.partners.schemas import MeasureWrite
@@ -38,16 +37,11 @@ async def create(session: AsyncSession, actor: Principal, body: MeasureWrite) ->
     return measure
 
 
-async def find(
-    session: AsyncSession, measure_id: uuid.UUID, *, for_update: bool = False
-) -> Measure:
+async def find(session: Reader, measure_id: uuid.UUID, *, for_update: bool = False) -> Measure:
     statement = select(Measure).where(Measure.id == measure_id)
-    if for_update:
-        statement = statement.with_for_update()
-    measure = await session.scalar(statement)
-    if measure is None:
-        raise NotFound(f"no measure {measure_id} in the catalogue")
-    return measure
+    return await one_or_404(
+        session, statement, f"no measure {measure_id} in the catalogue", for_update=for_update
+    )
 
 
 async def replace(
@@ -76,7 +70,7 @@ async def replace(
 
 
 async def page(
-    session: AsyncSession, *, target_list: str | None, after: uuid.UUID | None, limit: int
+    session: Reader, *, target_list: str | None, after: uuid.UUID | None, limit: int
 ) -> list[Measure]:
     statement = select(Measure).order_by(Measure.id).limit(limit)
     if target_list is not None:

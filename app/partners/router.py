@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from app.auth.dependencies import Idempotent, Partner, Regulator
-from app.core.database import DbSession, ReadSession
+from app.core.database import DbSession, PrimaryRead, ReadSession
 from app.core.errors import invalid
 from app.core.idempotency import Created
 from app.core.pagination import (
@@ -20,7 +20,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
-from app.core.settings import Settings
+from app.core.settings import AppSettings, Settings
 from app.partners import acknowledgements, measures, subscriptions
 from app.partners.schemas import (
     ApplicationCreate,
@@ -40,8 +40,7 @@ router = APIRouter(tags=["partners"], route_class=AutoCommitRoute)
 MAX_SEQ = 2**63 - 1
 
 
-def _rules(request: Request) -> TargetRules:
-    settings: Settings = request.app.state.settings
+def _rules(settings: Settings) -> TargetRules:
     return TargetRules(settings.webhook_allow_private, settings.webhook_allow_http)
 
 
@@ -178,7 +177,7 @@ async def record_application(
 )
 async def create_subscription(
     body: SubscriptionCreate,
-    request: Request,
+    settings: AppSettings,
     session: DbSession,
     principal: Partner,
     idempotency: Idempotent,
@@ -186,7 +185,7 @@ async def create_subscription(
     """Subscribe an HTTPS endpoint to events (CloudEvents, Standard Webhooks signatures)."""
 
     async def make() -> Created:
-        sub = await subscriptions.create(session, principal, body, _rules(request))
+        sub = await subscriptions.create(session, principal, body, _rules(settings))
         view = SubscriptionWithSecret.model_validate(sub)
         return Created(view, location=f"/v1/subscriptions/{sub.id}")
 
@@ -199,7 +198,10 @@ async def create_subscription(
     responses=responses(401, 403, 422),
 )
 async def list_subscriptions(
-    session: DbSession, principal: Partner, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+    session: PrimaryRead,
+    principal: Partner,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """The caller's subscriptions (regulators: all)."""
     found = await subscriptions.page(
@@ -214,7 +216,7 @@ async def list_subscriptions(
     response_model=SubscriptionPublic,
     responses=responses(401, 403, 404, 422),
 )
-async def get_subscription(id: uuid.UUID, session: DbSession, principal: Partner) -> Any:
+async def get_subscription(id: uuid.UUID, session: PrimaryRead, principal: Partner) -> Any:
     """One subscription (never its secret)."""
     return await subscriptions.find(session, principal, id)
 
@@ -237,10 +239,10 @@ async def delete_subscription(id: uuid.UUID, session: DbSession, principal: Part
     responses=responses(401, 403, 404, 422),
 )
 async def enable_subscription(
-    id: uuid.UUID, request: Request, session: DbSession, principal: Partner
+    id: uuid.UUID, settings: AppSettings, session: DbSession, principal: Partner
 ) -> Any:
     """Enable a disabled endpoint again (its URL is checked again)."""
-    return await subscriptions.enable(session, principal, id, _rules(request))
+    return await subscriptions.enable(session, principal, id, _rules(settings))
 
 
 @router.post(
@@ -277,7 +279,7 @@ async def replay(
 )
 async def list_notices(
     id: uuid.UUID,
-    session: DbSession,
+    session: PrimaryRead,
     principal: Partner,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,

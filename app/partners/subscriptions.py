@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.core.database import db_now
-from app.core.errors import Conflict, NotFound, invalid
+from app.core.database import Reader, db_now, one_or_404
+from app.core.errors import Conflict, invalid
 from app.core.principal import SYSTEM, Principal
 from app.partners import signing, targets
 from app.partners.models import Measure, Subscription, SubscriptionNotice
@@ -94,7 +94,7 @@ def _readable(actor: Principal, *, deleted: bool = False) -> Any:
 
 
 async def find(
-    session: AsyncSession,
+    session: Reader,
     actor: Principal,
     sub_id: uuid.UUID,
     *,
@@ -102,16 +102,11 @@ async def find(
     deleted: bool = False,
 ) -> Subscription:
     statement = _readable(actor, deleted=deleted).where(Subscription.id == sub_id)
-    if for_update:
-        statement = statement.with_for_update()
-    sub: Subscription | None = await session.scalar(statement)
-    if sub is None:
-        raise NotFound(f"no subscription {sub_id}")
-    return sub
+    return await one_or_404(session, statement, f"no subscription {sub_id}", for_update=for_update)
 
 
 async def page(
-    session: AsyncSession, actor: Principal, *, after: uuid.UUID | None, limit: int
+    session: Reader, actor: Principal, *, after: uuid.UUID | None, limit: int
 ) -> list[Subscription]:
     statement = _readable(actor).order_by(Subscription.id).limit(limit)
     if after is not None:
@@ -256,7 +251,7 @@ async def disable_failing(session: AsyncSession, now: dt.datetime, after: dt.tim
 
 
 async def notices(
-    session: AsyncSession, actor: Principal, sub_id: uuid.UUID, *, after: int, limit: int
+    session: Reader, actor: Principal, sub_id: uuid.UUID, *, after: int, limit: int
 ) -> list[SubscriptionNotice]:
     await find(session, actor, sub_id, deleted=True)  # its history outlives it
     return list(

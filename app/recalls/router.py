@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from app.auth.dependencies import EnterpriseOrRegulator, rate_limit
 from app.codes.context import CodeSecret
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead
 from app.core.routing import AutoCommitRoute, responses
 from app.recalls import service
 from app.recalls.schemas import Effectiveness, ProgressCreate, ProgressOut, ReturnCreate
@@ -43,7 +43,7 @@ async def record_progress(
     responses=responses(401, 403, 404, 422),
 )
 async def get_effectiveness(
-    id: uuid.UUID, session: DbSession, principal: EnterpriseOrRegulator
+    id: uuid.UUID, session: PrimaryRead, principal: EnterpriseOrRegulator
 ) -> Effectiveness:
     """Correction rates of the latest report, whether the recall is overdue, and the
     serial-level evidence: recalled items scanned after the recall began, and

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.core.clock import today
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.core.errors import Forbidden, NotFound, invalid
 from app.core.principal import Principal
 from app.core.settings import get_settings
@@ -32,7 +32,7 @@ from app.records.models import Recall
 
 
 async def find_recall(
-    session: AsyncSession, actor: Principal, recall_id: uuid.UUID, *, for_update: bool = False
+    session: Reader, actor: Principal, recall_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[Recall, str]:
     """The recall and its producer's USCC; an enterprise sees only its own (else 404)."""
     record, org = await records_service.find(session, RECALL, recall_id, for_update=for_update)
@@ -99,7 +99,7 @@ SCANS_AFTER = text(
 )
 
 
-async def _evidence(session: AsyncSession, recall: Recall) -> Evidence:
+async def _evidence(session: Reader, recall: Recall) -> Evidence:
     returned = await session.scalar(
         text("SELECT count(*) FROM recall_returns WHERE recall_id = :r"), {"r": recall.id}
     )
@@ -126,9 +126,7 @@ def _rate(corrected: int, distributed: int) -> float | None:
     return round(corrected / distributed, 4) if distributed else None
 
 
-async def effectiveness(
-    session: AsyncSession, actor: Principal, recall_id: uuid.UUID
-) -> Effectiveness:
+async def effectiveness(session: Reader, actor: Principal, recall_id: uuid.UUID) -> Effectiveness:
     """The latest report's correction rates, and the serial-level evidence."""
     recall, _ = await find_recall(session, actor, recall_id)
     latest = await session.scalar(

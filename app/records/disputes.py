@@ -8,10 +8,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from app.core.database import Reader
 
 # (session, record type as in objections, record ids) -> the disputed ones
-DisputedProvider = Callable[[AsyncSession, str, Sequence[uuid.UUID]], Awaitable[set[uuid.UUID]]]
+DisputedProvider = Callable[[Reader, str, Sequence[uuid.UUID]], Awaitable[set[uuid.UUID]]]
 
 _provider: DisputedProvider | None = None
 
@@ -24,9 +24,7 @@ def register(provider: DisputedProvider | None) -> None:
     _provider = provider
 
 
-async def disputed(
-    session: AsyncSession, kind_name: str, ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
+async def disputed(session: Reader, kind_name: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     if _provider is None or not ids:
         return set()
     return await _provider(session, OBJECTION_TYPE.get(kind_name, kind_name), ids)

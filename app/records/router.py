@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.auth.dependencies import Caller, Idempotent, Regulator
-from app.core.database import DbSession
+from app.core.database import DbSession, PrimaryRead
 from app.core.dates import IsoDate
 from app.core.errors import NotFound, Unprocessable, invalid
 from app.core.idempotency import Created
@@ -82,7 +82,7 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
 
     async def list_records(
         code: CodePath,
-        session: DbSession,
+        session: PrimaryRead,
         principal: Caller,
         date_from: Annotated[IsoDate | None, Query(alias="from")] = None,
         date_to: Annotated[IsoDate | None, Query(alias="to")] = None,
@@ -138,7 +138,7 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
     item = f"/v1/{kind.plural}/{{id}}"
 
     async def get_record(
-        id: uuid.UUID, session: DbSession, principal: Caller, response: Response
+        id: uuid.UUID, session: PrimaryRead, principal: Caller, response: Response
     ) -> kind.privileged | kind.public:  # type: ignore[name-defined]
         record, org = await service.find(session, kind, id)
         if not _visible(record, principal):
@@ -186,7 +186,7 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
     )
 
     async def record_history(
-        id: uuid.UUID, session: DbSession, principal: Regulator
+        id: uuid.UUID, session: PrimaryRead, principal: Regulator
     ) -> list[schemas.VersionOut]:
         versions = await service.history(session, kind, id)
         return [schemas.VersionOut.model_validate(v, from_attributes=True) for v in versions]

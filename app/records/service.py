@@ -17,7 +17,7 @@ from app import journal
 from app.calendar import service as calendar_service
 from app.changes import redaction
 from app.core.clock import today
-from app.core.database import db_now
+from app.core.database import Reader, db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
 from app.core.principal import Principal
 from app.credit import history as credit_history
@@ -90,7 +90,7 @@ async def publication_fields(
 
 
 async def feed_data(
-    session: AsyncSession, events: list[tuple[str, dict[str, Any]]]
+    session: Reader, events: list[tuple[str, dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     """The `(type, data)` of change events as a partner may read them today.
 
@@ -220,7 +220,7 @@ async def create(
 
 
 async def find(
-    session: AsyncSession, kind: Kind, record_id: uuid.UUID, *, for_update: bool = False
+    session: Reader, kind: Kind, record_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[OrganizationRecord, Organization]:
     statement = (
         select(kind.model, Organization)
@@ -329,7 +329,7 @@ def _describe(kind: Kind, changed: dict[str, Any]) -> str:
     return "corrected"
 
 
-async def history(session: AsyncSession, kind: Kind, record_id: uuid.UUID) -> list[RecordVersion]:
+async def history(session: Reader, kind: Kind, record_id: uuid.UUID) -> list[RecordVersion]:
     await find(session, kind, record_id)
     rows = await session.scalars(
         select(RecordVersion)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from app.core.clock import today
-from app.core.database import Db, ReadSession
+from app.core.database import Db, DbSession, ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
 from app.core.templates import error_page, render
@@ -78,7 +78,9 @@ async def _memberships(session: ReadSession, uscc: str) -> list[dict[str, Any]]:
 
 
 @router.get("/organizations/{code}", response_class=HTMLResponse)
-async def organization_page(code: str, session: ReadSession, database: Db) -> HTMLResponse:
+async def organization_page(
+    code: str, session: ReadSession, primary: DbSession, database: Db
+) -> HTMLResponse:
     """One organization's public credit: grade, A-level, lists and public records."""
     try:
         parsed = codes.parse_code(code[:64])
@@ -90,7 +92,8 @@ async def organization_page(code: str, session: ReadSession, database: Db) -> HT
         org = await organization_service.find(session, parsed.value)
     except NotFound:
         return error_page(404, "未找到该企业", f"登记服务中没有代码为 {parsed.value} 的企业。")
-    status = await credit_service.current_for_read(session, org, store=not database.has_replica)
+    store = None if database.has_replica else primary  # without a replica, `session` is it
+    status = await credit_service.current_for_read(session, org, store=store)
     on = today()
     violations, more_violations = await _records(session, VIOLATION, org)
     inspections, more_inspections = await _records(session, INSPECTION, org)

@@ -18,8 +18,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import Reader
 from app.credit import history
 from app.lists.models import ListEntry, ListPublication
 from app.organizations.models import Organization
@@ -86,7 +86,7 @@ def grade_steps(hist: policy.History, start: dt.date, end: dt.date) -> list[Step
     return steps
 
 
-async def marks(session: AsyncSession, uscc: str, start: dt.date) -> list[Mark]:
+async def marks(session: Reader, uscc: str, start: dt.date) -> list[Mark]:
     """Publications since `start` that named the organization."""
     rows = await session.execute(
         select(ListPublication.as_of, ListPublication.kind, ListPublication.number)
@@ -113,7 +113,7 @@ class Timeline:
         return render_svg(self)
 
 
-async def for_organization(session: AsyncSession, org: Organization, end: dt.date) -> Timeline:
+async def for_organization(session: Reader, org: Organization, end: dt.date) -> Timeline:
     """The last five years of `org` up to `end` (today)."""
     start = add_months(end, -12 * YEARS)
     hist = (await history.current(session, {org.id: org.status}))[org.id]
