@@ -200,20 +200,24 @@ async def _item(
     scan = functools.partial(scans.Scan, at=_now(), client_hash=client, agent=agent)
     read = functools.partial(scans.read_item, batch_id=batch_doc.batch_id, serial=code.serial)
     if buffer is not None:  # a serving process: buffered, written within FLUSH_SECONDS
-        row = await read(database.fast_pool, buffer, client=client)
+        row, unwritten, first_unwritten = await buffer.read_item(
+            database.fast_pool, batch_doc.batch_id, code.serial, client
+        )
         if row is None:
             return None
-        shown = row["scan_count"] + buffer.unwritten(row["id"]) + (1 if counted else 0)
-        first = row["first_scanned_at"] or buffer.first_unwritten(row["id"])
+        shown = row["scan_count"] + unwritten + (1 if counted else 0)
+        first = row["first_scanned_at"] or first_unwritten
         if record:
             buffer.add(scan(row["id"]))
     else:  # no buffer (tests, embedding): written at once, then read back
         try:
-            async with _primary_driver(request) as driver:
-                row = await read(driver, None, client=client)
+            async with _primary_driver(request) as driver, driver.transaction():
+                # One transaction: the item stays locked from the write to the read
+                # back, so the count read is this scan's own, not a later one's.
+                row = await read(driver, client=client)
                 if row is not None and record:
                     await scans.write(driver, [scan(row["id"])])
-                    row = await read(driver, None, client=client)
+                    row = await read(driver, client=client)
         except Exception as exc:
             # With the primary down, a shopper still learns whether the product is
             # recalled (read from the replica); only this scan goes uncounted.
@@ -221,7 +225,7 @@ async def _item(
                 raise
             log.warning("scan_not_recorded", reason="primary database unavailable")
             async with hotroute.read_session(request) as opened:
-                row = await read(await fastpath.driver(opened), None, client=client)
+                row = await read(await fastpath.driver(opened), client=client)
             counted = False
         if row is None:
             return None

@@ -10,6 +10,9 @@ the code's first distinct clients kept in `item_scan_clients` (at most
 What the scanner sees (SPEC §6 Freshness): `scan_count` is the stored count
 plus this process's scans not yet written plus this one; another process's
 scans appear once it has written them (within 0.1 s, plus the read's own lag).
+The sum is exact: a write of the buffer never overlaps a read of the stored
+count (reads share the buffer, a write waits for the reads in flight and holds
+new ones back for its few milliseconds), so no scan is counted twice or missed.
 
 What a crash can lose: the scans of this process not yet written — at most
 0.1 s of scans, and never more than `MAX_PENDING` (10,000): a buffer that
@@ -83,18 +86,9 @@ FROM item_codes i WHERE i.batch_id = $1 AND i.serial = $2
 """
 
 
-async def read_item(
-    driver: Any, buffer: ScanBuffer | None, batch_id: Any, serial: str, client: bytes
-) -> Any:
-    """The item's stored row, read so that this process's unwritten scans can be
-    added exactly: a read that overlapped a write of the buffer is read again."""
-    for _ in range(3):
-        generation = buffer.generation if buffer else 0
-        busy = buffer.busy if buffer else False
-        row = await driver.fetchrow(ITEM, batch_id, serial, client)
-        if buffer is None or (not busy and not buffer.busy and generation == buffer.generation):
-            break
-    return row
+async def read_item(driver: Any, batch_id: Any, serial: str, client: bytes) -> Any:
+    """The item's stored row: counters and the number of its other kept clients."""
+    return await driver.fetchrow(ITEM, batch_id, serial, client)
 
 
 async def write(connection: Any, scans: list[Scan]) -> None:
@@ -136,10 +130,13 @@ class ScanBuffer:
     def __init__(self, pool: Any) -> None:
         self.pool = pool
         self._pending: list[Scan] = []
-        # A write in progress, and how many have ended: a reader of the stored
-        # count whose read overlapped one cannot tell whether it saw that write.
-        self.busy = False
-        self.generation = 0
+        # Reads of stored counts in flight, and whether a write may start: a read
+        # that overlapped a write could not tell whether its snapshot had it.
+        self._readers = 0
+        self._no_readers = asyncio.Event()
+        self._no_readers.set()
+        self._no_writer = asyncio.Event()
+        self._no_writer.set()
         self._unwritten: defaultdict[int, int] = defaultdict(int)  # counted, per item
         self._first: dict[int, dt.datetime] = {}  # the earliest of those
         self._wake = asyncio.Event()
@@ -157,27 +154,43 @@ class ScanBuffer:
         """Counted scans of this item held here (pending or being written)."""
         return self._unwritten.get(item_id, 0)
 
-    def first_unwritten(self, item_id: int) -> dt.datetime | None:
-        return self._first.get(item_id)
+    async def read_item(
+        self, driver: Any, batch_id: Any, serial: str, client: bytes
+    ) -> tuple[Any, int, dt.datetime | None]:
+        """The item's stored row, this process's counted scans of it that the row
+        does not hold yet, and the earliest of those (None, 0, None: no such item)."""
+        while not self._no_writer.is_set():
+            await self._no_writer.wait()
+        self._readers += 1
+        self._no_readers.clear()
+        try:
+            row = await read_item(driver, batch_id, serial, client)
+            if row is None:
+                return None, 0, None
+            return row, self.unwritten(row["id"]), self._first.get(row["id"])
+        finally:
+            self._readers -= 1
+            if not self._readers:
+                self._no_readers.set()
 
     async def flush(self) -> None:
         """Write what is pending; on failure keep it (bounded) for the next attempt."""
         if not self._pending:
             return
-        batch, self._pending = self._pending, []
-        self.busy = True
+        self._no_writer.clear()  # new reads wait; those in flight end first
         try:
-            async with self.pool.acquire() as connection:
-                await write(connection, batch)
-        except Exception:
-            self._pending = batch + self._pending  # still counted as unwritten
-            self._trim()
-            raise
-        else:
+            await self._no_readers.wait()
+            batch, self._pending = self._pending, []
+            try:
+                async with self.pool.acquire() as connection:
+                    await write(connection, batch)
+            except Exception:
+                self._pending = batch + self._pending  # still counted as unwritten
+                self._trim()
+                raise
             self._forget(batch)
         finally:
-            self.busy = False
-            self.generation += 1
+            self._no_writer.set()
 
     def _forget(self, written: list[Scan]) -> None:
         for scan in written:

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 
-import pytest
+import asyncpg
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.codes import scans
 from app.codes.context import agent_class
 from app.codes.models import ItemCode, ItemScan
+from app.core.database import asyncpg_dsn
 from tests.codes.helpers import item_codes
+from tests.conftest import DatabaseUnderTest
 from tests.factories import committed_key, committed_organization
 
 JSON = {"Accept": "application/json"}
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect after the buffered scan writer (issue #11): under parallel scans "
-    "in one process a count can repeat across a flush (seen: 31 answered where 30 was due); "
-    "the stored total is exact",
-)
 async def test_parallel_scans_lose_no_increment(
     committed_client: AsyncClient, engine: AsyncEngine
 ) -> None:
@@ -51,6 +49,40 @@ async def test_parallel_scans_lose_no_increment(
         first = await session.scalar(select(ItemCode.first_scanned_at))
         earliest = await session.scalar(select(func.min(ItemScan.scanned_at)))
     assert first is not None and earliest is not None and first <= earliest
+
+
+async def test_buffered_counts_are_exact_while_the_buffer_is_written(
+    committed_client: AsyncClient, engine: AsyncEngine, test_database: DatabaseUnderTest
+) -> None:
+    """A serving process (SPEC §6 Freshness): each scan is told the stored count plus
+    this process's unwritten scans plus itself, also when writes of the buffer run
+    between reads, so no two scans are told the same number."""
+    uscc = await committed_organization(engine)
+    headers = await committed_key(engine, "regulator")
+    await item_codes(committed_client, headers, uscc, count=1)
+    async with AsyncSession(engine) as session:
+        item = (await session.execute(select(ItemCode.batch_id, ItemCode.serial))).one()
+    pool = await asyncpg.create_pool(asyncpg_dsn(test_database.service_url), min_size=1, max_size=8)
+    buffer = scans.ScanBuffer(pool)
+
+    async def scan() -> int:
+        row, unwritten, _ = await buffer.read_item(pool, item.batch_id, item.serial, b"c")
+        buffer.add(scans.Scan(row["id"], dt.datetime.now(dt.UTC), b"c", "mobile"))
+        return int(row["scan_count"]) + unwritten + 1
+
+    seen: list[int] = []
+    try:
+        for _ in range(10):  # reads on both sides of a write, and during it
+            answers = await asyncio.gather(
+                *(scan() for _ in range(6)), buffer.flush(), *(scan() for _ in range(6))
+            )
+            seen += [n for n in answers if n is not None]
+        await buffer.flush()
+    finally:
+        await pool.close()
+    assert sorted(seen) == list(range(1, 121))
+    async with AsyncSession(engine) as session:
+        assert await session.scalar(select(ItemCode.scan_count)) == 120
 
 
 async def _client_from(app: FastAPI, address: str) -> AsyncIterator[AsyncClient]:
