@@ -68,3 +68,9 @@ async def committed_organization(engine: AsyncEngine, **kwargs: Any) -> str:
         uscc = await make_organization(session, **kwargs)
         await session.commit()
     return uscc
+
+
+async def committed_regulator_and_two(engine: AsyncEngine) -> tuple[dict[str, str], str, str]:
+    """A committed regulator key, a busy organization and another (contention tests)."""
+    regulator = await committed_key(engine, "regulator")
+    return regulator, await committed_organization(engine), await committed_organization(engine)

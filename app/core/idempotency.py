@@ -6,10 +6,11 @@ commits (then it replays the stored response) or rolls back (then it proceeds).
 The response is stored in the same transaction as the record it describes, so a
 key never points at a write that did not happen. Every exit settles the key
 before the commit (`AutoCommitRoute` calls `settle`): a success stores its
-response, any other answer removes the key, and an exception rolls it back —
-so no committed key is ever left without a response (a row that somehow is, is
-409, never a 500). Keys are scoped per API key and kept at least 24 hours
-(`purge` drops those older than 48).
+response, any other answer removes the key, and an exception rolls it back.
+Only a request that commits as it goes (a `mode=partial` import) leaves a key
+without a response while it runs: the same key meanwhile is 409 with
+Retry-After, never a 500, and an interrupted import gives its key up. Keys are
+scoped per API key and kept at least 24 hours (`purge` drops those older than 48).
 
 The fingerprint is the method, the path, the query (sorted) and the parsed body:
 JSON compared as data, a multipart form by its fields and each file's name and
@@ -162,7 +163,8 @@ class Idempotency(Settles):
             )
         )
         if stored is None or stored.status_code is None:
-            # Not reachable through `settle`; kept as an answer rather than a crash.
+            # A `mode=partial` import commits the key with its first chunk, before
+            # its response exists: a retry meanwhile is told to wait.
             raise Conflict(
                 "a request with this Idempotency-Key has not finished; retry later",
                 errors=[{"field": "Idempotency-Key", "message": "no response stored yet"}],

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import Reader, db_now, one_or_404
@@ -21,7 +22,6 @@ from app.core.errors import Conflict, invalid
 from app.core.principal import SYSTEM, Principal
 from app.credit import providers
 from app.credit import service as credit_service
-from app.dueprocess import effects
 from app.dueprocess.models import Notice, Objection
 from app.organizations.models import Organization
 from app.policy import versions
@@ -68,7 +68,7 @@ async def _serve(
     session.add(notice)
     await session.flush()
     # Never public, so no change event: the feed shows black_list_pending in credit.changed.
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action="notice.serve",
@@ -142,7 +142,7 @@ async def deliver(
     notice.delivered_on, notice.objection_deadline = day, deadline
     notice.delivered_at, notice.status = await db_now(session), "delivered"
     await session.flush()
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action="notice.deliver",
@@ -164,7 +164,7 @@ async def withdraw(session: AsyncSession, actor: Principal, notice: Notice) -> N
     notice.status, notice.withdrawn_on = "withdrawn", today()
     notice.withdrawn_at = await db_now(session)
     await session.flush()
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action="notice.withdraw",

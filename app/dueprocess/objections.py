@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.auth import guards
 from app.auth.models import ApiKey
 from app.calendar import service as calendar_service
@@ -23,7 +24,7 @@ from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.principal import Principal
 from app.credit import service as credit_service
-from app.dueprocess import effects, notices, targets
+from app.dueprocess import notices, targets
 from app.dueprocess.models import Notice, Objection
 from app.organizations.models import Organization
 from app.policy import versions
@@ -119,7 +120,7 @@ async def open_objection(
     except IntegrityError:  # a concurrent objection on the same record won the race
         raise Conflict(f"an objection on this {record_type} is open") from None
     named = {"record_id": record_id} if found.public else {}
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action="objection.open",
@@ -204,7 +205,7 @@ async def decide(
     objection.correction = correction
     objection.late = on > objection.due_on
     await session.flush()
-    await effects.record(
+    await journal.record(
         session,
         actor,
         action=f"objection.{decision}",

@@ -2,6 +2,17 @@
 
 Encodings: UTF-8 with or without BOM, and GB18030 (what Chinese spreadsheets
 export). Rows are reported by file line (the header is line 1).
+
+What an import holds (SPEC §7, §8: nothing serialises writers). Neither mode
+takes a lock beyond the rows it writes: its new violations, their versions and
+entries, and — through the foreign keys and the credit refresh — the rows of the
+organizations it names (a write to one of those waits for it; a write to any
+other organization does not). `mode=atomic` is one transaction, so its rows
+commit together or not at all. `mode=partial` commits every `CHUNK` rows (the
+caller's `checkpoint`): each chunk's organizations are released, and its entries
+sequenced, while the next chunk is written; a chunk that meets a deadlock is
+written again, and one that cannot be written ends the import with what the
+earlier chunks committed (`ImportInterrupted`).
 """
 
 from __future__ import annotations
@@ -9,15 +20,18 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.core.errors import field_name
+from app.core.errors import Conflict, field_name, sqlstate
 from app.core.principal import Principal
+from app.core.routing import RETRY_STATES
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.records import service
@@ -27,6 +41,12 @@ from app.records.schemas import ViolationCreate
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
+CHUNK = 500  # rows per transaction in mode=partial
+CHUNK_ATTEMPTS = 3  # a chunk that meets a deadlock or serialisation failure
+_ALREADY_RECORDED = {
+    "field": "case_no",
+    "message": "duplicate: this authority's case is already recorded",
+}
 COLUMNS = (
     "uscc",
     "case_no",
@@ -69,6 +89,20 @@ class ImportRejected(Exception):
         super().__init__(detail)
         self.detail = detail
         self.report = report
+
+
+class ImportInterrupted(Exception):
+    """A partial import that could not write a chunk: the chunks before it are
+    committed (`report` says which rows), the rest is not."""
+
+    def __init__(self, report: ImportReport, cause: Exception) -> None:
+        super().__init__(f"the import stopped after {report.imported} rows: {cause!r}")
+        self.report = report
+        self.cause = cause
+
+
+Checkpoint = Callable[[], Awaitable[None]]
+Accepted = tuple[int, Organization, ViolationCreate]
 
 
 def decode(data: bytes) -> str:
@@ -142,8 +176,15 @@ def _validate_row(
 
 
 async def run(
-    session: AsyncSession, actor: Principal, data: bytes, mode: Literal["atomic", "partial"]
+    session: AsyncSession,
+    actor: Principal,
+    data: bytes,
+    mode: Literal["atomic", "partial"],
+    checkpoint: Checkpoint | None = None,
 ) -> ImportReport:
+    """Check every row, then write the accepted ones: in the caller's transaction
+    (`mode=atomic`, or no `checkpoint`), or committing each chunk with
+    `checkpoint()` (`mode=partial`: see the module docstring)."""
     _, rows = parse(decode(data))
     checked = [(line, *_validate_row(row)) for line, row in rows]
 
@@ -169,7 +210,7 @@ async def run(
         existing = {(a, c) for a, c in result}
 
     rejected: list[RowProblem] = []
-    accepted: list[tuple[int, Organization, ViolationCreate]] = []
+    accepted: list[Accepted] = []
     seen: dict[tuple[str, str], int] = {}
     for line, code, violation, reasons in checked:
         if code and code not in orgs:
@@ -177,12 +218,7 @@ async def run(
         if violation is not None:
             key = (violation.authority, violation.case_no)
             if key in existing:
-                reasons.append(
-                    {
-                        "field": "case_no",
-                        "message": "duplicate: this authority's case is already recorded",
-                    }
-                )
+                reasons.append(dict(_ALREADY_RECORDED))
             elif key in seen:
                 reasons.append(
                     {"field": "case_no", "message": f"duplicate of line {seen[key]} in this file"}
@@ -199,12 +235,66 @@ async def run(
         raise ImportRejected(
             f"{len(rejected)} of {len(rows)} rows were rejected; nothing was imported", report
         )
-    # Listeners that coalesce (the credit refresh) run once per organization.
+    if mode == "atomic" or checkpoint is None:
+        await _write(session, actor, accepted, report, skip_duplicates=False)
+    else:
+        await _write_in_chunks(session, actor, accepted, report, checkpoint)
+    report.created.sort(key=lambda c: c.line)
+    report.rejected.sort(key=lambda r: r.line)
+    report.imported = len(report.created)
+    return report
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Principal,
+    rows: Sequence[Accepted],
+    report: ImportReport,
+    *,
+    skip_duplicates: bool,
+) -> None:
+    """Create the rows in the caller's transaction. Listeners that coalesce (the
+    credit refresh) run once per organization, at the end."""
     async with journal.deferred(session):
-        for line, org, violation in accepted:
-            record = await service.create(session, actor, VIOLATION, org, violation, imported=True)
+        for line, org, violation in rows:
+            try:
+                record = await service.create(
+                    session, actor, VIOLATION, org, violation, imported=True
+                )
+            except Conflict:  # recorded by someone else since the file was checked
+                if not skip_duplicates:
+                    raise
+                report.rejected.append(RowProblem(line=line, reasons=[_ALREADY_RECORDED]))
+                continue
             report.created.append(
                 RowCreated(line=line, id=record.id, uscc=org.uscc, case_no=violation.case_no)
             )
-    report.imported = len(report.created)
-    return report
+
+
+async def _write_in_chunks(
+    session: AsyncSession,
+    actor: Principal,
+    accepted: Sequence[Accepted],
+    report: ImportReport,
+    checkpoint: Checkpoint,
+) -> None:
+    """`mode=partial`: a transaction per `CHUNK` rows; a chunk that meets a deadlock
+    is rolled back and written again (the earlier chunks stay committed)."""
+    for start in range(0, len(accepted), CHUNK):
+        chunk = accepted[start : start + CHUNK]
+        ids = {org.id for _, org, _ in chunk}
+        for attempt in range(CHUNK_ATTEMPTS):
+            created, rejected = len(report.created), len(report.rejected)
+            try:
+                await _write(session, actor, chunk, report, skip_duplicates=True)
+                await checkpoint()
+                break
+            except Exception as exc:
+                del report.created[created:], report.rejected[rejected:]
+                await session.rollback()
+                retry = isinstance(exc, DBAPIError) and sqlstate(exc) in RETRY_STATES
+                if not retry or attempt == CHUNK_ATTEMPTS - 1:
+                    report.imported = len(report.created)
+                    raise ImportInterrupted(report, exc) from exc
+                # The rollback expired the organizations: load them again.
+                await session.execute(select(Organization).where(Organization.id.in_(ids)))

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from app.auth.dependencies import Caller, Idempotent, Regulator
 from app.core.database import DbSession, PrimaryRead
 from app.core.dates import IsoDate
-from app.core.errors import NotFound, Unprocessable, invalid
+from app.core.errors import (
+    CONTENTION_STATES,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+    invalid,
+    is_unavailable,
+    sqlstate,
+)
 from app.core.idempotency import Created
 from app.core.pagination import (
     DEFAULT_LIMIT,
@@ -203,6 +211,15 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
 
 
 async def _csv_bytes(request: Request) -> bytes:
+    """The uploaded file, read once per request: a run again after a deadlock
+    (AutoCommitRoute) finds the body already consumed."""
+    data: bytes | None = getattr(request.state, "csv_bytes", None)
+    if data is None:
+        data = request.state.csv_bytes = await _read_csv_bytes(request)
+    return data
+
+
+async def _read_csv_bytes(request: Request) -> bytes:
     """The uploaded file: multipart field `file`, or a `text/csv` body; bounded."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > imports.MAX_BYTES + 64 * 1024:
@@ -239,7 +256,23 @@ async def import_violations(
     async def make() -> Created:
         data = await _csv_bytes(request)
         try:
-            report = await imports.run(session, principal, data, mode)
+            # mode=partial commits every imports.CHUNK rows (and the key with the
+            # first): what an import holds is in app/records/imports.py.
+            checkpoint = session.commit if mode == "partial" else None
+            report = await imports.run(session, principal, data, mode, checkpoint)
+        except imports.ImportInterrupted as exc:
+            # Its committed chunks stay; the key is given up, so that a retry runs
+            # (and reports those rows as already recorded).
+            await idempotency.settle(None)
+            await session.commit()
+            if not (is_unavailable(exc.cause) or sqlstate(exc.cause) in CONTENTION_STATES):
+                raise exc.cause from None
+            raise Unavailable(
+                f"the import stopped after {exc.report.imported} rows were imported; "
+                "send the file again to import the rest",
+                headers={"Retry-After": "1"},
+                extra={"report": exc.report.model_dump(mode="json")},
+            ) from exc.cause
         except imports.ImportRejected as exc:
             errors = [
                 {"field": f"line {row.line}: {reason['field']}", "message": reason["message"]}

@@ -1,9 +1,12 @@
 """Benchmarks: every hot path against a bare FastAPI + asyncpg baseline, measured
 alternately (A B A B …) in the same run with wrk on 127.0.0.1.
 
-    scripts/bench/run [--organizations N] [--duration S] [--pairs P]
+    scripts/bench/run [--organizations N] [--duration S] [--pairs P] [--only NAME ...]
 
 Writes var/bench/results.json and docs/bench/requests.png; BENCHMARKS.md quotes them.
+With `--only` (a wrk scenario such as `writes`, or `batch`, `timed`, `qr`,
+`import`) it runs just those and writes var/bench/results-only.json, leaving the
+full run's results, chart and BENCHMARKS.md alone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -195,10 +199,21 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--item-codes", type=int, default=1_000_000)
     parser.add_argument(
         "--skip-load", action="store_true", help="reuse the data set already loaded"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this part (repeatable): a wrk scenario, batch, timed, qr or import",
+    )
     args = parser.parse_args()
+    only = set(args.only or [])
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     env = {
@@ -215,7 +230,7 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine(), "args": vars(args)}
     if not args.skip_load or not sample_file.exists():
         started = time.perf_counter()
-        sample = asyncio.run(dataset.load(urls.owner, args.organizations, 10_000, 1_000_000))
+        sample = asyncio.run(dataset.load(urls.owner, args.organizations, 10_000, args.item_codes))
         sample_file.write_text(json.dumps(sample, ensure_ascii=False))
         results["load_seconds"] = time.perf_counter() - started
     sample = json.loads(sample_file.read_text())
@@ -282,6 +297,7 @@ def main() -> None:
             "connections": 16,
         },
     }
+    scenarios = {name: s for name, s in scenarios.items() if wanted(name)}
     base_paths = [f"/credit/{u}" for u in usccs]
     asyncio.run(make_baseline_table(urls.owner))
 
@@ -294,7 +310,7 @@ def main() -> None:
         baseline = f"http://127.0.0.1:{BASELINE_PORT}"
         # Warm both (connection pools, statement caches) before measuring.
         wrk(baseline, base_paths, duration=2, connections=args.connections)
-        wrk(registry, scenarios["credit lookup"]["paths"], duration=2, connections=args.connections)
+        wrk(registry, credit_paths, duration=2, connections=args.connections)
         results["scenarios"] = {}
         for name, scenario in scenarios.items():
             pairs = []
@@ -325,42 +341,134 @@ def main() -> None:
             results["scenarios"][name] = summarise(pairs)
             print(name, json.dumps(results["scenarios"][name]["median"]), flush=True)
 
-        # Batch of 1000 codes: time per batch against one lookup's latency (same run).
-        body = BENCH_DIR / "batch.json"
-        body.write_text(json.dumps({"codes": usccs[:1000]}))
-        batch = []
-        for _ in range(args.pairs):
-            one = wrk(
-                registry, scenarios["credit lookup"]["paths"], duration=args.duration, connections=1
-            )
-            many = wrk(
-                registry,
-                ["/v1/credit/batch"],
-                duration=args.duration,
-                connections=1,
-                env={"WRK_METHOD": "POST", "WRK_BODY": str(body), "WRK_AUTH": keys["partner"]},
-            )
-            batch.append(
-                {
-                    "one_lookup_p50_ms": one["p50_ms"],
-                    "batch_p50_ms": many["p50_ms"],
-                    "ratio": many["p50_ms"] / one["p50_ms"],
-                    "codes_per_s": 1000 * many["rps"],
-                    "non_2xx": many["non_2xx"],
-                }
-            )
-        results["batch"] = {k: statistics.median(p[k] for p in batch) for k in batch[0]}
-        print("batch 1000", json.dumps(results["batch"]), flush=True)
-        results.update(timed_scenarios(registry, keys, sample))
-    results["qr"] = qr_rates()
-    print("qr", json.dumps(results["qr"]), flush=True)
+        if wanted("batch"):
+            results["batch"] = batch_scenario(registry, keys, usccs, credit_paths, args)
+        if wanted("import"):
+            results["import"] = import_while_writing(registry, keys, usccs, post_env, args)
+        if wanted("timed"):
+            results.update(timed_scenarios(registry, keys, sample))
+    if wanted("qr"):
+        results["qr"] = qr_rates()
+        print("qr", json.dumps(results["qr"]), flush=True)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if only:
+        (BENCH_DIR / "results-only.json").write_text(
+            json.dumps(results, indent=2, ensure_ascii=False)
+        )
+        print(f"results: {BENCH_DIR / 'results-only.json'}")
+        return
     (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     chart(results, ROOT / "docs" / "bench" / "requests.png")
     print(f"results: {BENCH_DIR / 'results.json'}")
     from scripts.bench import report
 
     report.main()
+
+
+def batch_scenario(
+    registry: str,
+    keys: dict[str, str],
+    usccs: list[str],
+    credit_paths: list[str],
+    args: argparse.Namespace,
+) -> dict[str, float]:
+    # Batch of 1000 codes: time per batch against one lookup's latency (same run).
+    body = BENCH_DIR / "batch.json"
+    body.write_text(json.dumps({"codes": usccs[:1000]}))
+    batch = []
+    for _ in range(args.pairs):
+        one = wrk(registry, credit_paths, duration=args.duration, connections=1)
+        many = wrk(
+            registry,
+            ["/v1/credit/batch"],
+            duration=args.duration,
+            connections=1,
+            env={"WRK_METHOD": "POST", "WRK_BODY": str(body), "WRK_AUTH": keys["partner"]},
+        )
+        batch.append(
+            {
+                "one_lookup_p50_ms": one["p50_ms"],
+                "batch_p50_ms": many["p50_ms"],
+                "ratio": many["p50_ms"] / one["p50_ms"],
+                "codes_per_s": 1000 * many["rps"],
+                "non_2xx": many["non_2xx"],
+            }
+        )
+    out = {k: statistics.median(p[k] for p in batch) for k in batch[0]}
+    print("batch 1000", json.dumps(out), flush=True)
+    return out
+
+
+IMPORT_ROWS, IMPORT_ORGS = 5000, 100
+
+
+def import_while_writing(
+    registry: str,
+    keys: dict[str, str],
+    usccs: list[str],
+    post_env: dict[str, str],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """A 5,000-row CSV import on IMPORT_ORGS organizations while 16 regulator
+    clients record grades on the others (wrk, started with the import): the
+    writes' latency, and the import's time, for each mode."""
+    import threading
+
+    targets, others = usccs[:IMPORT_ORGS], usccs[IMPORT_ORGS:]
+    paths = [f"/v1/organizations/{u}/grades" for u in others]
+    out: dict[str, Any] = {}
+    for mode in ("partial", "atomic"):
+        stamp = time.strftime("%H%M%S")
+        rows = [
+            f"{targets[i % len(targets)]},基准{mode}{stamp}-{i},基准测试局,2026-01-05,"
+            f"产品质量,minor,基准导入"
+            for i in range(IMPORT_ROWS)
+        ]
+        csv = "uscc,case_no,authority,decided_on,category,severity,public_summary\r\n"
+        data = (csv + "\r\n".join(rows) + "\r\n").encode()
+        outcome: dict[str, Any] = {}
+
+        def run_import(data: bytes = data, mode: str = mode, outcome: dict = outcome) -> None:
+            request = urllib.request.Request(
+                f"{registry}/v1/imports/violations?mode={mode}",
+                data=data,
+                method="POST",
+                headers={
+                    "Content-Type": "text/csv",
+                    "Authorization": f"Bearer {keys['regulator']}",
+                },
+            )
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=600) as response:
+                    outcome["status"] = response.status
+                    outcome["imported"] = json.loads(response.read())["imported"]
+            except urllib.error.HTTPError as exc:
+                outcome["status"] = exc.code
+            outcome["seconds"] = time.perf_counter() - started
+
+        thread = threading.Thread(target=run_import)
+        thread.start()
+        writes = wrk(
+            registry,
+            paths,
+            duration=args.duration,
+            connections=16,
+            env=post_env | {"WRK_AUTH": keys["regulator"]},
+        )
+        thread.join()
+        out[mode] = {
+            "import_status": outcome.get("status"),
+            "import_rows": outcome.get("imported"),
+            "import_seconds": outcome.get("seconds"),
+            "writes_rps": writes["rps"],
+            "writes_p50_ms": writes["p50_ms"],
+            "writes_p99_ms": writes["p99_ms"],
+            "writes_non_2xx": writes["non_2xx"],
+            "wrk_seconds": args.duration,
+        }
+        print(f"import {mode} while writing", json.dumps(out[mode]), flush=True)
+    return out
 
 
 def dataset_scenarios(sample: dict[str, Any]) -> dict[str, dict[str, Any]]:

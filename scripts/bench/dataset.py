@@ -189,6 +189,7 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
                 now,
                 now,
                 None,
+                decided,  # published_on: imported records are published when decided
             )
             violations.append(row)
             parts["violations"] = [
@@ -276,6 +277,7 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
             "revoked_reason",
             "repaired_on",
             *common,
+            "published_on",
         ],
     )
     await conn.copy_records_to_table(

@@ -19,16 +19,14 @@ from app.core.routing import AutoCommitRoute
 from app.records import service as records_service
 from app.records.kinds import VIOLATION
 from app.records.schemas import ViolationCreate
-from tests.factories import committed_key, committed_organization
+from tests.factories import committed_regulator_and_two
 from tests.records.helpers import grade, violation
 
 
 async def test_an_open_write_blocks_no_other_organization(
     engine: AsyncEngine, committed_client: AsyncClient
 ) -> None:
-    regulator = await committed_key(engine, "regulator")
-    busy = await committed_organization(engine)
-    other = await committed_organization(engine)
+    regulator, busy, other = await committed_regulator_and_two(engine)
     async with AsyncSession(engine, expire_on_commit=False) as long_writer:
         from app.organizations import service as organization_service
 
