@@ -86,3 +86,50 @@ async def test_a_violation_past_its_period_on_the_publication_day_is_left_out(
     assert "redacted" not in body
     assert [e["uscc"] for e in body["entries"]["items"]] == [recent]
     assert old not in orjson.dumps(body).decode()
+
+
+async def test_the_pages_redact_as_the_api_does(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
+    """The HTML list page, its search, the home page and the organization page."""
+    with clock.frozen(LAST_PUBLIC_DAY):
+        old, _ = await black_listed(
+            client, session, regulator, decided_on="2023-06-15", name="旧案甲有限公司"
+        )
+        recent, _ = await black_listed(
+            client, session, regulator, decided_on="2023-06-16", name="近案乙有限公司"
+        )
+        made = await client.post(
+            "/v1/lists/black/publications", json={"as_of": "2023-06-20"}, headers=regulator
+        )
+        assert made.status_code == 201, made.text
+        number = made.json()["number"]
+        page = (await client.get(f"/lists/black/{number}")).text
+        assert old in page and "旧案甲" in page and "不再公示" not in page
+        copy = (await client.get(f"/v1/lists/black/publications/{number}?format=jsonl")).text
+    old_line = next(line for line in copy.splitlines() if old in line)
+
+    for url in (f"/lists/black/{number}", "/lists/black"):
+        page = (await client.get(url)).text
+        assert old not in page and "旧案甲" not in page, url
+        assert recent in page and "近案乙" in page
+        assert "公示期已满，本条不再公示" in page
+        assert hashlib.sha256(old_line.encode()).hexdigest() in page
+        assert "其中 1 个条目" in page and "line_hashes" in page
+    for q in ("旧案甲", old, old[8:17]):  # name, code, embedded organization code
+        found = (await client.get(f"/lists/black/{number}", params={"q": q})).text
+        assert "没有找到匹配的企业" in found and 'class="entries"' not in found, q
+        assert f"/organizations/{old}" not in found
+    home = (await client.get("/")).text
+    assert old not in home and recent in home
+    own_page = (await client.get(f"/organizations/{old}")).text
+    assert f"/lists/black/{number}?q={old}" not in own_page
+    other_page = (await client.get(f"/organizations/{recent}")).text
+    assert f"/lists/black/{number}?q={recent}" in other_page
+
+    download = await client.get(f"/v1/lists/black/publications/{number}?format=csv")
+    assert download.headers["X-Redacted-Count"] == "1"
+    assert old not in download.text and recent in download.text
+    listed = await client.get(f"/v1/lists/black/publications/{number}")
+    max_age = int(listed.headers["Cache-Control"].rpartition("=")[2])
+    assert 0 <= max_age <= 86400
