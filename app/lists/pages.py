@@ -125,7 +125,7 @@ async def _publication_page(
         kind_zh=KIND_ZH[kind],
         publication=publication_view(publication),
         redacted=await redaction.redacted_count(session, publication),
-        is_latest=number is None,
+        is_latest=number is None or bool(history and history[0].number == publication.number),
         entries=[entry for _, entry in rows],
         query=query,
         previous_link=previous_link,
