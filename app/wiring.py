@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from app import journal
 from app.approvals import wiring as approvals_wiring
+from app.complaints import objections as complaint_objections
 from app.complaints import queries as complaint_queries
 from app.credit import providers as credit_providers
 from app.credit import service as credit_service
+from app.dueprocess import targets as objection_targets
 from app.dueprocess import wiring as dueprocess_wiring
 from app.partners import outbox
 
@@ -23,6 +25,9 @@ def install_listeners() -> None:
     approvals_wiring.install()
     # Substantiated complaints count in credit (rule C1 of policy v2, SPEC §10).
     credit_providers.register_complaints(complaint_queries.credit_facts)
+    # ... and may be objected to (SPEC §9 `record_type` `complaint`): due process
+    # keeps the registry of objection targets, complaints (above it) fill in theirs.
+    objection_targets.register(complaint_objections.TARGET)
     # A change event partners subscribe to enters the webhook outbox in the
     # writer's transaction: it exists if and only if its write committed (SPEC §11).
     journal.listen(outbox.enqueue)

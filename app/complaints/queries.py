@@ -19,6 +19,7 @@ from app.core.database import Reader
 from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.policy.facts import ComplaintFact
+from app.records import disputes
 
 _other = aliased(Complaint)
 CLUSTER_SIZE = (
@@ -38,9 +39,14 @@ def readable(principal: Principal) -> Select[Complaint, int]:
 
 
 def view(
-    complaint: Complaint, cluster_size: int, principal: Principal, on: dt.date | None = None
+    complaint: Complaint,
+    cluster_size: int,
+    principal: Principal,
+    on: dt.date | None = None,
+    disputed: bool = False,
 ) -> ComplaintOut:
-    """The business's view, or with the complainant for a regulator (art. 33)."""
+    """The business's view, or with the complainant for a regulator (art. 33);
+    `disputed` while an objection on it is open (SPEC §9)."""
     on = on or today()
     due = clock.current_due(complaint.status, complaint.decision_due_on, complaint.mediation_due_on)
     values: dict[str, Any] = complaint.plain_fields() | {
@@ -53,6 +59,7 @@ def view(
         "cluster_size": cluster_size,
         "created_at": complaint.created_at,
         "version": complaint.version,
+        "disputed": disputed,
     }
     if principal.is_regulator:
         return ComplaintPrivileged(
@@ -65,7 +72,8 @@ async def one(session: Reader, principal: Principal, id: uuid.UUID) -> Complaint
     row = (await session.execute(readable(principal).where(Complaint.id == id))).first()
     if row is None:
         raise NotFound(f"no complaint {id}")
-    return view(row[0], row[1], principal)
+    disputed = await disputes.disputed(session, "complaint", [id])
+    return view(row[0], row[1], principal, disputed=id in disputed)
 
 
 def overdue_clause(on: dt.date) -> Any:
@@ -103,7 +111,8 @@ async def page(
             | ((Complaint.received_on == after[0]) & (Complaint.id > after[1]))
         )
     rows = (await session.execute(statement.limit(limit + 1))).all()
-    return [view(row[0], row[1], principal, on) for row in rows]
+    disputed = await disputes.disputed(session, "complaint", [row[0].id for row in rows])
+    return [view(row[0], row[1], principal, on, row[0].id in disputed) for row in rows]
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

@@ -129,6 +129,9 @@ class ComplaintOut(BaseModel):
     cluster_size: int
     created_at: dt.datetime
     version: int
+    disputed: bool = Field(
+        default=False, description="an objection on it is open (异议处理中, SPEC §9)"
+    )
 
 
 class ComplaintPrivileged(ComplaintOut):

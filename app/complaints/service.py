@@ -144,7 +144,7 @@ async def receive(
     return complaint
 
 
-async def _locked(session: AsyncSession, id: uuid.UUID) -> Complaint:
+async def locked(session: AsyncSession, id: uuid.UUID) -> Complaint:
     complaint = await session.get(Complaint, id, with_for_update=True, populate_existing=True)
     if complaint is None:
         raise NotFound(f"no complaint {id}")
@@ -190,7 +190,7 @@ async def transition(
     session: AsyncSession, actor: Principal, id: uuid.UUID, body: TransitionCreate
 ) -> Complaint:
     """Move a case; a move its status does not allow is 409."""
-    complaint = await _locked(session, id)
+    complaint = await locked(session, id)
     on = body.on or today()
     _check(complaint, body, on)
     before = audit_view(complaint)
@@ -209,24 +209,38 @@ async def transition(
         _rewind_mediation(complaint, calendar)
     else:
         _apply(complaint, to, on, body, calendar)
+    await new_version(session, actor, complaint, f"complaint.{to}", before, body.substantiated, on)
+    return complaint
+
+
+async def new_version(
+    session: AsyncSession,
+    actor: Principal,
+    complaint: Complaint,
+    action: str,
+    before: dict[str, Any],
+    substantiated: bool | None = None,
+    on: dt.date | None = None,
+) -> None:
+    """The case's next version (numbered, never an edit of the last one), its
+    substantiation set when given (on `on`), written through the journal."""
     complaint.version += 1
     complaint.updated_at = await db_now(session)
-    if body.substantiated is not None:
-        complaint.substantiated = body.substantiated
-        complaint.substantiated_on = on if body.substantiated else None
-        complaint.substantiated_recorded_at = complaint.updated_at if body.substantiated else None
+    if substantiated is not None:
+        complaint.substantiated = substantiated
+        complaint.substantiated_on = on if substantiated else None
+        complaint.substantiated_recorded_at = complaint.updated_at if substantiated else None
     await session.flush()
     await journal.record(
         session,
         actor,
-        action=f"complaint.{to}",
+        action=action,
         entity="complaint",
         entity_id=str(complaint.id),
         uscc=complaint.uscc,
         before=before,
         after=audit_view(complaint),
     )
-    return complaint
 
 
 def _rewind_mediation(complaint: Complaint, calendar: Any) -> None:
@@ -264,7 +278,7 @@ async def end_expired_mediations(session: AsyncSession, on: dt.date) -> int:
         )
     ).all()
     for id in ids:
-        complaint = await _locked(session, id)
+        complaint = await locked(session, id)
         assert complaint.mediation_due_on is not None
         body = TransitionCreate(to="terminated", reason="time_limit")
         await transition(

@@ -284,9 +284,10 @@ async def refresh_organization(session: AsyncSession, org: Organization) -> Cred
     return (await refresh(session, [(org.id, org.uscc)]))[0]
 
 
-# The writes whose entity shapes an organization's credit (SPEC §4).
+# The writes whose entity shapes an organization's credit (SPEC §4); a complaint's
+# substantiation counts in rule C1 (§4.1, §10).
 CREDIT_ENTITIES = frozenset(
-    {"organization", "grade_assessment", "violation", "inspection", "recall"}
+    {"organization", "grade_assessment", "violation", "inspection", "recall", "complaint"}
 )
 
 

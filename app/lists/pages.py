@@ -3,7 +3,9 @@ list with search and pagination, and one organization's public credit page.
 
 Server-rendered with plain links and forms (no JavaScript). Only public data is
 shown: no legal representative, no internal description, violations only inside
-their publication period, reasons of expired ones anonymised.
+their publication period; an entry of a past publication whose violation's period
+has ended since is redacted as in the API (SPEC §4.1: its line's hash in its
+place, never found by a search).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
 from app.core.settings import AppSettings, Settings, get_settings
 from app.core.templates import error_page, render
-from app.lists import service
+from app.lists import redaction, service
 from app.lists.canonical import KIND_ZH, KINDS
 from app.lists.models import ListPublication
 
@@ -103,8 +105,8 @@ async def _publication_page(
         if number is not None:
             return error_page(404, "没有这一期名单", f"{KIND_ZH[kind]}没有第 {number} 期。")
         return render("lists/publication.html", kind=kind, kind_zh=KIND_ZH[kind], publication=None)
-    rows, more = await service.search_page(
-        session, publication, q=query or None, after=after_n, before=before_n, limit=PAGE_SIZE
+    rows, more = await redaction.public_page(
+        session, publication, PAGE_SIZE, q=query or None, after=after_n, before=before_n
     )
     base = f"/lists/{kind}" if number is None else f"/lists/{kind}/{number}"
     extra = {"q": query} if query else {}
@@ -122,7 +124,8 @@ async def _publication_page(
         kind=kind,
         kind_zh=KIND_ZH[kind],
         publication=publication_view(publication),
-        is_latest=number is None,
+        redacted=await redaction.redacted_count(session, publication),
+        is_latest=number is None or bool(history and history[0].number == publication.number),
         entries=[entry for _, entry in rows],
         query=query,
         previous_link=previous_link,

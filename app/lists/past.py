@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import today
 from app.credit import service as credit_service
 from app.lists import repository
-from app.policy import policy
+from app.policy import policy, publication, versions
 
 BATCH = 1000
 
@@ -51,12 +51,18 @@ def black_entry(
         if r.rule_id in policy.BLACK_LIST_RULES and r.record_type == "violation"
     }
     # Published today: a violation whose publication period (信用信息公示期) has ended
-    # by today is not republished (SPEC §5: afterwards only regulators see it), and
-    # an entry that rests only on such violations is left out — its name alone
-    # would say what may no longer be said.
+    # by today, under the version in force today, is not republished (SPEC §5:
+    # afterwards only regulators see it), and an entry that rests only on such
+    # violations is left out — its name alone would say what may no longer be said.
+    # A period that ends after today is redacted at read time (app/lists/redaction.py).
     on = today()
+    schedule = versions.current()
     violations = sorted(
-        (v for v in hist.violations if v.id in behind and policy.is_public(v, on)),
+        (
+            v
+            for v in hist.violations
+            if v.id in behind and publication.is_public(v, on, schedule, hist.violations)
+        ),
         key=lambda v: (v.decided_on, v.authority, v.case_no),
     )
     if not violations:

@@ -111,6 +111,8 @@ async def _read(
         redacted = await redaction.redacted_ordinals(session, publication)
         response: Response = downloads.stream(session, publication, chosen, redacted)
         response.headers["Cache-Control"] = cache
+        if redacted:
+            response.headers["X-Redacted-Count"] = str(len(redacted))
         return response
     body = await _publication_body(session, publication, limit, cursor)
     return Response(
@@ -186,10 +188,10 @@ async def get_publication(
 ) -> Response:
     """One publication, entries paginated in uscc order; CSV or JSON Lines: the whole list."""
     publication = await service.find(session, kind, number)
-    # A publication never changes: caches may keep it.
-    return await _read(
-        request, session, publication, limit, cursor, format, "public, max-age=86400"
-    )
+    # A publication never changes: caches may keep it — a black one only until the
+    # next day, when an entry may be redacted (SPEC §4.1).
+    cache = f"public, max-age={redaction.max_age(publication)}"
+    return await _read(request, session, publication, limit, cursor, format, cache)
 
 
 @router.get(

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -293,14 +293,18 @@ async def search_page(
     after: int | None,
     before: int | None,
     limit: int,
+    hidden: Select[Any] | None = None,
 ) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
     """A page of entries (ordinal, entry) for the public pages: optionally those
     whose name contains `q` or whose code starts with it; forwards after an
-    ordinal or backwards before one. Also whether more lie in that direction."""
+    ordinal or backwards before one. Also whether more lie in that direction.
+    `hidden` selects ordinals to leave out (app/lists/redaction.py)."""
     e = ListEntry
     statement = select(e.ordinal, e.line).where(
         e.kind == publication.kind, e.number == publication.number
     )
+    if hidden is not None:
+        statement = statement.where(e.ordinal.not_in(hidden.scalar_subquery()))
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         # Code-like input (full-width, spaces and hyphens allowed) also matches

@@ -18,6 +18,7 @@ from app.core.database import ReadSession
 from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
 from app.core.templates import render
+from app.lists import redaction
 from app.lists import service as list_service
 from app.lists.canonical import KIND_ZH, KINDS
 from app.organizations import codes
@@ -57,8 +58,8 @@ async def _latest(session: ReadSession) -> dict[str, dict[str, Any] | None]:
         if publication is None:
             out[kind] = None
             continue
-        rows, more = await list_service.search_page(
-            session, publication, q=None, after=None, before=None, limit=LIST_ENTRIES_SHOWN
+        rows, more = await redaction.public_page(
+            session, publication, LIST_ENTRIES_SHOWN, placeholders=False
         )
         out[kind] = {
             "number": publication.number,

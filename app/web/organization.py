@@ -15,6 +15,7 @@ from app.core.errors import NotFound
 from app.core.routing import AutoCommitRoute
 from app.core.templates import error_page, render
 from app.credit import service as credit_service
+from app.lists import redaction
 from app.lists import service as list_service
 from app.lists.canonical import KINDS
 from app.lists.models import ListEntry
@@ -72,7 +73,10 @@ async def _memberships(session: ReadSession, uscc: str) -> list[dict[str, Any]]:
                 ListEntry.kind == kind, ListEntry.number == latest.number, ListEntry.uscc == uscc
             )
         )
-        if found is not None:
+        # An entry redacted since (its violation's period has ended) no longer names it.
+        if found is not None and not await redaction.redacted_ordinals(
+            session, latest, among=[found]
+        ):
             out.append(publication_view(latest))
     return out
 

@@ -62,6 +62,8 @@ async def test_an_objection_disputes_the_record_everywhere_at_once(
     assert "grounds" not in opened[0]["data"]
     page = (await client.get(f"/organizations/{uscc}")).text
     assert "异议处理中" in page and "处罚决定已被复议撤销" not in page
+    reasons_html = page.split('<ul class="reasons">')[1].split("</ul>")[0]
+    assert "异议处理中" in reasons_html  # the credit reason it supports, too
 
 
 async def test_another_organizations_record_is_404_and_a_second_objection_409(
