@@ -155,7 +155,7 @@ def diff_part(
     this, other = (previous, number) if part == "removed" else (number, previous)
     if part == "changed":
         select_, where = (
-            "b.ordinal, b.uscc, a.line, b.line FROM list_entries b JOIN list_entries a "
+            "b.ordinal, a.ordinal, b.uscc, a.line, b.line FROM list_entries b JOIN list_entries a "
             "ON a.kind = b.kind AND a.number = :other AND a.uscc = b.uscc",
             f"AND a.line <> b.line AND ({_changed(kind)})",
         )

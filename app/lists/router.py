@@ -228,6 +228,17 @@ async def get_diff(
     `listed_since` or `expected_exit`. Each part in uscc order; streamed."""
     publication = await service.find(session, kind, number)
     previous = await service.previous_number(session, publication)
+    # Lines naming a violation past its period are served redacted (SPEC §4.1), in
+    # this publication and in the previous one alike.
+    hidden = await redaction.redacted_ordinals(session, publication)
+    hidden_before = (
+        await redaction.redacted_ordinals(session, await service.find(session, kind, previous))
+        if previous is not None
+        else set()
+    )
+
+    def shown(line: str, ordinal: int, redacted: set[int]) -> str:
+        return redaction.redacted_line(line) if ordinal in redacted else line
 
     async def body() -> AsyncIterator[bytes]:
         # The stored lines are JSON already: spliced in, not parsed and re-encoded.
@@ -238,10 +249,12 @@ async def get_diff(
             yield f',"{part}":['.encode()
             async for row in service.diff_lines(session, publication, previous, part):
                 if part == "changed":
-                    uscc, before, after = row
+                    ordinal, was, uscc, before, after = row
+                    before, after = shown(before, was, hidden_before), shown(after, ordinal, hidden)
                     items.append(f'{{"uscc":"{uscc}","before":{before},"after":{after}}}')
                 else:
-                    items.append(row[0])
+                    ordinal, line = row
+                    items.append(shown(line, ordinal, hidden if part == "added" else hidden_before))
                 if len(items) == service.READ_BATCH:
                     yield (",".join(items) + ",").encode("utf-8")
                     items = []
@@ -249,7 +262,9 @@ async def get_diff(
         yield b"}"
 
     return StreamingResponse(
-        body(), media_type="application/json", headers={"Cache-Control": "public, max-age=86400"}
+        body(),
+        media_type="application/json",
+        headers={"Cache-Control": f"public, max-age={redaction.max_age(publication)}"},
     )
 
 

@@ -167,7 +167,7 @@ async def emit_movements(session: AsyncSession, publication: ListPublication) ->
     previous = await previous_number(session, publication)
     for part, type in (("added", "list.entered"), ("removed", "list.exited")):
         batch: list[tuple[str, str, dict[str, Any]]] = []
-        async for (line,) in diff_lines(session, publication, previous, part):
+        async for _, line in diff_lines(session, publication, previous, part):
             uscc = _loads(line)["uscc"]
             data = {"uscc": uscc, "list": publication.kind, "publication": publication.number}
             batch.append((type, uscc, data))
@@ -352,9 +352,11 @@ async def diff_lines(
     previous: int | None,
     part: str,
     batch: int = READ_BATCH,
-) -> AsyncIterator[tuple[str, ...]]:
+) -> AsyncIterator[tuple[Any, ...]]:
     """One part of the diff against the previous publication, in uscc order, a batch
-    per query: `(line,)` for `added` and `removed`, `(uscc, before, after)` for `changed`."""
+    per query: `(ordinal, line)` for `added` and `removed` (the ordinal in the
+    publication that has the line), `(ordinal, previous ordinal, uscc, before,
+    after)` for `changed`."""
     if previous is None and part != "added":
         return
     after = 0
@@ -364,7 +366,7 @@ async def diff_lines(
         )
         rows = (await session.execute(statement)).all()
         for row in rows:
-            yield tuple(row[1:])
+            yield tuple(row)
         if len(rows) < batch:
             return
         after = rows[-1][0]

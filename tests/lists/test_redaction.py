@@ -133,3 +133,34 @@ async def test_the_pages_redact_as_the_api_does(
     listed = await client.get(f"/v1/lists/black/publications/{number}")
     max_age = int(listed.headers["Cache-Control"].rpartition("=")[2])
     assert 0 <= max_age <= 86400
+
+
+async def test_the_diff_redacts_as_the_api_does(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
+    """A diff shows the lines of two publications: each redacted as its own is."""
+    with clock.frozen(LAST_PUBLIC_DAY):
+        old, _ = await black_listed(client, session, regulator, decided_on="2023-06-15")
+        recent, _ = await black_listed(client, session, regulator, decided_on="2023-06-16")
+        made = await client.post(
+            "/v1/lists/black/publications", json={"as_of": "2023-06-20"}, headers=regulator
+        )
+        assert made.status_code == 201, made.text
+        number = made.json()["number"]
+        diff = (await client.get(f"/v1/lists/black/publications/{number}/diff")).json()
+        assert {e["uscc"] for e in diff["added"]} == {old, recent}  # both public that day
+        copy = (await client.get(f"/v1/lists/black/publications/{number}?format=jsonl")).text
+    old_line = next(line for line in copy.splitlines() if old in line)
+    expected = {"redacted": True, "line_sha256": hashlib.sha256(old_line.encode()).hexdigest()}
+
+    diff = (await client.get(f"/v1/lists/black/publications/{number}/diff")).json()
+    assert old not in orjson.dumps(diff).decode()
+    assert expected in diff["added"]
+    assert [e["uscc"] for e in diff["added"] if "uscc" in e] == [recent]
+    # The next publication (today) no longer lists the old case: its removal is
+    # shown redacted too, as the previous publication's line.
+    later = await client.post("/v1/lists/black/publications", json={}, headers=regulator)
+    assert later.status_code == 201, later.text
+    diff = (await client.get(f"/v1/lists/black/publications/{later.json()['number']}/diff")).json()
+    assert old not in orjson.dumps(diff).decode()
+    assert expected in diff["removed"]
