@@ -16,7 +16,7 @@ from app.audit.router import router as audit_router
 from app.auth.dependencies import rate_limit
 from app.auth.keys import key_cache
 from app.changes.router import router as changes_router
-from app.codes import resolution, resolver, scans
+from app.codes import described, resolution, resolver, scans
 from app.codes import router as codes_router
 from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
     app.add_middleware(RequestContextMiddleware)
-    openapi.install(app)
+    openapi.install(app, described.reshape)
     app.include_router(health.router)
     # Anonymous public views are rate limited per client (keys are not); the
     # resolver and feedback have limits of their own.

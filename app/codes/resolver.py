@@ -26,7 +26,7 @@ from app.codes import digital_link, feedback, linkset, pages, resolution, scans
 from app.codes.context import CodeSecret, agent_class, loaded_code_secret, request_client_hash
 from app.codes.digital_link import DigitalLinkPath, InvalidDigitalLink, parse_path
 from app.codes.negotiation import wants_json, wants_linkset
-from app.codes.schemas import FeedbackCreate, FeedbackOut
+from app.codes.schemas import FeedbackCreate, FeedbackOut, ResolverOut
 from app.codes.serials import verify_serial
 from app.core import fastpath, hotroute
 from app.core.database import DbSession
@@ -56,11 +56,11 @@ CodeParam = Annotated[
 ]
 _RESOLVER_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "the code's page (HTML), its data (JSON) or its linkset",
+        "model": ResolverOut,
+        "description": "the code's data (JSON), its page (HTML) or its linkset",
         "content": {
-            "text/html": {},
-            "application/json": {},
-            "application/linkset+json": {},
+            "text/html": {"schema": {"type": "string"}},
+            "application/linkset+json": {"schema": {"type": "object"}},
         },
     },
     304: {"description": "not modified (If-None-Match)"},
