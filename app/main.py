@@ -21,7 +21,7 @@ from app.codes import router as codes_router
 from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
 from app.console import router as console_router
-from app.core import bodylimit, deployment, errors, health, hotroute, textguard
+from app.core import bodylimit, cors, deployment, errors, health, hotroute, textguard
 from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -134,9 +134,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = database
         witness.configure(signer)
     errors.install(app)
+    cors.install_head(app)  # innermost: HEAD is the GET the routes answer
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
     app.add_middleware(RequestContextMiddleware)
+    cors.install_cors(app)  # outermost: every answer in its scope is shared
     openapi.install(app, described.reshape)
     app.include_router(health.router)
     # Anonymous public views are rate limited per client (keys are not); the
