@@ -21,7 +21,7 @@ from app.codes import router as codes_router
 from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
 from app.console import router as console_router
-from app.core import bodylimit, cors, deployment, errors, health, hotroute, textguard
+from app.core import bodylimit, cors, deployment, docs, errors, health, hotroute, textguard
 from app.core.database import Database, asyncpg_dsn, make_engine, make_fast_pool, resolve_urls
 from app.core.logging import configure as configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -128,6 +128,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Starlette's slash redirect builds its Location from the Host header, which
         # is not trusted (SPEC §8): `/v1/organizations/` is a 404, not a redirect.
         redirect_slashes=False,
+        docs_url=None,  # app/core/docs.py: served offline, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     if database is not None:
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware)
     cors.install_cors(app)  # outermost: every answer in its scope is shared
     openapi.install(app, described.reshape)
+    docs.install(app)
     app.include_router(health.router)
     # Anonymous public views are rate limited per client (keys are not); the
     # resolver and feedback have limits of their own.
