@@ -16,12 +16,12 @@ from app.audit.router import router as audit_router
 from app.auth.dependencies import rate_limit
 from app.auth.keys import KEY_CACHE, key_cache
 from app.changes.router import router as changes_router
-from app.codes import resolution, resolver, scans
+from app.codes import described, resolution, resolver, scans
 from app.codes import router as codes_router
 from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
 from app.console import router as console_router
-from app.core import bodylimit, deployment, errors, health, hotroute, textguard
+from app.core import bodylimit, cors, deployment, docs, errors, health, hotroute, textguard
 from app.core.database import (
     DATABASE,
     Database,
@@ -134,16 +134,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Starlette's slash redirect builds its Location from the Host header, which
         # is not trusted (SPEC §8): `/v1/organizations/` is a 404, not a redirect.
         redirect_slashes=False,
+        docs_url=None,  # app/core/docs.py: served offline, not from a CDN
+        redoc_url=None,
     )
     SETTINGS.bind(app, settings)
     if database is not None:
         DATABASE.bind(app, database)
         witness.configure(signer)
     errors.install(app)
+    cors.install_head(app)  # innermost: HEAD is the GET the routes answer
     textguard.install(app)  # innermost: sees bodies that passed the bound
     bodylimit.install(app)  # inside the request context: rejections are logged too
     app.add_middleware(RequestContextMiddleware)
-    openapi.install(app)
+    cors.install_cors(app)  # outermost: every answer in its scope is shared
+    openapi.install(app, described.reshape)
+    docs.install(app)
     app.include_router(health.router)
     # Anonymous public views are rate limited per client (keys are not); the
     # resolver and feedback have limits of their own.

@@ -12,13 +12,20 @@ described correctly without remembering to:
 - anything that reaches the database can answer 503 with `Retry-After`;
 - an operation behind a rate limit can answer 429 with `Retry-After`, whatever
   its roles (an anonymous call is counted before its missing key is refused);
-- every problem response is `application/problem+json` with a schema and an
-  example (FastAPI's own `HTTPValidationError` 422 is replaced by ours).
+- every problem response is `application/problem+json` referring to the one
+  `Problem` component, with an example (FastAPI's own `HTTPValidationError` 422
+  is replaced by ours);
+- a success that has a JSON form lists `application/json` first (generators
+  take the first media type; CSV, JSON Lines, HTML stay available by `Accept`).
+
+`install` also takes reshapers: functions that rewrite the finished document,
+such as the resolver's (one route, described as the three Digital Link levels).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,7 +36,7 @@ from app.auth.dependencies import ROLE_CHECKS
 from app.core.errors import PROBLEM_JSON, HttpError
 from app.core.principal import Role
 from app.core.ratelimit import LIMIT_CHECKS
-from app.core.routing import responses
+from app.core.routing import PROBLEM_REF, problem_components, responses
 
 KEY_ROLES = frozenset({Role.admin, Role.regulator, Role.partner, Role.enterprise})
 SCHEME = "HTTPBearer"
@@ -96,7 +103,7 @@ def _complete_problem(status: int, entry: dict[str, Any]) -> None:
     if PROBLEM_JSON in content:
         template = _problem(status)
         problem = content[PROBLEM_JSON]
-        problem.setdefault("schema", template["content"][PROBLEM_JSON]["schema"])
+        problem["schema"] = copy.deepcopy(PROBLEM_REF)
         if "example" not in problem and "examples" not in problem:
             problem["example"] = template["content"][PROBLEM_JSON]["example"]
         if status in (429, 503) and "headers" in template:
@@ -145,9 +152,23 @@ def complete(
             for status, entry in answers.items():
                 if status.isdigit() and int(status) >= 400 and path != "/readyz":
                     _complete_problem(int(status), entry)
+                elif status.startswith("2") and "content" in entry:
+                    entry["content"] = _json_first(entry["content"])
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in problem_components().items():
+        schemas.setdefault(name, schema)
 
 
-def install(app: FastAPI) -> None:
+def _json_first(content: dict[str, Any]) -> dict[str, Any]:
+    if "application/json" not in content:
+        return content
+    return {"application/json": content["application/json"]} | content
+
+
+Reshaper = Callable[[dict[str, Any]], None]
+
+
+def install(app: FastAPI, *reshapers: Reshaper) -> None:
     """Serve the completed document at /openapi.json."""
 
     completed: list[int] = []
@@ -156,6 +177,8 @@ def install(app: FastAPI) -> None:
         document = FastAPI.openapi(app)  # cached by FastAPI until the routes change
         if id(document) not in completed:
             complete(document, operation_roles(app), rate_limited(app))
+            for reshape in reshapers:
+                reshape(document)
             completed[:] = [id(document)]
         return document
 

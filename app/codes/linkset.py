@@ -3,9 +3,12 @@
 A GS1-Conformant resolver answers `?linkType=linkset` (older: `all`) with a
 linkset whose relation types are GS1 Web Vocabulary URIs
 (`https://gs1.org/voc/pip`, …), each a list of target objects with `href`,
-`title`, `type` and `hreflang`. Here every link points back at this resolver:
-the HTML target redirects to the page's section, the JSON target answers that
-part alone.
+`title`, `type` and `hreflang`. The targets are real resources on the public
+base URL: the HTML target is the code's page (product information) or the
+section of it (`#recalls`, `#inspections`, `#feedback`), the JSON target the
+code's data, or that part of it alone. A batch or item linkset also carries the
+links of every level above it, up to the GTIN (most specific first), as GS1
+resolvers walk up the key qualifiers.
 """
 
 from __future__ import annotations
@@ -47,23 +50,42 @@ def normalise(link_type: str | None) -> str | None:
     return value if value in TITLES and value != PIP else None
 
 
-def _targets(anchor: str, link_type: str) -> list[dict[str, Any]]:
-    title = TITLES[link_type]
-    html = anchor if link_type == PIP else f"{anchor}?linkType={link_type}"
-    json = f"{anchor}?format=json" if link_type == PIP else f"{html}&format=json"
+# (level name, title suffix) from the most specific code up to the GTIN.
+LEVEL_TITLES = {"item": "", "batch": "（批次）", "product": "（产品）"}
+
+
+def html_target(uri: str, link_type: str) -> str:
+    """Where a link type's page is: the code's page, or its section."""
+    return uri if link_type == PIP else f"{uri}#{SECTIONS[link_type]}"
+
+
+def _targets(uri: str, link_type: str, suffix: str) -> list[dict[str, Any]]:
+    title = TITLES[link_type] + suffix
+    json = f"{uri}?format=json" if link_type == PIP else f"{uri}?linkType={link_type}&format=json"
     return [
-        {"href": html, "title": title, "type": "text/html", "hreflang": ["zh-CN"]},
+        {
+            "href": html_target(uri, link_type),
+            "title": title,
+            "type": "text/html",
+            "hreflang": ["zh-CN"],
+        },
         {"href": json, "title": title, "type": "application/json", "hreflang": ["zh-CN"]},
     ]
 
 
-def build(anchor: str) -> dict[str, Any]:
-    """The linkset of one code: product information (also the default link),
-    recall status, certification (inspection reports) and review (feedback)."""
+def build(levels: list[tuple[str, str]]) -> dict[str, Any]:
+    """The linkset of one code, given `(level, uri)` from the code itself up to its
+    GTIN: product information (also the default link), recall status,
+    certification (inspection reports) and review (feedback), at every level."""
+    anchor = levels[0][1]
     links: dict[str, Any] = {"anchor": anchor}
     for link_type in (PIP, RECALL_STATUS, CERTIFICATION, REVIEW):
-        links[VOCABULARY + link_type.removeprefix("gs1:")] = _targets(anchor, link_type)
-    links[VOCABULARY + "defaultLink"] = _targets(anchor, PIP)[:1]
+        links[VOCABULARY + link_type.removeprefix("gs1:")] = [
+            target
+            for index, (level, uri) in enumerate(levels)
+            for target in _targets(uri, link_type, LEVEL_TITLES[level] if index else "")
+        ]
+    links[VOCABULARY + "defaultLink"] = _targets(anchor, PIP, "")[:1]
     return {"linkset": [links]}
 
 

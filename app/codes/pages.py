@@ -10,13 +10,13 @@ they show the scan count.)
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
 from fastapi import Request, Response
 
 from app.codes import linkset
+from app.core import conditional
 from app.core.errors import NotFound
 from app.core.templates import render
 
@@ -55,30 +55,8 @@ def base_headers(anchor: str | None) -> dict[str, str]:
     return headers
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags
-
-
-def respond(
-    request: Request,
-    body: bytes,
-    media_type: str,
-    headers: dict[str, str],
-    *,
-    status_code: int = 200,
-) -> Response:
-    """The answer with its ETag: 304 when the client has it, no body for HEAD."""
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = headers | {"ETag": etag}
-    if status_code == 200 and _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    if request.method == "HEAD":
-        headers["Content-Length"] = str(len(body))
-        return Response(b"", status_code=status_code, media_type=media_type, headers=headers)
-    return Response(body, status_code=status_code, media_type=media_type, headers=headers)
+# The answer with its ETag: 304 when the client has it, no body for HEAD.
+respond = conditional.answer
 
 
 def json_body(data: Any) -> bytes:

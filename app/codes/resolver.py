@@ -24,7 +24,7 @@ from app.codes import digital_link, feedback, linkset, pages, resolution, scans
 from app.codes.context import CodeSecret, agent_class, loaded_code_secret, request_client_hash
 from app.codes.digital_link import DigitalLinkPath, InvalidDigitalLink, parse_path
 from app.codes.negotiation import wants_json, wants_linkset
-from app.codes.schemas import FeedbackCreate, FeedbackOut
+from app.codes.schemas import FeedbackCreate, FeedbackOut, ResolverOut
 from app.codes.serials import verify_serial
 from app.core import fastpath, hotroute
 from app.core.bodylimit import json_or_form, read_bounded
@@ -55,11 +55,11 @@ CodeParam = Annotated[
 ]
 _RESOLVER_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "the code's page (HTML), its data (JSON) or its linkset",
+        "model": ResolverOut,
+        "description": "the code's data (JSON), its page (HTML) or its linkset",
         "content": {
-            "text/html": {},
-            "application/json": {},
-            "application/linkset+json": {},
+            "text/html": {"schema": {"type": "string"}},
+            "application/linkset+json": {"schema": {"type": "object"}},
         },
     },
     304: {"description": "not modified (If-None-Match)"},
@@ -114,7 +114,8 @@ async def resolve_code(request: Request) -> Response:
     format_, link_type = _format(request), _link_type(request)
     accept = request.headers.get("accept")
     html = not wants_json(format_, accept)
-    path = pages.raw_path(request)
+    raw = pages.raw_path(request)
+    path = _without_slash(raw)
     parsed = _code(path)
     if parsed is None or not _genuine(parsed, loaded_code_secret(request)):
         return pages.not_genuine(request, html=html, detail="this code was not issued here")
@@ -132,20 +133,45 @@ async def resolve_code(request: Request) -> Response:
         if item is None:
             return pages.not_genuine(request, html=html, detail="no such code is registered")
     document = resolution.document(batch_doc.parts, item)
-    anchor = str((item or document["batch"] or document["product"])["uri"])
+    levels = [
+        (level, str(document[level]["uri"]))
+        for level in ("item", "batch", "product")
+        if document[level] is not None
+    ]
+    anchor = levels[0][1]
     headers = pages.base_headers(anchor)
     if as_linkset:
-        body = pages.json_body(linkset.build(anchor))
+        body = pages.json_body(linkset.build(levels))
         return pages.respond(request, body, linkset.MEDIA_TYPE, headers)
     if wanted is not None:
-        if html:
-            location = f"{pages.self_reference(path)}#{linkset.SECTIONS[wanted]}"
+        if html:  # to the target the linkset names, the query string passed on
+            location = _passed_on(linkset.html_target(anchor, wanted), request)
             return Response(status_code=307, headers=headers | {"Location": location})
         body = pages.json_body(linkset.part(wanted, anchor, document))
         return pages.respond(request, body, "application/json", headers)
     if not html:
         return pages.respond(request, pages.json_body(document), "application/json", headers)
-    return pages.respond(request, _page(document, path, settings), "text/html", headers)
+    return pages.respond(request, _page(document, raw, settings), "text/html", headers)
+
+
+def _without_slash(path: str) -> str:
+    """A trailing slash is tolerated (GS1 Digital Link: SHOULD)."""
+    return path[:-1] if path.endswith("/") and path.count("/") > 2 else path
+
+
+def _passed_on(target: str, request: Request) -> str:
+    """`target` with the request's query string, less `linkType` (GS1: a resolver
+    SHALL pass the query string on), ahead of the target's fragment."""
+    kept = [
+        part
+        for part in request.scope.get("query_string", b"").decode("latin-1").split("&")
+        if part and part.split("=", 1)[0] != "linkType"
+    ]
+    if not kept:
+        return target
+    where, hash_, fragment = target.partition("#")
+    joiner = "&" if "?" in where else "?"
+    return f"{where}{joiner}{'&'.join(kept)}{hash_}{fragment}"
 
 
 async def _batch_document(
@@ -245,6 +271,7 @@ async def _item(
 
 
 def _page(document: dict[str, Any], path: str, settings: Settings) -> bytes:
+    """The page, its links relative to `path` as sent (a trailing slash included)."""
     item = document["item"]
     here = pages.self_reference(path)
     return pages.html_body(
@@ -254,7 +281,7 @@ def _page(document: dict[str, Any], path: str, settings: Settings) -> bytes:
         first_scanned=resolution.first_scan_local(
             item["first_scanned_at"] if item else None, settings.zone
         ),
-        form_action=f"{here}{FEEDBACK_SUFFIX}",
+        form_action=f"{here.removesuffix('/')}{FEEDBACK_SUFFIX}",
         linkset_href=f"{here}?linkType=linkset",
     )
 
@@ -360,8 +387,9 @@ async def post_feedback(
     idempotency: Idempotent,
 ) -> Response:
     """Anonymous rating (1-5), comment (≤ 500), complaint flag and private contact, at
-    `{code}/feedback`: from the page's form (then a thank-you page) or as JSON."""
-    path = pages.raw_path(request)
+    the code's URI followed by `/feedback`: from the page's form (then a thank-you
+    page) or as JSON."""
+    path = _without_slash(pages.raw_path(request))
     if not path.endswith(FEEDBACK_SUFFIX):
         raise NotFound("feedback is posted to the code's URI followed by /feedback")
     content_type = request.headers.get("content-type", "").lower()

@@ -237,3 +237,58 @@ class FeedbackOut(BaseModel):
 
 class FeedbackPrivileged(FeedbackOut):
     contact: str | None
+
+
+# --- the resolver's JSON (SPEC §6), as the OpenAPI document describes it ----------
+
+
+class ResolvedProduct(BaseModel):
+    gtin: str
+    name: str
+    model: str | None
+    execution_standard: str | None
+    uri: str = Field(description="the product-level Digital Link URI")
+    inspections: list[dict[str, Any]] = Field(description="the product's recent inspections")
+
+
+class ResolvedProducer(BaseModel):
+    uscc: str
+    name: str
+    address: str | None
+    region_code: str | None
+    status: str
+    factory_name: str | None
+    factory_address: str | None
+
+
+class ResolvedBatch(BaseModel):
+    lot: str
+    produced_on: dt.date
+    expires_on: dt.date | None
+    inspection_reports: list[dict[str, Any]]
+    uri: str = Field(description="the batch-level Digital Link URI")
+
+
+class ResolvedItem(BaseModel):
+    serial: str
+    uri: str = Field(description="the item-level Digital Link URI")
+    scan_count: int = Field(description="scans of this code, this one included")
+    first_scanned_at: dt.datetime | None
+    suspicious: bool = Field(description="scanned from more distinct clients than the threshold")
+
+
+class FeedbackSummary(BaseModel):
+    count: int
+    average: float | None
+
+
+class ResolverOut(BaseModel):
+    """What the resolver answers as JSON: ongoing recalls first in importance."""
+
+    product: ResolvedProduct
+    producer: ResolvedProducer
+    batch: ResolvedBatch | None = Field(description="batch and item codes")
+    credit: dict[str, Any] = Field(description="grade, a_level, red_list, black_list, reasons, …")
+    recalls: list[dict[str, Any]] = Field(description="ongoing recalls covering this code")
+    item: ResolvedItem | None = Field(description="item codes: this scan counted")
+    feedback: FeedbackSummary

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -108,24 +109,34 @@ _EXAMPLES: dict[int, RegistryError] = {
     )
 }
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-}
+
+class ProblemField(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem (application/problem+json); `errors` names each invalid field."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] = Field(default=[])
+
+
+def problem_components() -> dict[str, Any]:
+    """`Problem` and what it refers to, as OpenAPI components."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    defined: dict[str, Any] = schema.pop("$defs", {})
+    return defined | {"Problem": schema}
+
+
+# Every problem response refers to the one `Problem` component (app/openapi.py
+# puts PROBLEM_SCHEMA there), so a generated client has one problem type.
+PROBLEM_REF: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -135,7 +146,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         error = _EXAMPLES[status]
         entry: dict[str, Any] = {
             "description": error.title,
-            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA, "example": error.body()}},
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF, "example": error.body()}},
         }
         if status in (429, 503):
             entry["headers"] = {

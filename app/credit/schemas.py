@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.dates import IsoDate
+from app.core.routing import Problem
 from app.records.schemas import Grade
 
 
@@ -59,8 +60,23 @@ class BatchRequest(BaseModel):
     as_of: IsoDate | None = None
 
 
+class BatchCredit(CreditOut):
+    """A batch result for a code that names an organization: its credit."""
+
+    code: str = Field(description="the code as sent")
+
+
+class BatchError(BaseModel):
+    """A batch result for a code that is invalid or names no organization."""
+
+    code: str = Field(description="the code as sent")
+    error: Problem
+
+
 class BatchResponse(BaseModel):
-    results: list[dict[str, Any]]
+    results: list[BatchCredit | BatchError] = Field(
+        description="one result per code, in request order: the credit fields or `error`"
+    )
 
 
 class RepairCreate(BaseModel):

@@ -3,6 +3,7 @@ latest, diff, Atom feed; and the public pages (app/lists/pages.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth import guards
 from app.auth.dependencies import Caller, Idempotent, Regulator
+from app.core import conditional
+from app.core.clock import today
 from app.core.database import DbSession, ReadSession
 from app.core.errors import invalid
 from app.core.idempotency import Created
@@ -58,6 +61,7 @@ _ENTRY_FORMATS: dict[int | str, dict[str, Any]] = {
             "application/jsonl": {"schema": {"type": "string"}},
         },
     },
+    304: {"description": "not modified (If-None-Match, If-Modified-Since)"},
 }
 
 
@@ -109,17 +113,35 @@ async def _read(
     chosen = downloads.negotiate(request, fmt)
     if chosen != "json":
         redacted = await redaction.redacted_ordinals(session, publication)
+        modified = _last_modified(publication, redacted)
+        # The download is streamed: its ETag names what it is made of.
+        parts = [publication.sha256.encode(), chosen.encode(), *(b"%d" % n for n in redacted)]
+        etag = conditional.etag_of(*parts)
+        headers = {"Cache-Control": cache, "Vary": "Accept"} | conditional.validators(
+            etag, modified
+        )
+        if conditional.is_fresh(request, etag, modified):
+            return Response(status_code=304, headers=headers)
         response: Response = downloads.stream(session, publication, chosen, redacted)
-        response.headers["Cache-Control"] = cache
+        response.headers.update(headers)
         if redacted:
             response.headers["X-Redacted-Count"] = str(len(redacted))
         return response
     body = await _publication_body(session, publication, limit, cursor)
-    return Response(
-        orjson.dumps(body),
-        media_type="application/json",
-        headers={"Cache-Control": cache, "Vary": "Accept"},
+    modified = _last_modified(publication, body.get("redacted"))
+    headers = {"Cache-Control": cache, "Vary": "Accept"}
+    return conditional.answer(
+        request, orjson.dumps(body), "application/json", headers, last_modified=modified
     )
+
+
+def _last_modified(publication: ListPublication, redacted: object) -> dt.datetime:
+    """When a publication last changed as served: its publishing, or, once entries
+    are redacted on read (a period ended), the start of today at the latest."""
+    if not redacted:
+        return publication.published_at
+    start_of_today = dt.datetime.combine(today(), dt.time(), tzinfo=dt.UTC)
+    return max(publication.published_at, start_of_today)
 
 
 @router.post(
@@ -155,20 +177,32 @@ async def publish(
     return await idempotency.create(make)
 
 
-@router.get("/v1/lists/{kind}/publications", responses=responses(401, 422))
+@router.get(
+    "/v1/lists/{kind}/publications",
+    response_class=Response,
+    responses={
+        200: {"model": Page[PublicationSummary], "description": "A page of publications"},
+        304: {"description": "not modified (If-None-Match, If-Modified-Since)"},
+        **responses(401, 422),
+    },
+)
 async def list_publications(
     kind: KindPath,
+    request: Request,
     session: ReadSession,
     _: Caller,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
-) -> Page[PublicationSummary]:
+) -> Response:
     """Every publication of a kind, newest first, without entries (read one for them)."""
     before = _cursor_int(cursor)
     rows = await service.publications(session, kind, before=before, limit=limit + 1)
     items = [PublicationSummary.model_validate(r) for r in rows[:limit]]
     next_cursor = encode_cursor([items[-1].number]) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    body = Page(items=items, next_cursor=next_cursor).model_dump_json().encode()
+    modified = max((row.published_at for row in rows[:limit]), default=feed.EPOCH)
+    headers = {"Cache-Control": "no-cache"}
+    return conditional.answer(request, body, "application/json", headers, last_modified=modified)
 
 
 @router.get(
@@ -276,16 +310,19 @@ async def get_diff(
             "description": "Atom feed of the latest 50 publications",
             "content": {feed.MEDIA_TYPE: {"schema": {"type": "string"}}},
         },
+        304: {"description": "not modified (If-None-Match, If-Modified-Since)"},
         **responses(401, 422),
     },
 )
 async def get_feed(
-    kind: KindPath, session: ReadSession, settings: AppSettings, _: Caller
+    kind: KindPath, request: Request, session: ReadSession, settings: AppSettings, _: Caller
 ) -> Response:
     """An Atom feed of the kind's publications (the latest 50), for subscribers."""
     rows = await service.publications(session, kind, before=None, limit=50)
     body = feed.build(kind, rows, settings.public_base_url)
-    return Response(body, media_type=feed.MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
+    modified = max((row.published_at for row in rows), default=feed.EPOCH)
+    headers = {"Cache-Control": "no-cache"}
+    return conditional.answer(request, body, feed.MEDIA_TYPE, headers, last_modified=modified)
 
 
 router.include_router(pages.router)

@@ -56,11 +56,20 @@ def test_link_types(value: str | None, normalised: str | None) -> None:
 
 async def test_openapi_documents_the_resolver(client: AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
-    resolver = spec["paths"]["/01/{code}"]
-    assert set(resolver) == {"get", "head", "post"}
-    get = resolver["get"]
-    assert {"200", "304", "307", "404", "422", "429"} <= set(get["responses"])
-    assert "Retry-After" in get["responses"]["429"]["headers"]
-    assert "429" in resolver["post"]["responses"]
+    assert not [path for path in spec["paths"] if "{code}" in path and path.startswith("/01")]
+    levels = ("/01/{gtin}", "/01/{gtin}/10/{lot}", "/01/{gtin}/10/{lot}/21/{serial}")
+    names_of = (["gtin"], ["gtin", "lot"], ["gtin", "lot", "serial"])
+    for path, names in zip(levels, names_of, strict=True):
+        resolver = spec["paths"][path]
+        assert set(resolver) == {"get", "head"}
+        get = resolver["get"]
+        assert [p["name"] for p in get["parameters"] if p["in"] == "path"] == names
+        assert {"200", "304", "307", "404", "422", "429"} <= set(get["responses"])
+        assert next(iter(get["responses"]["200"]["content"])) == "application/json"
+        assert "Retry-After" in get["responses"]["429"]["headers"]
+        post = spec["paths"][path + "/feedback"]["post"]
+        assert "429" in post["responses"]
+        body = post["requestBody"]["content"]
+        assert {"application/json", "application/x-www-form-urlencoded"} <= set(body)
     products = spec["paths"]["/v1/products/{gtin}/batches/{lot}/codes"]["post"]
     assert {"201", "401", "403", "404", "409", "422"} <= set(products["responses"])

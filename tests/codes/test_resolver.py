@@ -321,7 +321,8 @@ async def test_linkset(client: AsyncClient, regulator: dict[str, str], uscc: str
         assert links["anchor"] == anchor
         for name in ("pip", "recallStatus", "certificationInfo", "review", "defaultLink"):
             targets = links[f"https://gs1.org/voc/{name}"]
-            assert all(t["href"].startswith(anchor) and t["title"] for t in targets)
+            own = targets[:2] if name != "defaultLink" else targets
+            assert all(t["href"].startswith(anchor) and t["title"] for t in own)
             assert all(t["hreflang"] == ["zh-CN"] for t in targets)
         assert links["https://gs1.org/voc/pip"][0] == {
             "href": anchor,
@@ -358,7 +359,8 @@ async def test_link_types_answer_their_part_or_redirect(
     ):
         redirect = await client.get(paths[0] + f"?linkType={link_type}")
         assert redirect.status_code == 307
-        assert redirect.headers["location"] == f"./{serial}#{section}"
+        assert redirect.headers["location"] == f"http://localhost:8000{paths[0]}#{section}"
+        assert serial in redirect.headers["location"]
     # The default link type, and ones this resolver has not, answer the page.
     for link_type in ("gs1:pip", "gs1:epil"):
         assert (await client.get(paths[0] + f"?linkType={link_type}")).status_code == 200

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from app.codes.described import LEVELS
 from app.core.clock import today
 from app.identifiers.gtin import make_gtin
 from tests.security.dataset import Dataset
@@ -23,6 +24,7 @@ def unique() -> str:
 
 # --- valid bodies, one per operation that takes JSON ---------------------------------
 
+RESOLVER_PATHS = [path for _, path, _ in LEVELS]
 BodyFactory = Callable[[Dataset], dict[str, Any]]
 
 
@@ -156,11 +158,14 @@ VALID_BODIES: dict[str, BodyFactory] = {
         "lot": d.a.product.lot if d.a.product else "L1",
         "serial": d.a.product.serial if d.a.product else "X",
     },
-    "POST /01/{code}": lambda d: {
-        "rating": 4,
-        "comment": "不错",
-        "complaint": False,
-        "contact": "contact-secret@example.com",
+    **{
+        f"POST {path}/feedback": lambda d: {
+            "rating": 4,
+            "comment": "不错",
+            "complaint": False,
+            "contact": "contact-secret@example.com",
+        }
+        for path in RESOLVER_PATHS
     },
     "POST /v1/complaints/{id}/transitions": lambda d: {"to": "accepted"},
     "POST /v1/signals/{id}/transitions": lambda d: {"to": "triaged"},
@@ -176,11 +181,14 @@ VALID_BODIES: dict[str, BodyFactory] = {
 # JSON bodies an endpoint reads by hand (it takes a form too), so the document has no
 # schema for them: their fields and kinds.
 UNDOCUMENTED_BODIES = {
-    "POST /01/{code}": {
-        "rating": {"number"},
-        "comment": {"string"},
-        "complaint": {"boolean"},
-        "contact": {"string"},
+    **{
+        f"POST {path}/feedback": {
+            "rating": {"number"},
+            "comment": {"string"},
+            "complaint": {"boolean"},
+            "contact": {"string"},
+        }
+        for path in RESOLVER_PATHS
     },
     "POST /v1/complaints": {
         "kind": {"string"},

@@ -242,8 +242,6 @@ class Probe:
 
     def path(self, op: Operation) -> str:
         path = fill_path(op.path, self.world.dataset)
-        if op.key == "POST /01/{code}":
-            path += "/feedback"
         return path
 
     async def headers(self, op: Operation) -> dict[str, str]:
