@@ -140,3 +140,5 @@ populate_existing
 # The rate limiter's handle name on app.state: tests replace it there by name
 # (app/core/ratelimit.py RATE_LIMITER).
 _.rate_limiter
+# The resolver JSON model's fields (app/codes/schemas.py ResolverOut): read by pydantic.
+_.producer
