@@ -16,6 +16,7 @@ of the 20 shown, the rendering) with thousands of open signals stored.
 
     python scripts/bench/signals.py --organizations 1000000 --scans 10000000
     python scripts/bench/signals.py -n 100000 -s 1000000 --data-dir var/bench-signals
+    python scripts/bench/signals.py -s 10000000 --reuse --scans-from 2000000  # extend, measure
 
 The organizations' name index (n-grams, for search) is dropped before loading:
 nothing here searches names, and building it for a million rows only adds time.
@@ -122,11 +123,10 @@ def _sql(statement: str, values: dict[str, Any]) -> list[Any]:
     return [statement, *args]
 
 
-async def load(url: str, args: argparse.Namespace, day: dt.date) -> dict[str, float]:
-    zone = get_settings().zone
-    start = dt.datetime.combine(day, dt.time(), zone)
+def _values(args: argparse.Namespace, day: dt.date) -> dict[str, Any]:
+    start = dt.datetime.combine(day, dt.time(), get_settings().zone)
     products = min(args.products, args.organizations)
-    values: dict[str, Any] = {
+    return {
         "organizations": args.organizations,
         "products": products,
         "items": products * 10,
@@ -141,20 +141,33 @@ async def load(url: str, args: argparse.Namespace, day: dt.date) -> dict[str, fl
         "history": HISTORY_DAYS,
         "open_signals": OPEN_SIGNALS,
     }
+
+
+async def _scans(connection: Any, values: dict[str, Any], first: int, total: int) -> None:
+    """Scans number `first`..`total - 1` (a run can be extended: `--scans-from`)."""
+    step = 1_000_000
+    for low in range(first, total, step):
+        high = min(low + step, total) - 1
+        await connection.execute(*_sql(SCANS, values | {"first": low, "last": high}))
+        print(f"  scans loaded: {high + 1:,}", file=sys.stderr, flush=True)
+
+
+async def load(url: str, args: argparse.Namespace, day: dt.date) -> dict[str, float]:
+    values = _values(args, day)
     timings = {}
     connection = await asyncpg.connect(_asyncpg_url(url))
     try:
         await connection.execute("SET synchronous_commit = off")
         began = time.perf_counter()
+        if args.reuse:  # only the scans from --scans-from on
+            await _scans(connection, values, args.scans_from, args.scans)
+            await connection.execute("ANALYZE item_scans")
+            return {"scans": round(time.perf_counter() - began, 1)}
         for statement in LOAD:
             await connection.execute(*_sql(statement, values))
         timings["organizations_products_codes"] = time.perf_counter() - began
         began = time.perf_counter()
-        step = 1_000_000
-        for first in range(0, args.scans, step):
-            last = min(first + step, args.scans) - 1
-            await connection.execute(*_sql(SCANS, values | {"first": first, "last": last}))
-            print(f"  scans loaded: {last + 1:,}", file=sys.stderr, flush=True)
+        await _scans(connection, values, 0, args.scans)
         timings["scans"] = time.perf_counter() - began
         began = time.perf_counter()
         for statement in OTHERS:
@@ -189,6 +202,8 @@ async def measure(url: str, day: dt.date, repeats: int) -> dict[str, Any]:
                 text(f"SET LOCAL statement_timeout = '{job.JOB_STATEMENT_TIMEOUT}'")
             )
             await session.execute(text(f"SET LOCAL work_mem = '{job.JOB_WORK_MEM}'"))
+            first = day - dt.timedelta(days=HISTORY_DAYS)
+            await session.execute(delete(SeriesDay).where(SeriesDay.day.between(first, day)))
             await series.compute_days(session, day, day, settings.zone, 5)
             await session.execute(HISTORY, {"day": day, "days": HISTORY_DAYS})
             await session.execute(delete(SeriesDay).where(SeriesDay.day == day))
@@ -229,6 +244,9 @@ def main() -> int:
     parser.add_argument("--data-dir", default="var/bench-signals")
     parser.add_argument("--database", default="qcr_bench_signals")
     parser.add_argument("--reuse", action="store_true", help="measure the loaded database again")
+    parser.add_argument(
+        "--scans-from", type=int, help="with --reuse: first add the scans from this number on"
+    )
     args = parser.parse_args()
     if args.url is None:
         socket_dir = embedded.start(Path(args.data_dir))
@@ -239,6 +257,7 @@ def main() -> int:
     if not args.reuse:
         asyncio.run(recreate(args.url))
         migrations.upgrade(_sqlalchemy_url(args.url))
+    if not args.reuse or args.scans_from is not None:
         loaded = asyncio.run(load(args.url, args, day))
     out = {
         "organizations": args.organizations,
