@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import re
 from typing import Annotated
 
@@ -58,6 +59,27 @@ def client_hash(secret: bytes, client: str) -> bytes:
 
 def request_client_hash(request: Request) -> bytes:
     return client_hash(loaded_code_secret(request), client_id(request))
+
+
+def signal_network(client: str) -> str | None:
+    """The /48 of an IPv6 client (`client_id` gives its /64), or None for IPv4,
+    where the address itself is the client the signals count (SPEC §10)."""
+    try:
+        network = ipaddress.ip_network(client, strict=False)
+    except ValueError:
+        return None
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen > 48:
+        return str(network.supernet(new_prefix=48))
+    return None
+
+
+def request_client_net(request: Request) -> bytes | None:
+    """The keyed hash of an IPv6 client's /48, stored with its scans and feedback
+    beside the per-/64 `client_hash` (SPEC §8): the signal series count
+    `coalesce(client_net, client_hash)` (SPEC §10). None for IPv4, whose address
+    hash is already the client the signals count."""
+    network = signal_network(client_id(request))
+    return None if network is None else client_hash(loaded_code_secret(request), network)
 
 
 def agent_class(user_agent: str | None) -> str:

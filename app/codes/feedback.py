@@ -80,9 +80,14 @@ async def find_target(session: AsyncSession, code: DigitalLinkPath) -> Target | 
 
 
 async def create(
-    session: AsyncSession, target: Target, data: FeedbackCreate, client_hash: bytes
+    session: AsyncSession,
+    target: Target,
+    data: FeedbackCreate,
+    client_hash: bytes,
+    client_net: bytes | None = None,
 ) -> FeedbackOut:
-    """Store one anonymous feedback; the audit entry leaves the contact out."""
+    """Store one anonymous feedback; the audit entry leaves the contact out.
+    `client_net`: an IPv6 client's /48 (app/codes/context.py), what the signals count."""
     feedback = Feedback(
         organization_id=target.organization_id,
         product_id=target.product_id,
@@ -93,6 +98,7 @@ async def create(
         complaint=data.complaint,
         contact=data.contact,
         client_hash=client_hash,
+        client_net=client_net,
         created_at=await db_now(session),
     )
     session.add(feedback)

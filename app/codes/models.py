@@ -113,7 +113,10 @@ class ItemScan(Base):
         DateTime(timezone=True), server_default=func.now(), primary_key=True
     )
     item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("item_codes.id"))
-    client_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    client_hash: Mapped[bytes] = mapped_column(LargeBinary)  # per address (IPv4), /64 (IPv6)
+    # The keyed hash of an IPv6 client's /48, what the signal series count (SPEC
+    # §10); null for IPv4, where client_hash is already that (migration 0504).
+    client_net: Mapped[bytes | None] = mapped_column(LargeBinary)
     agent: Mapped[str] = mapped_column(String(8))
 
     __table_args__ = (
@@ -147,6 +150,7 @@ class Feedback(IdMixin, Base):
     complaint: Mapped[bool] = mapped_column(Boolean)
     contact: Mapped[str | None] = mapped_column(Text)  # private: regulators only
     client_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    client_net: Mapped[bytes | None] = mapped_column(LargeBinary)  # as ItemScan.client_net
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

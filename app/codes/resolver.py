@@ -21,7 +21,13 @@ from pydantic import ValidationError
 from app.auth import keys
 from app.auth.dependencies import Idempotent, charge, rate_limit
 from app.codes import digital_link, feedback, linkset, pages, resolution, scans
-from app.codes.context import CodeSecret, agent_class, loaded_code_secret, request_client_hash
+from app.codes.context import (
+    CodeSecret,
+    agent_class,
+    loaded_code_secret,
+    request_client_hash,
+    request_client_net,
+)
 from app.codes.digital_link import DigitalLinkPath, InvalidDigitalLink, parse_path
 from app.codes.negotiation import wants_json, wants_linkset
 from app.codes.schemas import FeedbackCreate, FeedbackOut, ResolverOut
@@ -223,7 +229,13 @@ async def _item(
     client = request_client_hash(request)
     agent = agent_class(request.headers.get("user-agent"))
     counted = record and agent != "bot"
-    scan = functools.partial(scans.Scan, at=_now(), client_hash=client, agent=agent)
+    scan = functools.partial(
+        scans.Scan,
+        at=_now(),
+        client_hash=client,
+        agent=agent,
+        client_net=request_client_net(request),
+    )
     read = functools.partial(scans.read_item, batch_id=batch_doc.batch_id, serial=code.serial)
     if buffer is not None:  # a serving process: buffered, written within FLUSH_SECONDS
         row, unwritten, first_unwritten = await buffer.read_item(
@@ -408,7 +420,9 @@ async def post_feedback(
         target = await feedback.find_target(session, parsed)
         if target is None:
             return pages.not_genuine(request, html=False, detail="no such code is registered")
-        view = await feedback.create(session, target, data, request_client_hash(request))
+        view = await feedback.create(
+            session, target, data, request_client_hash(request), request_client_net(request)
+        )
         return Created(view, location=f"/v1/feedback/{view.id}")
 
     if not html:
@@ -420,7 +434,9 @@ async def post_feedback(
     target = await feedback.find_target(session, parsed)
     if target is None:
         return pages.not_genuine(request, html=True, detail="no such code is registered")
-    view = await feedback.create(session, target, data, request_client_hash(request))
+    view = await feedback.create(
+        session, target, data, request_client_hash(request), request_client_net(request)
+    )
     return _thanks(view, data, code_path)
 
 

@@ -53,6 +53,7 @@ class Scan:
     at: dt.datetime
     client_hash: bytes
     agent: str
+    client_net: bytes | None = None  # an IPv6 client's /48 (the signal series' client)
 
     @property
     def counted(self) -> bool:
@@ -61,8 +62,8 @@ class Scan:
 
 LOCK_ITEMS = "SELECT id FROM item_codes WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
 INSERT_SCANS = """
-INSERT INTO item_scans (item_id, scanned_at, client_hash, agent)
-SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bytea[], $4::text[])
+INSERT INTO item_scans (item_id, scanned_at, client_hash, agent, client_net)
+SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bytea[], $4::text[], $5::bytea[])
 """
 BUMP_COUNTERS = """
 UPDATE item_codes i
@@ -112,6 +113,7 @@ async def write(connection: Any, scans: list[Scan]) -> None:
             [s.at for s in scans],
             [s.client_hash for s in scans],
             [s.agent for s in scans],
+            [s.client_net for s in scans],
         )
         if counted:
             ids = list(counted)

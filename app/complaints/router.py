@@ -5,7 +5,6 @@ move along the clocks (regulators), and the figures of art. 34."""
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import uuid
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from app.auth.dependencies import (
     Regulator,
     rate_limit,
 )
-from app.codes.context import CodeSecret, client_hash, loaded_code_secret
+from app.codes.context import CodeSecret, request_client_hash, request_client_net
 from app.complaints import pages, queries, service
 from app.complaints.schemas import (
     ComplaintCreate,
@@ -43,7 +42,6 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.principal import SYSTEM
-from app.core.ratelimit import client_id
 from app.core.routing import AutoCommitRoute, responses
 from app.organizations.types import Uscc
 
@@ -57,14 +55,7 @@ FORM_FIELDS = ("kind", "gtin", "lot", "serial", "uscc", "category", "description
 def counted_client(request: Request) -> bytes:
     """The anonymous filer as the signals count it (SPEC §10): one client per
     IPv4 address, one per /48 for IPv6 (a household or small site's whole prefix)."""
-    client = client_id(request)  # IPv6 clients come as their /64 (SPEC §8)
-    try:
-        network = ipaddress.ip_network(client, strict=False)
-    except ValueError:
-        network = None
-    if isinstance(network, ipaddress.IPv6Network):
-        client = str(network.supernet(new_prefix=48))
-    return client_hash(loaded_code_secret(request), client)
+    return request_client_net(request) or request_client_hash(request)
 
 
 def form_values(pairs: list[tuple[str, str]]) -> dict[str, Any]:

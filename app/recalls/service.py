@@ -160,15 +160,49 @@ async def effectiveness(session: Reader, actor: Principal, recall_id: uuid.UUID)
     )
 
 
+ITEM = text(
+    "SELECT i.id FROM item_codes i JOIN batches b ON b.id = i.batch_id "
+    "JOIN products p ON p.id = b.product_id "
+    "WHERE p.gtin = :gtin AND b.lot = :lot AND i.serial = :serial"
+)
+# The ongoing recalls that cover an item (its GTIN, and its lot or every lot).
+COVERING = text(
+    "SELECT id FROM recalls WHERE status = 'ongoing' AND gtin = :gtin "
+    "AND (lots IS NULL OR :lot = ANY(lots)) ORDER BY initiated_on, id"
+)
+
+
+def _genuine(gtin: str, lot: str, serial: str, secret: bytes) -> None:
+    """422 on `serial` for a forged code (no database read)."""
+    from app.codes.serials import verify_serial
+
+    if not verify_serial(secret, gtin, lot, serial):
+        raise invalid("serial", "is not a genuine item code")
+
+
+async def _item_id(session: AsyncSession, gtin: str, lot: str, serial: str) -> int:
+    item_id = await session.scalar(ITEM, {"gtin": gtin, "lot": lot, "serial": serial})
+    if item_id is None:
+        raise invalid("serial", "no such item code is registered")
+    return int(item_id)
+
+
+async def _confirm(session: AsyncSession, recall_id: uuid.UUID, item_id: int) -> bool:
+    inserted = await session.scalar(
+        insert(RecallReturn)
+        .values(recall_id=recall_id, item_id=item_id)
+        .on_conflict_do_nothing()
+        .returning(RecallReturn.item_id)
+    )
+    return inserted is not None
+
+
 async def confirm_return(
     session: AsyncSession, recall_id: uuid.UUID, gtin: str, lot: str, serial: str, secret: bytes
 ) -> bool:
     """A consumer's "I returned it" for one genuine item the recall covers; True
     when it is new (a repeat changes nothing)."""
-    from app.codes.serials import verify_serial
-
-    if not verify_serial(secret, gtin, lot, serial):
-        raise invalid("serial", "is not a genuine item code")
+    _genuine(gtin, lot, serial, secret)
     recall = await session.get(Recall, recall_id)
     if recall is None:
         raise NotFound(f"no recall {recall_id}")
@@ -176,20 +210,20 @@ async def confirm_return(
         raise Forbidden("the recall is no longer ongoing")
     if recall.gtin != gtin or (recall.lots is not None and lot not in recall.lots):
         raise invalid("gtin", "this item is not covered by the recall")
-    item_id = await session.scalar(
-        text(
-            "SELECT i.id FROM item_codes i JOIN batches b ON b.id = i.batch_id "
-            "JOIN products p ON p.id = b.product_id "
-            "WHERE p.gtin = :gtin AND b.lot = :lot AND i.serial = :serial"
-        ),
-        {"gtin": gtin, "lot": lot, "serial": serial},
-    )
-    if item_id is None:
-        raise invalid("serial", "no such item code is registered")
-    inserted = await session.scalar(
-        insert(RecallReturn)
-        .values(recall_id=recall.id, item_id=item_id)
-        .on_conflict_do_nothing()
-        .returning(RecallReturn.item_id)
-    )
-    return inserted is not None
+    return await _confirm(session, recall.id, await _item_id(session, gtin, lot, serial))
+
+
+async def confirm_item_returned(
+    session: AsyncSession, gtin: str, lot: str, serial: str, secret: bytes
+) -> list[uuid.UUID]:
+    """The resolver page's "我已退回": the item counts as returned in every ongoing
+    recall that covers it (usually one); the recalls it counts in. 422 on `serial`
+    when the code is not genuine or no ongoing recall covers it."""
+    _genuine(gtin, lot, serial, secret)
+    item_id = await _item_id(session, gtin, lot, serial)
+    recalls = list((await session.scalars(COVERING, {"gtin": gtin, "lot": lot})).all())
+    if not recalls:
+        raise invalid("serial", "no ongoing recall covers this item")
+    for recall_id in recalls:
+        await _confirm(session, recall_id, item_id)
+    return recalls

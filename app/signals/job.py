@@ -29,6 +29,11 @@ log = structlog.get_logger("qcr.signals")
 JOB_LOCK_ID = 0x51C4_0501
 RUN_AT = dt.time(1, 0)
 CATCH_UP_DAYS = 7  # detection for at most this many missed days
+# A night's batch, not a request: a day of ten million scans is counted and
+# sorted in one statement per source, beyond the service's statement timeout
+# and default sort memory (as list publication, app/lists/service.py).
+JOB_STATEMENT_TIMEOUT = "10min"
+JOB_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ async def _counted(session: AsyncSession, first: dt.date, last: dt.date) -> set[
 async def run_day(session: AsyncSession, day: dt.date, settings: Settings) -> DayResult:
     """Count `day` (and any uncounted history before it), detect, raise signals."""
     zone, threshold = settings.zone, settings.suspicious_scan_threshold
+    await session.execute(text(f"SET LOCAL statement_timeout = '{JOB_STATEMENT_TIMEOUT}'"))
+    await session.execute(text(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'"))
     first = day - dt.timedelta(days=_history_span(day))
     done = await _counted(session, first, day - dt.timedelta(days=1))
     days = [first + dt.timedelta(days=n) for n in range((day - first).days)]

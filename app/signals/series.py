@@ -7,10 +7,13 @@ complaints) count as the registry holds them when the day is computed (01:00
 the next day, or a re-run with `qcr signals run --date`); a re-run over the same
 data gives the same series, and a signal keeps the history it was judged on.
 
-Anonymous sources (scans, suspicious codes, low ratings) count distinct clients
-— the keyed client hash the resolver stores (SPEC §6) — not requests. A client
-is one address for IPv4; IPv6 clients are grouped per /48 where the scan
-pipeline hashes the /48 (`scan_counts` is the one function to repoint).
+Anonymous sources (scans, suspicious codes, low ratings, anonymous complaints)
+count distinct clients, not requests: one per IPv4 address, one per IPv6 /48.
+Scans and feedback store two keyed hashes (app/codes/context.py): `client_hash`
+per address or /64 (SPEC §8: rate limits, `suspicious`) and `client_net`, the
+/48 of an IPv6 client (null for IPv4); the series count the latter, falling back
+to the former. (Rows stored before migration 0504 have no /48 and count per /64.)
+Anonymous complaints store their /48 hash directly.
 """
 
 from __future__ import annotations
@@ -64,10 +67,13 @@ JOIN products p ON p.id = b.product_id
 JOIN organizations o ON o.id = p.organization_id
 """
 LOCAL_DAY = "(s.scanned_at AT TIME ZONE :zone)::date"
+# The client as the signals count it: per IPv4 address or IPv6 /48.
+SCAN_CLIENT = "coalesce(s.client_net, s.client_hash)"
+FEEDBACK_CLIENT = "coalesce(f.client_net, f.client_hash)"
 
 SCANS = f"""
 SELECT {LOCAL_DAY} AS day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
-       count(DISTINCT s.client_hash) AS value, count(*) AS events, 0 AS trials,
+       count(DISTINCT {SCAN_CLIENT}) AS value, count(*) AS events, 0 AS trials,
        to_jsonb((array_agg(DISTINCT i.id::text))[1:{RECORDS}]) AS records
 FROM item_scans s {_ITEM_JOIN}
 WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
@@ -88,7 +94,8 @@ WITH touched AS (
              AND x.scanned_at < ((t.day + 1)::timestamp AT TIME ZONE :zone)) > :threshold
 )
 SELECT f.day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
-       count(DISTINCT s.client_hash) AS value, count(DISTINCT s.item_id) AS events, 0 AS trials,
+       count(DISTINCT {SCAN_CLIENT}) AS value, count(DISTINCT s.item_id) AS events,
+       0 AS trials,
        to_jsonb((array_agg(DISTINCT i.id::text))[1:{RECORDS}]) AS records
 FROM item_scans s JOIN flagged f ON f.item_id = s.item_id AND {LOCAL_DAY} = f.day {_ITEM_JOIN}
 WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
@@ -98,7 +105,7 @@ GROUP BY 1, 2, 3
 LOW_RATINGS = f"""
 SELECT (f.created_at AT TIME ZONE :zone)::date AS day, {PRODUCT_CATEGORY} AS category,
        left(o.region_code, 4) AS region,
-       count(DISTINCT f.client_hash) AS value, count(*) AS events, 0 AS trials,
+       count(DISTINCT {FEEDBACK_CLIENT}) AS value, count(*) AS events, 0 AS trials,
        to_jsonb((array_agg(DISTINCT f.id::text))[1:{RECORDS}]) AS records
 FROM feedback f
 JOIN products p ON p.id = f.product_id

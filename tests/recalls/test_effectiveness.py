@@ -5,8 +5,10 @@ and "I returned it" confirmations."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,3 +116,50 @@ async def test_bad_input_and_who_may_see(
     assert (await client.get(f"{base}/effectiveness")).status_code == 401
     partner = await make_key(session, "partner")
     assert (await client.get(f"{base}/effectiveness", headers=partner)).status_code == 403
+
+
+def returned_form(page: str) -> dict[str, str]:
+    """The resolver page's "我已退回" form: its action must be the plain POST route."""
+    pattern = r'<form class="returned-form" method="post" action="([^"]+)">(.*?)</form>'
+    form = re.search(pattern, page, re.S)
+    assert form is not None, "no 我已退回 form on the page"
+    assert form.group(1) == "/recalls/returned"
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(2)))
+
+
+async def test_i_returned_it_from_the_resolver_page_without_javascript(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
+    uscc, paths, created = await recalled_items(client, session, regulator)
+    page = await client.get(paths[0], headers=PHONE)
+    assert page.status_code == 200 and "我已退回此产品" in page.text
+    fields = returned_form(page.text)
+    assert fields == serial_of(paths[0])
+    # The batch page names no single item: no button there.
+    batch_page = await client.get(paths[0].rsplit("/21/", 1)[0], headers=PHONE)
+    assert "returned-form" not in batch_page.text and "召回警告" in batch_page.text
+    posted = await client.post("/recalls/returned", data=fields)
+    assert posted.status_code == 201 and "感谢您配合召回" in posted.text
+    assert posted.headers["content-type"].startswith("text/html")
+    again = await client.post("/recalls/returned", data=fields)
+    assert again.status_code == 201  # a repeat counts once
+    got = await client.get(f"/v1/recalls/{created['id']}/effectiveness", headers=regulator)
+    assert got.json()["evidence"]["returned_confirmations"] == 1
+    # An item no ongoing recall covers, and a forged serial: a page naming the serial.
+    _, other = await item_codes(client, regulator, uscc, count=1, lot="L2")
+    not_recalled = await client.post("/recalls/returned", data=serial_of(other[0]))
+    assert not_recalled.status_code == 422 and "序列号" in not_recalled.text
+    assert "未能记录退回" in not_recalled.text
+    forged = await client.post("/recalls/returned", data=serial_of(paths[1]) | {"serial": "A" * 20})
+    assert forged.status_code == 422 and "序列号" in forged.text
+    missing = await client.post("/recalls/returned", data={"gtin": fields["gtin"]})
+    assert missing.status_code == 422 and "批号" in missing.text
+    got = await client.get(f"/v1/recalls/{created['id']}/effectiveness", headers=regulator)
+    assert got.json()["evidence"]["returned_confirmations"] == 1
+    # Rate limited like feedback.
+    app.state.settings = app.state.settings.model_copy(update={"rate_limit_feedback": "1/minute"})
+    assert (await client.post("/recalls/returned", data=serial_of(paths[1]))).status_code == 201
+    limited = await client.post("/recalls/returned", data=serial_of(paths[2]))
+    assert limited.status_code == 429
+    got = await client.get(f"/v1/recalls/{created['id']}/effectiveness", headers=regulator)
+    assert got.json()["evidence"]["returned_confirmations"] == 2

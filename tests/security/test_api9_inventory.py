@@ -52,7 +52,10 @@ def test_every_served_route_is_documented_or_a_page() -> None:
             # The console's forms (a cookie session with CSRF tokens, SPEC §10) post
             # to its pages: the browser application, not operations of the API.
             console_form = method == "POST" and path.startswith("/console/")
-            if console_form and is_page:
+            # So does the resolver page's "我已退回" button (a plain public form; its
+            # API twin is POST /v1/recalls/{id}/returns).
+            page_form = method == "POST" and path == "/recalls/returned"
+            if (console_form or page_form) and is_page:
                 continue
             if not (isinstance(route, APIRoute | Route) and method in ("GET", "HEAD") and is_page):
                 undocumented.append(f"{method} {path}")

@@ -6,7 +6,8 @@ import datetime as dt
 import os
 import uuid
 
-from httpx import AsyncClient
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -158,6 +159,36 @@ async def test_a_cloned_code_is_capped_at_level_2(
     assert found and all(s.level == 2 for s in found)  # p ≈ 0, but anonymous: 二级 at most
     scans = await session.get(SeriesDay, (today(), "scans", "C38", "3301"))
     assert scans is not None and (scans.value, scans.events) == (30, 30)
+
+
+async def test_anonymous_sources_count_one_client_per_ipv6_48_or_ipv4_address(
+    app: FastAPI,
+    client: AsyncClient,
+    session: AsyncSession,
+    regulator: dict[str, str],
+    test_settings: Settings,
+) -> None:
+    """SPEC §10: two addresses of one /48 (in different /64s) are one client, two
+    /48s are two, and every IPv4 address is one."""
+    uscc = await _org(session, "330106", "C38")
+    _, paths = await item_codes(client, regulator, uscc, count=1)
+    peers = ("2001:db8:7:1::5", "2001:db8:7:ffff::9", "2001:db8:8::1", "203.0.113.7", "203.0.113.8")
+    for peer in peers:
+        transport = ASGITransport(app=app, client=(peer, 40000))
+        async with AsyncClient(transport=transport, base_url="http://test") as anonymous:
+            scanned = await anonymous.get(paths[0], headers={"Accept": "application/json"})
+            assert scanned.status_code == 200
+            if peer.startswith("2001"):
+                rated = await anonymous.post(f"{paths[0]}/feedback", json={"rating": 1})
+                assert rated.status_code == 201
+    await series.compute_days(session, today(), today(), test_settings.zone, 5)
+    scans = await session.get(SeriesDay, (today(), "scans", "C38", "3301"))
+    assert scans is not None and (scans.value, scans.events) == (4, 5)  # /48 A, /48 B, 2 IPv4
+    ratings = await session.get(SeriesDay, (today(), "low_ratings", "C38", "3301"))
+    assert ratings is not None and (ratings.value, ratings.events) == (2, 3)
+    # The per-/64 hash stays what rate limits and `suspicious` count (SPEC §8).
+    distinct = await session.scalar(text("SELECT count(DISTINCT client_hash) FROM item_scans"))
+    assert distinct == 5
 
 
 async def test_product_category_defaults_to_the_industry_class(
