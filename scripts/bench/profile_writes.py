@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import collections
 import contextvars
+import cProfile
 import io
 import json
 import os
@@ -102,7 +102,9 @@ async def run(args: argparse.Namespace) -> None:
 
             async def post(uscc: str) -> None:
                 IN_REQUEST.set(True)
-                r = await client.post(f"/v1/organizations/{uscc}/grades", json=GRADE, headers=headers)
+                r = await client.post(
+                    f"/v1/organizations/{uscc}/grades", json=GRADE, headers=headers
+                )
                 assert r.status_code == 201, r.text
 
             for uscc in usccs[: args.warmup]:  # pools, statement caches, key cache
@@ -131,7 +133,9 @@ async def run(args: argparse.Namespace) -> None:
                 await concurrent(post, usccs[args.warmup + args.requests :], args)
     n = len(walls)
     print(f"{n} grade POSTs, one at a time, {args.organizations} organizations")
-    print(f"statements per request: median {statistics.median(counts)} (min {min(counts)}, max {max(counts)})")
+    print(
+        f"statements per request: median {statistics.median(counts)} (min {min(counts)}, max {max(counts)})"
+    )
     print(
         f"wall ms: median {statistics.median(walls) * 1000:.1f}; "
         f"CPU ms of this process: median {statistics.median(cpus) * 1000:.1f}, "
