@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
@@ -195,9 +195,11 @@ async def of_organization(
     return list((await session.scalars(statement)).all())
 
 
-def _facts_statement(ids: list[uuid.UUID]) -> Any:
-    """Notices and objections of these organizations in one statement (one round
-    trip on the write path): `at`/`day` are when each was served or opened."""
+def _facts_statement() -> Any:
+    """Notices and objections of the organizations `ids` in one statement (one
+    round trip on the write path): `at`/`day` are when each was served or opened.
+    Built once (building it costs more than running it)."""
+    ids: Any = bindparam("ids", expanding=True)
 
     def none(type_: Any) -> Any:
         return literal(None, type_)
@@ -239,6 +241,9 @@ def _facts_statement(ids: list[uuid.UUID]) -> Any:
     return union_all(notices, objections)
 
 
+_FACTS = _facts_statement()
+
+
 async def facts(
     session: Reader, ids: Sequence[uuid.UUID], known_at: dt.datetime | None
 ) -> dict[uuid.UUID, tuple[list[NoticeFact], list[ObjectionFact]]]:
@@ -251,7 +256,7 @@ async def facts(
     out: dict[uuid.UUID, tuple[list[NoticeFact], list[ObjectionFact]]] = defaultdict(
         lambda: ([], [])
     )
-    for r in await session.execute(_facts_statement(list(ids))):
+    for r in await session.execute(_FACTS, {"ids": list(ids)}):
         if r.kind == "notice":
             if not known(r.at):
                 continue
