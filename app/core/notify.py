@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, func, literal, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 log = structlog.get_logger("qcr.notify")
@@ -41,6 +41,12 @@ async def notify(session: AsyncSession, topic: str, key: str) -> None:
     """Tell every process, when this transaction commits, that `topic` `key` changed."""
     payload = f"{topic}:{key}"[:MAX_PAYLOAD]
     await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": payload})
+
+
+def notify_each(topic: str, key: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`notify` as a column of a statement, for each row it selects (`key` the
+    row's key as text): a write and its notifications in one round trip."""
+    return func.pg_notify(CHANNEL, func.left(literal(f"{topic}:") + key, MAX_PAYLOAD))
 
 
 class Watch:

@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from app import journal
 from app.core.clock import today
@@ -205,25 +206,60 @@ def _row(e: Evaluated, now: dt.datetime | None) -> dict[str, Any]:
     }
 
 
+async def _inputs(
+    session: AsyncSession, condition: ColumnElement[bool]
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str], dict[uuid.UUID, dict[str, Any]]]:
+    """The organizations `condition` selects, in one statement: their USCCs, their
+    statuses and their stored flags (for `credit.changed`), where stored."""
+    stored = [getattr(CreditStatus, f) for f in FLAGS]
+    rows = await session.execute(
+        select(
+            Organization.id,
+            Organization.uscc,
+            Organization.status,
+            CreditStatus.organization_id.label("stored"),
+            *stored,
+        )
+        .outerjoin(CreditStatus, CreditStatus.organization_id == Organization.id)
+        .where(condition)
+    )
+    usccs, statuses, previous = {}, {}, {}
+    for r in rows:
+        usccs[r.id] = r.uscc
+        statuses[r.id] = r.status
+        if r.stored is not None:
+            previous[r.id] = {f: getattr(r, f) for f in FLAGS}
+    return usccs, statuses, previous
+
+
 async def refresh(
     session: AsyncSession, organizations: Sequence[tuple[uuid.UUID, str]], on: dt.date | None = None
 ) -> list[CreditStatus]:
     """Recompute and store the status of these organizations as of `on` (today);
     emit `credit.changed` for each whose grade, A-level or list membership changed."""
-    on = on or today()
     ids = [org_id for org_id, _ in organizations]
     if not ids:
         return []
-    statuses = await history.statuses_of(session, ids)
+    _, statuses, previous = await _inputs(session, Organization.id.in_(ids))
+    await _recompute(session, organizations, statuses, previous, on or today())
+    stored = await session.scalars(
+        select(CreditStatus)
+        .where(CreditStatus.organization_id.in_(ids))
+        .execution_options(populate_existing=True)
+    )
+    return list(stored)
+
+
+async def _recompute(
+    session: AsyncSession,
+    organizations: Sequence[tuple[uuid.UUID, str]],
+    statuses: dict[uuid.UUID, str],
+    previous: dict[uuid.UUID, dict[str, Any]],
+    on: dt.date,
+) -> None:
+    """`refresh` without reading the stored statuses back."""
     histories = await histories_of(session, statuses)
     await _store_publication_periods(session, histories)
-    previous = {
-        s.organization_id: {f: getattr(s, f) for f in FLAGS}
-        for s in await session.scalars(
-            select(CreditStatus).where(CreditStatus.organization_id.in_(ids))
-        )
-    }
-    now = await db_now(session)
     evaluated = [evaluate(org_id, uscc, histories[org_id], on) for org_id, uscc in organizations]
     # Policy v2 (SPEC §9): an S rule holding with no notice in its episode gets one
     # served now, in this transaction; those organizations are evaluated again.
@@ -246,15 +282,20 @@ async def refresh(
             else e
             for e in evaluated
         ]
-    rows = [_row(e, now) for e in evaluated]
+    # The database's clock at the upsert itself (recording times order the writes).
+    rows = [_row(e, None) | {"updated_at": func.clock_timestamp()} for e in evaluated]
     statement = insert(CreditStatus).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=[CreditStatus.organization_id],
         set_={c: statement.excluded[c] for c in rows[0] if c != "organization_id"},
     )
-    await session.execute(statement)
-    for org_id in ids:  # cached resolver answers show this status
-        await organization_notify.changed(session, org_id)
+    # The upsert and the change notification of each organization (cached resolver
+    # answers show this status), in one round trip.
+    upserted = statement.returning(CreditStatus.__table__.c.organization_id).cte("upserted")
+    await session.execute(
+        select(organization_notify.changed_each(upserted.c.organization_id)).select_from(upserted)
+    )
+    await _reload_loaded(session, [e.organization_id for e in evaluated])
     for row in rows:
         before = previous.get(row["organization_id"])
         after = {f: row[f] for f in FLAGS}
@@ -271,12 +312,18 @@ async def refresh(
                     "previous": before,
                 },
             )
-    stored = await session.scalars(
-        select(CreditStatus)
-        .where(CreditStatus.organization_id.in_(ids))
-        .execution_options(populate_existing=True)
-    )
-    return list(stored)
+
+
+async def _reload_loaded(session: AsyncSession, ids: Iterable[uuid.UUID]) -> None:
+    """Statuses of these organizations this session already holds are read again
+    after the upsert (none, on a plain write: no round trip)."""
+    loaded = [i for i in ids if identity_key(CreditStatus, i) in session.identity_map]
+    if loaded:
+        await session.execute(
+            select(CreditStatus)
+            .where(CreditStatus.organization_id.in_(loaded))
+            .execution_options(populate_existing=True)
+        )
 
 
 async def refresh_organization(session: AsyncSession, org: Organization) -> CreditStatus:
@@ -298,11 +345,9 @@ async def refresh_after_write(
     credit in the same transaction (registered at start-up, coalescing)."""
     if entry is None or entry.uscc is None or entry.entity not in CREDIT_ENTITIES:
         return
-    row = (
-        await session.execute(select(Organization.id).where(Organization.uscc == entry.uscc))
-    ).first()
-    if row is not None:
-        await refresh(session, [(row.id, entry.uscc)])
+    usccs, statuses, previous = await _inputs(session, Organization.uscc == entry.uscc)
+    if usccs:
+        await _recompute(session, list(usccs.items()), statuses, previous, today())
 
 
 def past_edge(holds_until: dt.date | None, on: dt.date) -> bool:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import db_now
@@ -106,13 +107,15 @@ async def _run_listeners(session: AsyncSession, entry: Entry | None, event: Even
         await registered.fn(session, entry, event)
 
 
+def _event_insert(type: str, uscc: str, data: dict[str, Any], at: Any) -> Any:
+    return insert(ChangeEvent).values(type=type, uscc=uscc, at=at, data=data)
+
+
 async def _insert_event(
     session: AsyncSession, type: str, uscc: str, data: dict[str, Any], at: Any
 ) -> Event:
     data = leaf.jsonable(data)
-    event_id = await session.scalar(
-        insert(ChangeEvent).values(type=type, uscc=uscc, at=at, data=data).returning(ChangeEvent.id)
-    )
+    event_id = await session.scalar(_event_insert(type, uscc, data, at).returning(ChangeEvent.id))
     assert event_id is not None
     return Event(event_id, type, uscc, data)
 
@@ -128,10 +131,13 @@ async def record(
     before: Any = None,
     after: Any = None,
     event: tuple[str, dict[str, Any]] | None = None,
+    at: dt.datetime | None = None,
 ) -> Entry:
     """Insert the audit entry (and the change event) in the caller's transaction,
-    without any lock, then run the after-write listeners."""
-    at = await db_now(session)
+    without any lock, in one statement, then run the after-write listeners.
+    `at`: the write's own time read from the database's clock (`db_now`) by the
+    caller, if it has one; else it is read here."""
+    at = at or await db_now(session)
     role = actor.role.value if hasattr(actor.role, "value") else str(actor.role)
     obj = leaf.leaf_object(
         at=at,
@@ -143,7 +149,7 @@ async def record(
         before=before,
         after=after,
     )
-    entry_id = await session.scalar(
+    entry_insert = (
         insert(AuditEntry)
         .values(
             at=at,
@@ -159,9 +165,27 @@ async def record(
         )
         .returning(AuditEntry.id)
     )
+    written: Event | None = None
+    if event is None:
+        entry_id = await session.scalar(entry_insert)
+    else:
+        # The entry and its event in one round trip (two data-modifying CTEs).
+        data = leaf.jsonable(event[1])
+        entries = entry_insert.cte("entry")
+        events = _event_insert(event[0], uscc or "", data, at).returning(ChangeEvent.id)
+        events_cte = events.cte("event")
+        row = (
+            await session.execute(
+                select(
+                    select(entries.c.id).scalar_subquery(),
+                    select(events_cte.c.id).scalar_subquery(),
+                )
+            )
+        ).one()
+        entry_id = row[0]
+        written = Event(row[1], event[0], uscc or "", data)
     assert entry_id is not None
     entry = Entry(entry_id, action, entity, entity_id, uscc, obj["before"], obj["after"])
-    written = await _insert_event(session, event[0], uscc or "", event[1], at) if event else None
     await _run_listeners(session, entry, written)
     return entry
 

@@ -215,6 +215,7 @@ async def create(
         uscc=org.uscc,
         after=audited(record),
         event=(f"{kind.name}.recorded", public_snapshot(kind, record, org.uscc)),
+        at=now,
     )
     return record
 
@@ -314,6 +315,7 @@ async def apply_changes(
             f"{kind.name}.updated",
             public_snapshot(kind, record, org.uscc) | {"change": change},
         ),
+        at=record.updated_at,
     )
     return True
 
