@@ -13,11 +13,9 @@ from typing import Any
 from sqlalchemy import String, TextualSelect, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, distinct_on
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Reader
 from app.journal.models import AuditEntry
-from app.organizations.models import Organization
 from app.policy import policy
 from app.records import models
 
@@ -229,10 +227,3 @@ async def known_at(
     versions = sorted(versions, key=lambda v: (v.data.get("created_at") or "", str(v.record_id)))
     rows = [(v.organization_id, v.record_type, v.data) for v in versions]
     return _assemble(statuses, rows)
-
-
-async def statuses_of(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    result = await session.execute(
-        select(Organization.id, Organization.status).where(Organization.id.in_(list(ids)))
-    )
-    return {org_id: status for org_id, status in result}
