@@ -59,6 +59,17 @@ CodeParam = Annotated[
         examples=["06901234567892/10/L2026-11/21/PGX7VNTREP7KUZQQOZUW"],
     ),
 ]
+
+
+def _with_page(
+    answers: dict[int | str, dict[str, Any]], *statuses: int
+) -> dict[int | str, dict[str, Any]]:
+    """`answers` with an HTML page as another content of `statuses`."""
+    for status in statuses:
+        answers[status]["content"] = answers[status]["content"] | {"text/html": {}}
+    return answers
+
+
 _RESOLVER_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "model": ResolverOut,
@@ -387,8 +398,12 @@ def _feedback_data(content_type: str, data: bytes) -> FeedbackCreate:
             "description": "stored: the feedback (JSON) or a thank-you page (form)",
             "content": {"text/html": {}},
         },
-        404: {"description": "not a genuine code, or not a `…/feedback` path"},
-        **responses(401, 422, 429),
+        # A form post (the page's own) is answered with a page, JSON with a problem.
+        404: {
+            "description": "not a genuine code, or not a `…/feedback` path",
+            "content": {"text/html": {}, "application/problem+json": {}},
+        },
+        **_with_page(responses(401, 422, 429), 422),
     },
 )
 async def post_feedback(

@@ -14,7 +14,8 @@ from app.core.settings import settings_of
 
 router = APIRouter(tags=["resolver"])
 
-DESCRIPTIONS = {
+# The link types' titles in the file's one language (zh).
+TITLES_ZH = {
     linkset.PIP: "产品、生产者、批次与信用信息（默认链接）",
     linkset.RECALL_STATUS: "覆盖此码的进行中召回",
     linkset.CERTIFICATION: "检验报告与监督抽查结果",
@@ -26,8 +27,7 @@ def description(root: str) -> dict[str, Any]:
     """The description file for a resolver at `root` (pure)."""
     active = {
         link_type: {
-            "title": linkset.TITLES[link_type],
-            "description": DESCRIPTIONS[link_type],
+            "title": TITLES_ZH[link_type],
             "url": linkset.VOCABULARY + link_type.removeprefix("gs1:"),
         }
         for link_type in linkset.TITLES

@@ -57,6 +57,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "GET /v1/products/{gtin}/batches/{lot}/codes/{serial}/qr.{fmt}": OWN,
     "GET /v1/feedback": OWN,
     "GET /v1/feedback/{id}": OWN,
+    "GET /.well-known/gs1resolver": PUBLIC,
     "GET /01/{gtin}": PUBLIC,
     "HEAD /01/{gtin}": PUBLIC,
     "POST /01/{gtin}/feedback": PUBLIC,

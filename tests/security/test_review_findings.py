@@ -103,7 +103,7 @@ async def test_429_is_documented_wherever_a_limit_applies(client: AsyncClient) -
 
 async def test_feedback_body_is_documented(client: AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
-    body = document["paths"]["/01/{code}"]["post"]["requestBody"]["content"]
+    body = document["paths"]["/01/{gtin}/feedback"]["post"]["requestBody"]["content"]
     for media in ("application/json", "application/x-www-form-urlencoded"):
         schema = body[media]["schema"]
         assert schema["required"] == ["rating"]
