@@ -4,7 +4,6 @@ once (a constant number of queries), now or as known at a past moment."""
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -18,18 +17,9 @@ from app.core.database import Reader
 from app.journal.models import AuditEntry
 from app.policy import policy
 from app.records import models
-
-RowMap = Mapping[str, Any]
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+from app.records.as_policy import RowMap, violation
+from app.records.as_policy import as_date as _date
+from app.records.as_policy import as_uuid as _uuid
 
 
 def assessment(row: RowMap) -> policy.Assessment:
@@ -40,55 +30,6 @@ def assessment(row: RowMap) -> policy.Assessment:
         valid_until=_date(row["valid_until"]),
         authority=row["authority"],
     )
-
-
-def _decimal(value: Any) -> decimal.Decimal | None:
-    return None if value is None else decimal.Decimal(str(value))
-
-
-def violation(row: RowMap) -> policy.Violation:
-    # Versions recorded before policy v2 lack its fields: their defaults (SPEC §4.1).
-    return policy.Violation(
-        id=_uuid(row["id"]),
-        case_no=row["case_no"],
-        authority=row["authority"],
-        decided_on=_date(row["decided_on"]) or dt.date.min,
-        severity=row["severity"],
-        rectified_on=_date(row["rectified_on"]),
-        revoked_on=_date(row["revoked_on"]),
-        repaired_on=_date(row["repaired_on"]),
-        public_summary=row["public_summary"],
-        category=row.get("category") or "",
-        procedure=row.get("procedure") or "ordinary",
-        penalty_kinds=tuple(row.get("penalty_kinds") or ()),
-        penalty_amount=_decimal(row.get("penalty_amount")),
-        restriction_until=_date(row.get("restriction_until")),
-        published_on=_date(row.get("published_on")),
-    )
-
-
-VIOLATION_FIELDS = (
-    "id",
-    "case_no",
-    "authority",
-    "decided_on",
-    "severity",
-    "rectified_on",
-    "revoked_on",
-    "repaired_on",
-    "public_summary",
-    "category",
-    "procedure",
-    "penalty_kinds",
-    "penalty_amount",
-    "restriction_until",
-    "published_on",
-)
-
-
-def violation_of(record: models.Violation) -> policy.Violation:
-    """A stored violation as the policy sees it."""
-    return violation({f: getattr(record, f) for f in VIOLATION_FIELDS})
 
 
 def inspection(row: RowMap) -> policy.Inspection:

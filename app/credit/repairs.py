@@ -16,17 +16,17 @@ from app.core.clock import today
 from app.core.database import Reader, db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.principal import Principal
-from app.credit import history
 from app.credit.models import RepairRequest
 from app.organizations.models import Organization
 from app.policy import policy
+from app.records import as_policy
 from app.records import service as records_service
 from app.records.kinds import VIOLATION
 from app.records.models import Violation
 
 
 def _check_eligible(v: Violation) -> None:
-    refusal = policy.repair_eligibility(history.violation_of(v), today())
+    refusal = policy.repair_eligibility(as_policy.violation_of(v), today())
     if refusal is not None:
         code, message = refusal
         raise Unprocessable(

@@ -20,12 +20,11 @@ from app.core.clock import today
 from app.core.database import Reader, db_now
 from app.core.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, invalid
 from app.core.principal import Principal
-from app.credit import history as credit_history
 from app.journal.leaf import jsonable
 from app.organizations.models import Organization
 from app.policy import months, publication, versions
 from app.policy.policy import POLICY_V1
-from app.records import models
+from app.records import as_policy, models
 from app.records.kinds import VIOLATION, Kind
 from app.records.models import OrganizationRecord, RecordVersion
 from app.records.schemas import RecordOut
@@ -69,7 +68,7 @@ def violation_is_public(v: models.Violation, on: dt.date | None = None) -> bool:
     schedule = versions.current()
     if schedule.in_force(day).publication_rule == "order45" and v.public_until is not None:
         return v.public_from is not None and v.public_from <= day < v.public_until
-    return publication.is_public(credit_history.violation_of(v), day, schedule)
+    return publication.is_public(as_policy.violation_of(v), day, schedule)
 
 
 async def publication_fields(
