@@ -59,6 +59,41 @@ async def test_an_intact_log_verifies(owner_session: AsyncSession, test_settings
     assert report.leaves == size and report.heads >= 1
 
 
+# Each of the leaf's fields changed in a stored entry (SQL over the row's own value).
+CHANGED_FIELD = {
+    "at": "at + interval '1 microsecond'",
+    "actor_key_id": "CASE WHEN actor_key_id IS NULL THEN gen_random_uuid() END",
+    "actor_role": "CASE WHEN actor_role = 'admin' THEN 'regulator' ELSE 'admin' END",
+    "action": "action || 'x'",
+    "entity": "entity || 'x'",
+    "entity_id": "entity_id || 'x'",
+    "before": "coalesce(before, '{}'::jsonb) || '{\"x\": 1}'",
+    "after": "coalesce(after, '{}'::jsonb) || '{\"x\": 1}'",
+}
+
+
+async def test_a_change_to_any_field_of_an_entry_is_named(
+    owner_session: AsyncSession, test_settings: Settings
+) -> None:
+    assert set(CHANGED_FIELD) == set(leaf.LEAF_FIELDS)  # every field the leaf covers
+    size = await _log(owner_session, test_settings)
+    await _bypass_triggers(owner_session)
+    entry_id = (await _entry(owner_session, size - 1)).id
+    for field, changed in CHANGED_FIELD.items():
+        attempt = await owner_session.begin_nested()
+        await owner_session.execute(
+            text(f"UPDATE audit_entries SET {field} = {changed} WHERE id = :i"), {"i": entry_id}
+        )
+        owner_session.expunge_all()
+        report = await verify.verify(owner_session)
+        assert report.failure is not None, field
+        assert report.failure.startswith(f"entry seq {size - 1} (id {entry_id}, "), field
+        assert report.failure.endswith("do not match its leaf bytes"), field
+        await attempt.rollback()
+    owner_session.expunge_all()
+    assert (await verify.verify(owner_session)).failure is None
+
+
 async def test_a_forged_row_inserted_by_the_owner_is_named(
     owner_session: AsyncSession, test_settings: Settings
 ) -> None:
