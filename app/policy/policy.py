@@ -612,12 +612,10 @@ def _complaint_reasons(
     clusters: dict[tuple[str | None, str | None, str], ComplaintFact] = {}
     for c in complaints:
         if within(c.substantiated_on, as_of, n):
-            seen = clusters.get(c.cluster)
-            if seen is None or (c.substantiated_on, str(c.id)) > (
-                seen.substantiated_on,
-                str(seen.id),
-            ):
-                clusters[c.cluster] = c
+            # The latest names the cluster (on one day, the greater id; on a full tie,
+            # the first given, which is the same complaint again).
+            seen = clusters.get(c.cluster, c)
+            clusters[c.cluster] = max(seen, c, key=lambda x: (x.substantiated_on, str(x.id)))
     if len(clusters) < p.c1_min_count:
         return
     count, cap = len(clusters), p.c1_cap

@@ -431,12 +431,33 @@ def test_c1_reasons_of_one_day_are_in_id_order_and_need_no_id() -> None:
     anonymous = tuple(ComplaintFact(day, "G", f"L{n}", "食品") for n in (1, 2, 3))
     reasons = _c1(History(status="active", complaints=anonymous), "2027-03-01")
     assert [r.record_id for r in reasons] == [None, None, None]
+    # One without an id sorts first, as the least id would (even before UUID 1).
+    mixed = (same_day[2], same_day[1], ComplaintFact(day, "G", "L9", "食品"))
+    reasons = _c1(History(status="active", complaints=mixed), "2027-03-01")
+    assert [r.record_id for r in reasons] == [None, uid(1), uid(2)]
 
 
 def test_each_versions_windows_give_change_dates() -> None:
     longer = dataclasses.replace(
-        POLICY_V2, version="v3", general_window_months=24, effective_from=D("2028-01-01")
+        POLICY_V2, version="v3", minor_window_months=24, effective_from=D("2028-01-01")
     )
-    h = History(status="active", violations=(violation("2026-03-01"),))
+    h = History(status="active", violations=(violation("2026-03-01", "minor"),))
     r = evaluate(h, D("2026-10-01"), Schedule([POLICY_V1, longer]))
     assert (r.policy_version, r.holds_until) == ("v1", D("2027-02-28"))
+
+
+def test_an_episode_is_read_under_the_versions_in_force() -> None:
+    """Under a version with S2 at two violations, the episode begins with the second
+    (not with a later rectification): its notice, served in between, counts."""
+    two = dataclasses.replace(POLICY_V2, s2_min_count=2)
+    schedule = Schedule([POLICY_V1, two])
+    h = History(
+        status="active",
+        violations=(
+            violation("2027-02-01", id=1),
+            violation("2027-03-01", rectified="2027-03-05", id=2),
+        ),
+        notices=(notice("2027-03-02", "2027-03-02", "2027-03-12"),),
+    )
+    assert episode_start(h, D("2027-03-20"), schedule) == D("2027-03-01")
+    assert _pending(h, "2027-03-20", schedule) == (True, False, None)
