@@ -95,7 +95,11 @@ async def _check_nodes(session: AsyncSession, made: list[tuple[int, int, bytes]]
     }
     for lvl, idx, h in made:
         if stored.get((lvl, idx)) != h.hex():
-            return f"stored subtree hash (level {lvl}, index {idx}) does not match the leaves"
+            first, last = idx * 2**lvl + 1, (idx + 1) * 2**lvl  # seq = leaf index + 1
+            return (
+                f"entries seq {first}–{last}: the stored subtree hash (level {lvl}, "
+                f"index {idx}) does not match their leaves (reordered or rewritten)"
+            )
     return None
 
 
@@ -154,7 +158,7 @@ async def verify(session: AsyncSession, advance: Callable[[int], None] | None = 
                 roots[tree.size] = tree.root()
             problem = await _check_nodes(session, made)
             if problem and failure is None:
-                failure = f"at tree size {tree.size}: {problem}"
+                failure = problem
                 break
         report.leaves = tree.size
         if advance is not None:

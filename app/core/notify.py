@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import ColumnElement, func, literal, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,10 @@ CHANNEL = "qcr_changes"
 PING_SECONDS = 0.2
 FRESH_SECONDS = 0.8  # < 1 s: the bound SPEC §1 and §6 promise, with a margin
 MAX_PAYLOAD = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
+PINGS = Counter(
+    "qcr_change_watch_pings",
+    "Pings answered on the change watch; each confirms every change committed before it",
+)
 
 
 async def notify(session: AsyncSession, topic: str, key: str) -> None:
@@ -95,6 +100,7 @@ class Watch:
                     await asyncio.wait_for(connection.execute("SELECT 1"), timeout=1)
                     await asyncio.sleep(0)  # let queued notifications run first
                     self._confirmed_at = sent
+                    PINGS.inc()
                     await asyncio.sleep(PING_SECONDS)
             except asyncio.CancelledError:
                 raise

@@ -612,12 +612,10 @@ def _complaint_reasons(
     clusters: dict[tuple[str | None, str | None, str], ComplaintFact] = {}
     for c in complaints:
         if within(c.substantiated_on, as_of, n):
-            seen = clusters.get(c.cluster)
-            if seen is None or (c.substantiated_on, str(c.id)) > (
-                seen.substantiated_on,
-                str(seen.id),
-            ):
-                clusters[c.cluster] = c
+            # The latest names the cluster (on one day, the greater id; on a full tie,
+            # the first given, which is the same complaint again).
+            seen = clusters.get(c.cluster, c)
+            clusters[c.cluster] = max(seen, c, key=lambda x: (x.substantiated_on, str(x.id)))
     if len(clusters) < p.c1_min_count:
         return
     count, cap = len(clusters), p.c1_cap
@@ -648,12 +646,15 @@ def _change_dates(history: History, schedule: Schedule) -> set[date]:
     if c1_from is not None:
         c1 = next(p for p in schedule.versions if p.c1_min_count)
         for c in history.complaints:
-            for d in (
-                c.substantiated_on,
-                first_day_outside(c.substantiated_on, c1.c1_window_months),
-            ):
-                if d >= c1_from:
-                    dates.add(d)
+            # A day before the version counts as its first day, a boundary and so a
+            # change date anyway (here and below: no comparison that could be off by one).
+            dates.update(
+                max(d, c1_from)
+                for d in (
+                    c.substantiated_on,
+                    first_day_outside(c.substantiated_on, c1.c1_window_months),
+                )
+            )
     due_from = [
         d
         for d in (
@@ -666,11 +667,10 @@ def _change_dates(history: History, schedule: Schedule) -> set[date]:
         since = min(due_from)
         for n in history.notices:
             deadline_passed = n.objection_deadline + _ONE_DAY if n.objection_deadline else None
-            for day in (n.served_on, n.delivered_on, deadline_passed, n.withdrawn_on):
-                if day is not None and day >= since:
-                    dates.add(day)
+            days = (n.served_on, n.delivered_on, deadline_passed, n.withdrawn_on)
+            dates.update(max(day, since) for day in days if day is not None)
         for o in history.objections:
-            dates.update(d for d in (o.opened_on, o.decided_on) if d is not None and d >= since)
+            dates.update(max(d, since) for d in (o.opened_on, o.decided_on) if d is not None)
     return dates
 
 
@@ -689,8 +689,9 @@ def _record_change_dates(history: History, policy: Policy) -> set[date]:
             "minor": (policy.minor_window_months,),
         }[v.severity]
         exits = (first_day_outside(v.decided_on, months) for months in windows)
-        # Once revoked, a violation never matters again, so later exits change nothing.
-        dates.update(e for e in exits if v.revoked_on is None or e < v.revoked_on)
+        # Once revoked, a violation never matters again, so later exits change nothing
+        # (an exit after the revocation becomes the revocation's date, a change date).
+        dates.update(e if v.revoked_on is None else min(e, v.revoked_on) for e in exits)
     for i in history.inspections:
         if i.result == "fail":
             dates.add(i.inspected_on)

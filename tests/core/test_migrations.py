@@ -10,16 +10,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from app import cli
 from app.audit import chain, verify
 from app.core import migrations
-from app.core.database import ensure_database
 from app.core.settings import get_settings
 from app.journal import heads, sequencer
 from app.models import metadata
 from tests.conftest import TEST_SIGNING_KEY, DatabaseUnderTest
+from tests.scratch import scratch_database, scratch_url
 
 pytestmark = pytest.mark.usefixtures("test_database")
 
@@ -27,32 +26,10 @@ pytestmark = pytest.mark.usefixtures("test_database")
 @pytest.fixture
 def scratch(test_database: DatabaseUnderTest) -> Iterator[str]:
     """A separate, empty database on the test server (owner URL)."""
-    url = make_url(test_database.owner_url).set(database=test_database.name + "_scratch")
-    rendered = url.render_as_string(hide_password=False)
-    asyncio.run(_recreate(rendered))
-    yield rendered
-    asyncio.run(_drop(rendered))
-
-
-async def _admin_execute(url: str, sql: str) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(
-        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
-async def _recreate(url: str) -> None:
-    name = make_url(url).database
-    await _admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await ensure_database(url)
-
-
-async def _drop(url: str) -> None:
-    await _admin_execute(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    with scratch_database(
+        scratch_url(test_database.owner_url, test_database.name + "_scratch")
+    ) as url:
+        yield url
 
 
 async def _diff(url: str) -> list[object]:

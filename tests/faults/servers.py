@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from app.core.settings import Settings
 from tests.conftest import ROOT
 from tests.faults.conftest import FaultServer
 from tests.live import free_port
+from tests.waiting import wait_for
 
 
 @dataclass
@@ -52,19 +52,27 @@ def environment(server: FaultServer, settings: Settings, data_dir: Path) -> dict
 
 
 async def wait_until_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    """Up, and its change watch connected (the caches answer only then)."""
-    deadline = time.monotonic() + 90  # a loaded machine starts slowly
+    """Up, and its change watch confirmed (the caches answer from memory only then)."""
     async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
+
+        async def watching() -> bool:
             assert process.poll() is None, "the server exited at start-up"
             try:
-                if (await client.get("/healthz")).status_code == 200:
-                    await asyncio.sleep(0.5)  # the watch connects right after start-up
-                    return
+                metrics = await client.get("/metrics")
             except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not come up")
+                return False
+            return metrics.status_code == 200 and _pinged(metrics.text)
+
+        # A loaded machine starts slowly.
+        await wait_for(watching, "the server to come up, its change watch confirmed", timeout=90)
+
+
+def _pinged(metrics: str) -> bool:
+    """Whether the change watch has answered a ping (`qcr_change_watch_pings_total`)."""
+    for line in metrics.splitlines():
+        if line.startswith("qcr_change_watch_pings_total "):
+            return float(line.split()[1]) >= 1
+    return False
 
 
 @asynccontextmanager

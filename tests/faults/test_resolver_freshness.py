@@ -19,8 +19,25 @@ from tests.factories import committed_key, committed_organization
 from tests.faults.conftest import FaultServer
 from tests.faults.servers import serving
 from tests.records.helpers import recall
+from tests.waiting import wait_for
 
 JSON = {"Accept": "application/json"}
+STORED_SCANS = text(
+    "SELECT i.scan_count FROM item_codes i JOIN batches b ON b.id = i.batch_id "
+    "JOIN products p ON p.id = b.product_id JOIN organizations o "
+    "ON o.id = p.organization_id WHERE o.uscc = :u"
+)
+
+
+async def _stored_scans(url: str, uscc: str) -> int:
+    """The scan count written to the database (a read of it through the resolver
+    would count a scan itself)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(STORED_SCANS, {"u": uscc}) or 0)
+    finally:
+        await engine.dispose()
 
 
 async def test_a_new_recall_reaches_every_process_within_a_second(
@@ -75,7 +92,11 @@ async def test_scans_are_counted_across_processes_and_flushed_on_stop(
             for _ in range(3)
         ]
         assert seen == [1, 2, 3]  # this process's unwritten scans count at once
-        await asyncio.sleep(1.0)  # written within 0.1 s; read by the other process
+
+        async def written() -> bool:
+            return await _stored_scans(fault_server.owner_url, uscc) == 3
+
+        await wait_for(written, "the 3 scans written")  # within a moment; then read elsewhere
         other = (await client.get(second.base + url, headers=JSON)).json()["item"]
         assert other["scan_count"] == 4
         # Scans the second process has not written yet are flushed when it stops.
@@ -85,14 +106,7 @@ async def test_scans_are_counted_across_processes_and_flushed_on_stop(
     owner = create_async_engine(fault_server.owner_url)
     try:
         async with owner.connect() as conn:
-            stored = await conn.scalar(
-                text(
-                    "SELECT i.scan_count FROM item_codes i JOIN batches b ON b.id = i.batch_id "
-                    "JOIN products p ON p.id = b.product_id JOIN organizations o "
-                    "ON o.id = p.organization_id WHERE o.uscc = :u"
-                ),
-                {"u": uscc},
-            )
+            stored = await conn.scalar(STORED_SCANS, {"u": uscc})
             rows = await conn.scalar(
                 text(
                     "SELECT count(*) FROM item_scans s JOIN item_codes i ON i.id = s.item_id "

@@ -1,6 +1,6 @@
 """One sequencer per deployment: two `qcr serve` processes, one leads; killing it
 (SIGKILL, in the middle of whatever batch it was doing) loses nothing, and the
-other takes over and sequences every entry, within seconds."""
+other takes over and sequences every entry."""
 
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ from tests.conftest import ROOT
 from tests.factories import committed_key, random_uscc
 from tests.faults.conftest import FaultServer
 from tests.live import free_port
-
-TAKEOVER_BOUND = 5.0  # seconds: election every 0.5 s, batches every 0.1 s
+from tests.waiting import wait_for
 
 
 def _serve(
@@ -93,10 +92,11 @@ async def test_killing_the_sequencer_loses_nothing_and_another_process_takes_ove
     try:
         await _wait_until_up(first_base, first)
         await _wait_until_up(second_base, second)
-        deadline = time.monotonic() + 10
-        while not (await _leads(first_base) or await _leads(second_base)):
-            assert time.monotonic() < deadline, "no process leads the sequencer"
-            await asyncio.sleep(0.1)
+
+        async def someone_leads() -> bool:
+            return await _leads(first_base) or await _leads(second_base)
+
+        await wait_for(someone_leads, "a process to lead the sequencer")
         leader, _, follower_base = (
             (first, second, second_base)
             if await _leads(first_base)
@@ -120,23 +120,28 @@ async def test_killing_the_sequencer_loses_nothing_and_another_process_takes_ove
                     written.append(uscc)
 
         writer = asyncio.create_task(write())
-        await asyncio.sleep(1.0)
+        await wait_for(lambda: len(written) >= 5 or writer.done(), "writes before the kill")
         leader.send_signal(signal.SIGKILL)  # whatever batch it was in is rolled back
         killed_at = time.monotonic()
         await asyncio.to_thread(leader.wait, 10)
-        await asyncio.sleep(1.0)
+        at_kill = len(written)
+        await wait_for(
+            lambda: len(written) >= at_kill + 5 or writer.done(), "writes after the kill"
+        )
         stop.set()
-        await writer
-        while not await _leads(follower_base):
-            assert time.monotonic() - killed_at < TAKEOVER_BOUND, "nobody took over"
-            await asyncio.sleep(0.1)
+        await writer  # raises what failed in it
+        # No wall-clock bound: the time it took is a figure, not an assertion.
+        await wait_for(lambda: _leads(follower_base), "the other process to take over")
         took_over = time.monotonic() - killed_at
-        while True:
-            entries, sequenced = await _unsequenced(fault_server.owner_url)
-            if entries == sequenced:
-                break
-            assert time.monotonic() - killed_at < TAKEOVER_BOUND + 5, (entries, sequenced)
-            await asyncio.sleep(0.1)
+        counts: tuple[int, int] = (0, 0)
+
+        async def all_sequenced() -> bool:
+            nonlocal counts
+            counts = await _unsequenced(fault_server.owner_url)
+            return counts[0] == counts[1]
+
+        await wait_for(all_sequenced, "every entry sequenced by the new leader")
+        entries = counts[0]
         async with httpx.AsyncClient(base_url=follower_base) as client:
             head = (await client.get("/v1/audit/tree-head")).json()
     finally:

@@ -8,12 +8,10 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app import cli
-from app.core.database import ensure_database
 from app.core.principal import SYSTEM
 from app.core.settings import get_settings
 from app.lists.models import ListEntry
@@ -25,25 +23,14 @@ from app.records.schemas import ViolationCreate
 from tests.conftest import TEST_SIGNING_KEY, DatabaseUnderTest
 from tests.factories import random_uscc
 from tests.lists.conftest import TODAY
+from tests.scratch import scratch_database, scratch_url
 
 
 @pytest.fixture
 def scratch(test_database: DatabaseUnderTest) -> Iterator[str]:
-    url = make_url(test_database.owner_url).set(database=test_database.name + "_lists_cli")
-    rendered = url.render_as_string(hide_password=False)
-    asyncio.run(_admin(rendered, f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    asyncio.run(ensure_database(rendered))
-    yield rendered
-    asyncio.run(_admin(rendered, f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-
-
-async def _admin(url: str, sql: str) -> None:
-    engine = create_async_engine(
-        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
+    name = test_database.name + "_lists_cli"
+    with scratch_database(scratch_url(test_database.owner_url, name)) as url:
+        yield url
 
 
 async def _black_listed_organization(url: str) -> str:

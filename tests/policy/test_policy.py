@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from app.policy.months import add_months
 from app.policy.policy import (
     GRADES,
+    PENALTY_KINDS,
     POLICY_V1,
     Assessment,
     CreditResult,
@@ -26,6 +27,7 @@ from app.policy.policy import (
     Inspection,
     Reason,
     Recall,
+    Schedule,
     Violation,
     black_listed_since,
     evaluate,
@@ -912,6 +914,20 @@ def test_black_listed_since_starts_the_unbroken_stretch(
             lambda: history(status="closed"),
             "status must be one of active, deregistered, not 'closed'",
         ),
+        (
+            lambda: dataclasses.replace(violation("2024-01-01"), procedure="oral"),
+            "procedure must be one of ordinary, summary, not 'oral'",
+        ),
+        (
+            lambda: dataclasses.replace(violation("2024-01-01"), penalty_kinds=("fine", "jail")),
+            "penalty_kinds must be one of warning, criticism, fine, confiscation, suspension, "
+            "licence_revoked, restriction, qualification_lowered, not 'jail'",
+        ),
+        (lambda: Schedule([]), "the first policy version applies from the beginning"),
+        (
+            lambda: Schedule([dataclasses.replace(POLICY_V1, effective_from=D("2027-01-01"))]),
+            "the first policy version applies from the beginning",
+        ),
     ],
 )
 def test_an_invalid_record_names_its_field_and_the_allowed_values(
@@ -1106,3 +1122,21 @@ def test_another_policy_is_obeyed() -> None:
     assert ordered.grade == "C"
     assert ordered.holds_until == D("2025-07-09")
     assert evaluate(history(base), D("2024-03-01"), POLICY_OTHER).grade == "AAA"
+
+
+def test_every_penalty_kind_is_accepted() -> None:
+    v = dataclasses.replace(violation("2024-01-01"), penalty_kinds=PENALTY_KINDS)
+    assert v.penalty_kinds == PENALTY_KINDS
+
+
+def test_a_schedule_orders_its_versions_by_date() -> None:
+    later = dataclasses.replace(POLICY_V1, version="later", effective_from=D("2027-01-01"))
+    schedule = Schedule([later, POLICY_V1])
+    assert [p.version for p in schedule.versions] == ["v1", "later"]
+    assert schedule.in_force(D("2026-12-31")).version == "v1"
+    assert schedule.in_force(D("2027-01-01")).version == "later"
+
+
+def test_a_policy_alone_applies_from_the_beginning_whatever_its_date() -> None:
+    alone = dataclasses.replace(POLICY_V1, version="alone", effective_from=D("2027-01-01"))
+    assert evaluate(History(status="active"), D("2020-01-01"), alone).policy_version == "alone"

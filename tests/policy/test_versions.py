@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 
 from app.policy.facts import ComplaintFact, NoticeFact, ObjectionFact
 from app.policy.months import add_months
-from app.policy.policy import POLICY_V1, History, evaluate
+from app.policy.policy import (
+    POLICY_V1,
+    History,
+    Reason,
+    Schedule,
+    black_list_records,
+    black_listed_since,
+    episode_start,
+    evaluate,
+)
 from app.policy.versions import POLICY_V2, as_data, schedule_with
 from tests.policy.test_policy import PROPERTIES, assessment, scenarios, violation
 
@@ -247,3 +256,208 @@ def test_before_v2_results_equal_v1_exactly(case: tuple[History, History, date, 
         v1, holds_until=limit if v1.holds_until is None else min(v1.holds_until, limit)
     )
     assert scheduled == expected
+
+
+# --- what mutation testing asked for (scripts/mutation) ---------------------------------
+
+
+def _pending(h: History, on: str, schedule: Schedule = SCHEDULE) -> tuple[bool, bool, object]:
+    r = evaluate(h, D(on), schedule)
+    return r.black_list, r.black_list_pending, r.notice_id
+
+
+def test_black_list_records_are_the_records_an_s_rule_names() -> None:
+    serious, general = violation("2027-02-01", "serious", id=11), violation("2027-02-02", id=12)
+    h = History(status="active", violations=(serious, general))
+    assert black_list_records(h, D("2027-02-05"), POLICY_V2) == {uid(11)}
+    assert black_list_records(h, D("2027-01-31"), POLICY_V2) == set()
+    three = dataclasses.replace(h, violations=(serious, general, violation("2027-02-03", id=13)))
+    assert black_list_records(three, D("2027-02-05")) == {uid(11), uid(12), uid(13)}  # S2
+
+
+TWO_EPISODES = History(
+    status="active",
+    violations=(
+        violation("2027-02-01", "serious", revoked="2027-03-01"),
+        violation("2027-04-01", "serious"),
+    ),
+)
+
+
+def test_an_episode_starts_on_the_first_day_of_its_stretch() -> None:
+    assert episode_start(TWO_EPISODES, D("2027-02-20"), SCHEDULE) == D("2027-02-01")
+    assert episode_start(TWO_EPISODES, D("2027-04-01"), SCHEDULE) == D("2027-04-01")
+    assert episode_start(TWO_EPISODES, D("2027-04-10"), SCHEDULE) == D("2027-04-01")
+
+
+def test_a_notice_of_an_earlier_episode_does_not_list_the_next() -> None:
+    n = notice("2027-02-01", "2027-02-03", "2027-02-15")
+    h = dataclasses.replace(TWO_EPISODES, notices=(n,))
+    assert _pending(h, "2027-02-20") == (True, False, None)
+    assert _pending(h, "2027-04-10") == (False, True, None)
+
+
+def test_the_latest_notice_of_the_episode_decides() -> None:
+    old = notice("2027-02-01", "2027-02-02", "2027-02-12", n=1)
+    new = notice("2027-02-05", "2027-02-06", "2027-03-20", n=2)
+    h = History(status="active", violations=(SERIOUS,), notices=(old, new))
+    assert _pending(h, "2027-03-01") == (False, True, new.id)
+    # Served the same day: the greater id decides, whatever the order given.
+    first = notice("2027-02-05", "2027-02-06", "2027-02-10", n=1)
+    for notices in ((first, new), (new, first)):
+        assert _pending(dataclasses.replace(h, notices=notices), "2027-03-01") == (
+            False,
+            True,
+            new.id,
+        )
+
+
+def test_a_notice_counts_from_the_day_it_is_served() -> None:
+    n = notice("2027-02-03", "2027-02-03", "2027-02-13")
+    h = History(status="active", violations=(SERIOUS,), notices=(n,))
+    assert _pending(h, "2027-02-03") == (False, True, n.id)
+    assert _pending(h, "2027-02-02") == (False, True, None)
+
+
+def test_a_withdrawn_notice_no_longer_counts() -> None:
+    n = dataclasses.replace(
+        notice("2027-02-01", "2027-02-03", "2027-02-15"), withdrawn_on=D("2027-02-20")
+    )
+    h = History(status="active", violations=(SERIOUS,), notices=(n,))
+    assert _pending(h, "2027-02-19") == (True, False, None)
+    assert _pending(h, "2027-02-20") == (False, True, None)
+
+
+def test_an_undelivered_notice_lists_nobody_even_past_its_deadline() -> None:
+    n = notice("2027-02-01", None, "2027-02-15")
+    h = History(status="active", violations=(SERIOUS,), notices=(n,))
+    assert _pending(h, "2027-03-01") == (False, True, n.id)
+
+
+def test_an_objection_in_time_to_the_listed_record_holds_the_listing() -> None:
+    n = notice("2027-02-01", "2027-02-03", "2027-02-15")
+    filed = ObjectionFact(uid(9), "violation", SERIOUS.id, D("2027-02-10"))
+    h = History(status="active", violations=(SERIOUS,), notices=(n,), objections=(filed,))
+    assert _pending(h, "2027-03-01") == (False, True, n.id)
+    assert _pending(dataclasses.replace(h, objections=()), "2027-03-01") == (True, False, None)
+
+
+def test_an_episode_begun_on_v2s_first_day_needs_a_notice() -> None:
+    h = History(status="active", violations=(violation("2027-01-01", "serious"),))
+    assert _pending(h, "2027-02-10") == (False, True, None)
+
+
+def test_a_later_version_without_notices_lists_at_once() -> None:
+    v3 = dataclasses.replace(
+        POLICY_V2, version="v3", effective_from=D("2028-01-01"), notice_before_black_list=False
+    )
+    schedule = Schedule([POLICY_V1, POLICY_V2, v3])
+    h = History(status="active", violations=(violation("2028-02-01", "serious"),))
+    assert _pending(h, "2028-02-01", schedule) == (True, False, None)
+
+
+def test_a_pending_reason_says_until_when_objections_run() -> None:
+    n = notice("2027-02-01", "2027-02-03", "2027-02-15")
+    h = History(status="active", violations=(SERIOUS,), notices=(n,))
+    s1 = evaluate(h, D("2027-02-10"), SCHEDULE).reasons[1]
+    assert s1.explanation_zh.endswith(
+        "列入黑名单；已事先告知，异议期（至 2027-02-15）届满后列入黑名单"
+    )
+    assert s1.explanation_en.endswith("black list; black list pending: objections until 2027-02-15")
+    for notices in ((), (notice("2027-02-01", None, None),)):
+        bare = evaluate(dataclasses.replace(h, notices=notices), D("2027-02-10"), SCHEDULE)
+        assert bare.reasons[1].explanation_zh.endswith("列入黑名单；待事先告知期满后列入黑名单")
+        assert bare.reasons[1].explanation_en.endswith(
+            "black list; black list pending: notice period"
+        )
+
+
+def test_listed_under_v2_since_the_day_after_the_objection_deadline() -> None:
+    n = notice("2027-02-01", "2027-02-03", "2027-02-15")
+    h = History(status="active", violations=(SERIOUS,), notices=(n,))
+    assert black_listed_since(h, D("2027-03-01"), SCHEDULE) == D("2027-02-16")
+    assert black_listed_since(h, D("2027-02-15"), SCHEDULE) is None
+
+
+def _c1(h: History, on: str) -> list[Reason]:
+    return [r for r in evaluate(h, D(on), SCHEDULE).reasons if r.rule_id == "C1"]
+
+
+def test_a_c1_reason_names_its_complaint() -> None:
+    complaints = (
+        ComplaintFact(D("2027-02-01"), "06901234567892", "L1", "食品", id=uid(21)),
+        ComplaintFact(D("2027-03-01"), None, None, "玩具", id=uid(22)),
+        ComplaintFact(D("2027-04-01"), "06901234567892", "L3", "食品", id=uid(23)),
+    )
+    reasons = _c1(History(status="active", complaints=complaints), "2027-04-02")
+    assert [r.record_id for r in reasons] == [uid(21), uid(22), uid(23)]
+    assert reasons[1] == Reason(
+        "C1",
+        "B",
+        "complaint",
+        uid(22),
+        "经查证属实的投诉（玩具，2027-03-01 查实），12个月内共 3 起（3 起及以上）：等级上限 B",
+        "substantiated complaint 玩具 of 2027-03-01, one of 3 within 12 months (3 or more): "
+        "grade capped at B",
+    )
+    assert reasons[0].explanation_en.startswith(
+        "substantiated complaint 06901234567892/L1/食品 of 2027-02-01, one of 3"
+    )
+
+
+def test_a_cluster_is_named_by_its_latest_complaint() -> None:
+    others = (
+        ComplaintFact(D("2027-02-02"), "G", "L2", "食品", id=uid(33)),
+        ComplaintFact(D("2027-02-03"), "G", "L3", "食品", id=uid(34)),
+    )
+    later = ComplaintFact(D("2027-02-05"), "G", "L1", "食品", id=uid(31))
+    earlier = ComplaintFact(D("2027-02-01"), "G", "L1", "食品", id=uid(32))
+    for pair in ((later, earlier), (earlier, later)):
+        h = History(status="active", complaints=(*pair, *others))
+        assert {r.record_id for r in _c1(h, "2027-03-01")} == {uid(31), uid(33), uid(34)}
+    # The same day: the greater id, whatever the order given.
+    low = dataclasses.replace(later, id=uid(41))
+    high = dataclasses.replace(later, id=uid(42))
+    for pair in ((low, high), (high, low)):
+        h = History(status="active", complaints=(*pair, *others))
+        assert {r.record_id for r in _c1(h, "2027-03-01")} == {uid(42), uid(33), uid(34)}
+
+
+def test_c1_reasons_of_one_day_are_in_id_order_and_need_no_id() -> None:
+    day = D("2027-02-01")
+    same_day = tuple(ComplaintFact(day, "G", f"L{n}", "食品", id=uid(n)) for n in (3, 2, 1))
+    h = History(status="active", complaints=same_day)
+    assert [r.record_id for r in _c1(h, "2027-03-01")] == [uid(1), uid(2), uid(3)]
+    anonymous = tuple(ComplaintFact(day, "G", f"L{n}", "食品") for n in (1, 2, 3))
+    reasons = _c1(History(status="active", complaints=anonymous), "2027-03-01")
+    assert [r.record_id for r in reasons] == [None, None, None]
+    # One without an id sorts first, as the least id would (even before UUID 1).
+    mixed = (same_day[2], same_day[1], ComplaintFact(day, "G", "L9", "食品"))
+    reasons = _c1(History(status="active", complaints=mixed), "2027-03-01")
+    assert [r.record_id for r in reasons] == [None, uid(1), uid(2)]
+
+
+def test_each_versions_windows_give_change_dates() -> None:
+    longer = dataclasses.replace(
+        POLICY_V2, version="v3", minor_window_months=24, effective_from=D("2028-01-01")
+    )
+    h = History(status="active", violations=(violation("2026-03-01", "minor"),))
+    r = evaluate(h, D("2026-10-01"), Schedule([POLICY_V1, longer]))
+    assert (r.policy_version, r.holds_until) == ("v1", D("2027-02-28"))
+
+
+def test_an_episode_is_read_under_the_versions_in_force() -> None:
+    """Under a version with S2 at two violations, the episode begins with the second
+    (not with a later rectification): its notice, served in between, counts."""
+    two = dataclasses.replace(POLICY_V2, s2_min_count=2)
+    schedule = Schedule([POLICY_V1, two])
+    h = History(
+        status="active",
+        violations=(
+            violation("2027-02-01", id=1),
+            violation("2027-03-01", rectified="2027-03-05", id=2),
+        ),
+        notices=(notice("2027-03-02", "2027-03-02", "2027-03-12"),),
+    )
+    assert episode_start(h, D("2027-03-20"), schedule) == D("2027-03-01")
+    assert _pending(h, "2027-03-20", schedule) == (True, False, None)

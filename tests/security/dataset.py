@@ -293,7 +293,9 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
             headers=regulator,
         )
         dataset.publications[kind] = int(published["number"])
-    measure = await client.post(
+    measure = await _ok(
+        client,
+        "POST",
         "/v1/measures",
         json={
             "matter": "政府采购",
@@ -304,23 +306,24 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
         },
         headers=regulator,
     )
-    if measure.status_code == 201:  # when the partners domain is there
-        dataset.measure_id = measure.json()["id"]
-        subscription = await _ok(
-            client,
-            "POST",
-            "/v1/subscriptions",
-            json={
-                "url": "https://8.8.8.8/qcr-hook",
-                "events": ["list.exited"],
-                "measures": [dataset.measure_id],
-            },
-            headers=headers["partner"],
-        )
-        dataset.subscription_id = subscription["id"]
+    dataset.measure_id = measure["id"]
+    subscription = await _ok(
+        client,
+        "POST",
+        "/v1/subscriptions",
+        json={
+            "url": "https://8.8.8.8/qcr-hook",
+            "events": ["list.exited"],
+            "measures": [dataset.measure_id],
+        },
+        headers=headers["partner"],
+    )
+    dataset.subscription_id = subscription["id"]
     for org in (a, b):  # sequenced by now: a publication waits for the log
         trail = await client.get(f"/v1/audit?entity=organization&id={org.uscc}", headers=regulator)
-        org.audit_seq = int(trail.json()["items"][-1]["seq"] or 0)
+        seq = trail.json()["items"][-1]["seq"]
+        assert seq is not None, f"{org.uscc}: its creation is not sequenced"
+        org.audit_seq = int(seq)
     for org in (a, b):
         missing = [
             name
@@ -328,6 +331,7 @@ async def seed(client: AsyncClient, make_key: MakeKey) -> Dataset:
             if value in ("", None) and not (org is a and name == "serious_violation_id")
         ]
         assert not missing, f"the seed left {org.uscc} without {missing}"
+    assert dataset.measure_id and dataset.subscription_id and len(dataset.publications) == 2
     return dataset
 
 
@@ -348,11 +352,11 @@ def path_values(path: str, dataset: Dataset, generated: dict[str, Any]) -> dict[
         elif name == "id" and known.get(before):
             values[name] = known[before]
         elif name == "seq":
-            values[name] = a.audit_seq or 1
+            values[name] = a.audit_seq
         elif name == "kind":
             values[name] = "black"
         elif name == "number":
-            values[name] = dataset.publications.get("black", 1)
+            values[name] = dataset.publications["black"]
         elif name == "fmt":
             values[name] = "svg"
         elif a.product and name in ("gtin", "lot", "serial"):

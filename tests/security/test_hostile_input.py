@@ -468,8 +468,8 @@ async def test_stored_script_is_escaped_on_every_page(
     published = {}
     for kind in ("red", "black"):
         made = await client.post(f"/v1/lists/{kind}/publications", json={}, headers=regulator)
-        if made.status_code == 201:
-            published[kind] = made.json()["number"]
+        assert made.status_code == 201, made.text
+        published[kind] = made.json()["number"]
     checked, shown = [], []
     for template in html_pages(world.app):
         for organization in (world.dataset.a, world.dataset.b):
