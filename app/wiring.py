@@ -8,9 +8,11 @@ from app.approvals import wiring as approvals_wiring
 from app.complaints import objections as complaint_objections
 from app.complaints import queries as complaint_queries
 from app.credit import providers as credit_providers
+from app.credit import search as credit_search
 from app.credit import service as credit_service
 from app.dueprocess import targets as objection_targets
 from app.dueprocess import wiring as dueprocess_wiring
+from app.organizations import service as organizations_service
 from app.partners import outbox
 
 
@@ -28,6 +30,8 @@ def install_listeners() -> None:
     # ... and may be objected to (SPEC §9 `record_type` `complaint`): due process
     # keeps the registry of objection targets, complaints (above it) fill in theirs.
     objection_targets.register(complaint_objections.TARGET)
+    # The organization search narrows by current credit (grade, A-level).
+    organizations_service.register_credit_filter(credit_search.by_credit)
     # A change event partners subscribe to enters the webhook outbox in the
     # writer's transaction: it exists if and only if its write committed (SPEC §11).
     journal.listen(outbox.enqueue)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, Text, bindparam, func, select
@@ -13,7 +14,6 @@ from app import journal
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import PreconditionFailed
 from app.core.principal import Principal
-from app.credit.models import CreditStatus
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.organizations.schemas import OrganizationPublic, OrganizationWrite
@@ -130,6 +130,17 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# Narrows a search by current grade and A-level. Credit sits above organizations,
+# so it registers this at start-up (app/wiring.py) rather than being imported here.
+CreditFilter = Callable[[Select[Organization], str | None, bool | None], Select[Organization]]
+_credit_filter: CreditFilter | None = None
+
+
+def register_credit_filter(narrow: CreditFilter) -> None:
+    global _credit_filter
+    _credit_filter = narrow
+
+
 def search_statement(
     *,
     q: str | None,
@@ -141,11 +152,9 @@ def search_statement(
 ) -> Select[Organization]:
     statement = select(Organization).order_by(Organization.uscc).limit(limit)
     if grade is not None or a_level is not None:
-        statement = statement.join(CreditStatus, CreditStatus.organization_id == Organization.id)
-        if grade is not None:
-            statement = statement.where(CreditStatus.grade == grade)
-        if a_level is not None:
-            statement = statement.where(CreditStatus.a_level.is_(a_level))
+        if _credit_filter is None:
+            raise RuntimeError("no credit filter: app.wiring.install_listeners() registers it")
+        statement = _credit_filter(statement, grade, a_level)
     if q:
         statement = statement.where(
             func.qcr_ngrams(Organization.name).op("@>")(
