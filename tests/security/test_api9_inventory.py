@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from httpx import AsyncClient
 from starlette.routing import Mount, Route
 
+from app.codes import described
 from app.core.errors import PROBLEM_JSON
 from app.core.settings import Settings
 from app.main import create_app
@@ -35,6 +36,11 @@ def _ids(ops: list[DocumentedOperation]) -> list[object]:
 def test_every_served_route_is_documented_or_a_page() -> None:
     app = create_app(Settings(QCR_CODE_SECRET="document-only-secret-0123"))
     documented = {(op.path, op.method) for op in operations()}
+    # The resolver's one route is described as the three Digital Link levels.
+    levels = [path for _, path, _ in described.LEVELS]
+    for method, suffix in (("GET", ""), ("HEAD", ""), ("POST", described.FEEDBACK)):
+        if all((path + suffix, method) in documented for path in levels):
+            documented.add((described.ROUTE_PATH, method))
     undocumented = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
