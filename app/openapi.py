@@ -12,8 +12,8 @@ described correctly without remembering to:
 - anything that reaches the database can answer 503 with `Retry-After`;
 - an operation behind a rate limit can answer 429 with `Retry-After`, whatever
   its roles (an anonymous call is counted before its missing key is refused);
-- every problem response is `application/problem+json` referring to the one
-  `Problem` component, with an example (FastAPI's own `HTTPValidationError` 422
+- every problem response is `application/problem+json` (its first media type)
+  referring to the one `Problem` component, with an example (FastAPI's own `HTTPValidationError` 422
   is replaced by ours);
 - a success that has a JSON form lists `application/json` first (generators
   take the first media type; CSV, JSON Lines, HTML stay available by `Accept`).
@@ -108,6 +108,9 @@ def _complete_problem(status: int, entry: dict[str, Any]) -> None:
             problem["example"] = template["content"][PROBLEM_JSON]["example"]
         if status in (429, 503) and "headers" in template:
             entry.setdefault("headers", template["headers"])
+        # First, as JSON is for a success: a generator reads the first media type
+        # (the resolver's 404 page stays available to browsers).
+        entry["content"] = {PROBLEM_JSON: problem} | content
 
 
 def complete(

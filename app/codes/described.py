@@ -9,6 +9,11 @@ the three paths of SPEC §6, each with its own parameters, and the feedback
 `POST`s at `…/feedback`: the URLs are the same ones the route answers (a
 client generated from the old document still calls the same URLs).
 
+The feedback body is one component per media type (`FeedbackCreate` for JSON,
+`FeedbackForm` for the page's form): inlined, a generator makes a model of it for
+each operation and media type; one component for both, and a generated client
+cannot tell which encoding the caller meant (it sends the form).
+
 A pure rewrite of the finished document (app/openapi.py `install`).
 """
 
@@ -18,6 +23,7 @@ import copy
 from typing import Any
 
 from app.codes.digital_link import CSET_82, MAX_AI_VALUE_LENGTH
+from app.codes.schemas import FeedbackCreate
 
 ROUTE_PATH = "/01/{code}"
 FEEDBACK = "/feedback"
@@ -80,12 +86,32 @@ def _operation(
     return operation
 
 
+# The feedback body's component for each media type.
+FEEDBACK_BODIES = {
+    "application/json": "FeedbackCreate",
+    "application/x-www-form-urlencoded": "FeedbackForm",
+}
+
+
+def _feedback_components(document: dict[str, Any], post: dict[str, Any]) -> None:
+    """The feedback body's schema, once per media type, referred to by every `POST`."""
+    schema = FeedbackCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    content: dict[str, Any] = post.get("requestBody", {}).get("content", {})
+    for media, name in FEEDBACK_BODIES.items():
+        if media in content:
+            schemas[name] = schema | {"title": name}
+            content[media]["schema"] = {"$ref": f"#/components/schemas/{name}"}
+
+
 def reshape(document: dict[str, Any]) -> None:
     """Replace the one route's `/01/{code}` entry by the three levels' paths."""
     paths: dict[str, Any] = document.get("paths", {})
     generic = paths.pop(ROUTE_PATH, None)
     if generic is None:
         return
+    if "post" in generic:
+        _feedback_components(document, generic["post"])
     for level, path, names in LEVELS:
         reads = [m for m in ("get", "head") if m in generic]
         paths[path] = {m: _operation(generic[m], m, level, names) for m in reads}

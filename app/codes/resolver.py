@@ -35,7 +35,14 @@ from app.codes.serials import verify_serial
 from app.core import fastpath, hotroute
 from app.core.bodylimit import json_or_form, read_bounded
 from app.core.database import DbSession, database_of
-from app.core.errors import NotFound, Unprocessable, field_name, invalid, is_unavailable
+from app.core.errors import (
+    PROBLEM_JSON,
+    NotFound,
+    Unprocessable,
+    field_name,
+    invalid,
+    is_unavailable,
+)
 from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_parameter
 from app.core.idempotency import Created
 from app.core.routing import AutoCommitRoute, responses
@@ -59,15 +66,6 @@ CodeParam = Annotated[
         examples=["06901234567892/10/L2026-11/21/PGX7VNTREP7KUZQQOZUW"],
     ),
 ]
-
-
-def _with_page(
-    answers: dict[int | str, dict[str, Any]], *statuses: int
-) -> dict[int | str, dict[str, Any]]:
-    """`answers` with an HTML page as another content of `statuses`."""
-    for status in statuses:
-        answers[status]["content"] = answers[status]["content"] | {"text/html": {}}
-    return answers
 
 
 _RESOLVER_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -378,6 +376,22 @@ def _feedback_data(content_type: str, data: bytes) -> FeedbackCreate:
         raise RequestValidationError(exc.errors()) from None
 
 
+# A form post (a browser's, not asking for JSON) gets its 404 and 422 as pages.
+_FEEDBACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {
+        "model": FeedbackOut,
+        "description": "stored: the feedback (JSON) or a thank-you page (form)",
+        "content": {"text/html": {}},
+    },
+    404: {
+        "description": "not a genuine code, or not a `…/feedback` path",
+        "content": {PROBLEM_JSON: {}, "text/html": {}},
+    },
+    **responses(401, 422, 429),
+}
+_FEEDBACK_RESPONSES[422]["content"]["text/html"] = {}
+
+
 @router.post(
     CODE_PATH,
     status_code=201,
@@ -392,19 +406,7 @@ def _feedback_data(content_type: str, data: bytes) -> FeedbackCreate:
             },
         }
     },
-    responses={
-        201: {
-            "model": FeedbackOut,
-            "description": "stored: the feedback (JSON) or a thank-you page (form)",
-            "content": {"text/html": {}},
-        },
-        # A form post (the page's own) is answered with a page, JSON with a problem.
-        404: {
-            "description": "not a genuine code, or not a `…/feedback` path",
-            "content": {"text/html": {}, "application/problem+json": {}},
-        },
-        **_with_page(responses(401, 422, 429), 422),
-    },
+    responses=_FEEDBACK_RESPONSES,
 )
 async def post_feedback(
     request: Request,

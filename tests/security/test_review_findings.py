@@ -103,9 +103,16 @@ async def test_429_is_documented_wherever_a_limit_applies(client: AsyncClient) -
 
 async def test_feedback_body_is_documented(client: AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
-    body = document["paths"]["/01/{gtin}/feedback"]["post"]["requestBody"]["content"]
-    for media in ("application/json", "application/x-www-form-urlencoded"):
-        schema = body[media]["schema"]
+    schemas = document["components"]["schemas"]
+    for level in ("/01/{gtin}", "/01/{gtin}/10/{lot}", "/01/{gtin}/10/{lot}/21/{serial}"):
+        body = document["paths"][f"{level}/feedback"]["post"]["requestBody"]["content"]
+        refs = {media: body[media]["schema"]["$ref"] for media in body}
+        assert refs == {
+            "application/json": "#/components/schemas/FeedbackCreate",
+            "application/x-www-form-urlencoded": "#/components/schemas/FeedbackForm",
+        }
+    for name in ("FeedbackCreate", "FeedbackForm"):
+        schema = schemas[name]
         assert schema["required"] == ["rating"]
         assert schema["properties"]["rating"]["minimum"] == 1
         assert schema["properties"]["rating"]["maximum"] == 5
