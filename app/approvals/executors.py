@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,38 +45,37 @@ async def publish_black_list(
     return PublicationSummary.model_validate(publication).model_dump(mode="json")
 
 
+async def _decide(
+    decide: Callable[..., Awaitable[object]],
+    session: AsyncSession,
+    actor: Principal,
+    approval: Approval,
+    subject: str,
+    *more: str,
+) -> Any:
+    """A decision act: the subject's id, the decision, the reason and any `more` payload keys."""
+    p = approval.payload
+    args = (uuid.UUID(p[subject]), p["decision"], p["reason"], *(p[key] for key in more))
+    result = await decide(session, actor, *args, approval=approval)
+    _done(result)
+    return result
+
+
 async def decide_repair(
     session: AsyncSession, actor: Principal, approval: Approval
 ) -> dict[str, Any]:
-    p = approval.payload
-    found = await repairs.decide(
-        session,
-        actor,
-        uuid.UUID(p["repair_id"]),
-        p["decision"],
-        p["reason"],
-        approval=approval,
-    )
-    _done(found)
-    repair, org = found  # type: ignore[misc]
+    found = await _decide(repairs.decide, session, actor, approval, "repair_id")
+    repair, org = found
     return dict(repairs.snapshot(repair)) | {"id": str(repair.id), "uscc": org.uscc}
 
 
 async def decide_objection(
     session: AsyncSession, actor: Principal, approval: Approval
 ) -> dict[str, Any]:
-    p = approval.payload
-    objection = await objections.decide(
-        session,
-        actor,
-        uuid.UUID(p["objection_id"]),
-        p["decision"],
-        p["reason"],
-        p["correction"],
-        approval=approval,
+    objection = await _decide(
+        objections.decide, session, actor, approval, "objection_id", "correction"
     )
-    _done(objection)
-    return dict(objections.snapshot(objection)) | {"id": str(objection.id)}  # type: ignore[arg-type]
+    return dict(objections.snapshot(objection)) | {"id": str(objection.id)}
 
 
 async def retract_entries(

@@ -327,27 +327,23 @@ _RESOLVER_DOC: dict[str, Any] = OPTIONAL_KEY | {
         ),
     ]
 }
+_RESOLVER_ROUTE: dict[str, Any] = {
+    "tags": ["resolver"],
+    "response_class": Response,
+    "responses": _RESOLVER_RESPONSES,
+    "openapi_extra": _RESOLVER_DOC,
+}
 RESOLVER_ROUTES = (
     HotRoute(
-        CODE_PATH,
-        resolve_code,
-        methods=["GET"],
-        tags=["resolver"],
-        operation_id="resolve_code",
-        response_class=Response,
-        responses=_RESOLVER_RESPONSES,
-        openapi_extra=_RESOLVER_DOC,
+        CODE_PATH, resolve_code, methods=["GET"], operation_id="resolve_code", **_RESOLVER_ROUTE
     ),
     HotRoute(
         CODE_PATH,
         resolve_code,
         methods=["HEAD"],
-        tags=["resolver"],
         operation_id="resolve_code_head",
-        response_class=Response,
-        responses=_RESOLVER_RESPONSES,
-        openapi_extra=_RESOLVER_DOC,
         summary="Resolve Code (headers only)",
+        **_RESOLVER_ROUTE,
     ),
 )
 

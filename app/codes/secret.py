@@ -11,11 +11,10 @@ never sees a half-written file, because the name only appears once complete.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 from pathlib import Path
 
+from app.core import onefile
 from app.core.settings import Settings
 
 FILE_NAME = "code_secret"
@@ -37,28 +36,10 @@ def _read(path: Path) -> bytes:
     return secret
 
 
-def _create(path: Path) -> None:
-    candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(secrets.token_hex(SECRET_BYTES) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        # Atomic, and refuses to replace: the first writer wins and the others
-        # (FileExistsError) read its secret.
-        with contextlib.suppress(FileExistsError):
-            os.link(candidate, path)
-    finally:
-        candidate.unlink(missing_ok=True)
-
-
 def load_code_secret(settings: Settings) -> bytes:
     """The serial-tag secret: QCR_CODE_SECRET, else the data-dir file, created if absent."""
     if settings.code_secret:
         return settings.code_secret.encode("utf-8")
     path = settings.data_dir / FILE_NAME
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _create(path)
+    onefile.ensure(path, lambda: secrets.token_hex(SECRET_BYTES))
     return _read(path)

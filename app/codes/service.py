@@ -76,6 +76,28 @@ def _public(model: ProductOut | BatchOut) -> dict[str, Any]:
     return data
 
 
+async def _registered(
+    session: AsyncSession,
+    actor: Principal,
+    org: Organization,
+    entity: str,
+    entity_id: str,
+    view: ProductOut | BatchOut,
+) -> None:
+    """The tail of a registration: the organization's page changed, audit and event."""
+    await organization_notify.changed(session, org.id)
+    await journal.record(
+        session,
+        actor,
+        action=f"{entity}.create",
+        entity=entity,
+        entity_id=entity_id,
+        uscc=org.uscc,
+        after=jsonable(view.model_dump()),
+        event=(f"{entity}.registered", _public(view)),
+    )
+
+
 async def create_product(
     session: AsyncSession, actor: Principal, data: ProductCreate, base: str
 ) -> tuple[Product, Organization]:
@@ -100,17 +122,8 @@ async def create_product(
     )
     session.add(product)
     await session.flush()
-    await organization_notify.changed(session, org.id)
-    view = product_view(product, org, base)
-    await journal.record(
-        session,
-        actor,
-        action="product.create",
-        entity="product",
-        entity_id=product.gtin,
-        uscc=org.uscc,
-        after=jsonable(view.model_dump()),
-        event=("product.registered", _public(view)),
+    await _registered(
+        session, actor, org, "product", product.gtin, product_view(product, org, base)
     )
     return product, org
 
@@ -141,18 +154,7 @@ async def create_batch(
     )
     session.add(batch)
     await session.flush()
-    await organization_notify.changed(session, org.id)
-    view = batch_view(batch, product, base)
-    await journal.record(
-        session,
-        actor,
-        action="batch.create",
-        entity="batch",
-        entity_id=str(batch.id),
-        uscc=org.uscc,
-        after=jsonable(view.model_dump()),
-        event=("batch.registered", _public(view)),
-    )
+    await _registered(session, actor, org, "batch", str(batch.id), batch_view(batch, product, base))
     return batch
 
 

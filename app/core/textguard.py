@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.core.errors import field_name, validation_problem
+from app.core.httpmiddleware import HttpMiddleware
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = "contains a NUL character or an unpaired surrogate, which cannot be stored"
@@ -65,14 +66,8 @@ def _refuse(fields: list[str]) -> Any:
     return validation_problem(errors).response()
 
 
-class TextGuardMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class TextGuardMiddleware(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         fields: list[str] = []
         if UNSTORABLE.search(scope["path"]):
             fields.append("path")

@@ -28,6 +28,21 @@ log = structlog.get_logger("qcr.policy")
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
 
 
+async def _scheduled(
+    session: AsyncSession, before: dict[str, Any] | None, requested: dt.date
+) -> None:
+    await session.flush()
+    await journal.record(
+        session,
+        SYSTEM,
+        action="policy.schedule",
+        entity="policy_version",
+        entity_id="v2",
+        before=before,
+        after={"effective_from": requested},
+    )
+
+
 async def load_schedule(session: AsyncSession, requested: dt.date) -> dt.date:
     """Store `v2`'s date at first start; move it only when both the stored and the
     requested date are still in the future (history is never rewritten); configure
@@ -39,30 +54,13 @@ async def load_schedule(session: AsyncSession, requested: dt.date) -> dt.date:
             version="v2", effective_from=requested, recorded_at=await db_now(session)
         )
         session.add(stored)
-        await session.flush()
-        await journal.record(
-            session,
-            SYSTEM,
-            action="policy.schedule",
-            entity="policy_version",
-            entity_id="v2",
-            after={"effective_from": requested},
-        )
+        await _scheduled(session, None, requested)
     elif stored.effective_from != requested:
         if stored.effective_from > now and requested > now:
             before = {"effective_from": stored.effective_from}
             stored.effective_from = requested
             stored.recorded_at = await db_now(session)
-            await session.flush()
-            await journal.record(
-                session,
-                SYSTEM,
-                action="policy.schedule",
-                entity="policy_version",
-                entity_id="v2",
-                before=before,
-                after={"effective_from": requested},
-            )
+            await _scheduled(session, before, requested)
         else:
             log.warning(
                 "policy_v2_from_kept",

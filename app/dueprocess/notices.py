@@ -66,18 +66,30 @@ async def _serve(
         status="served",
     )
     session.add(notice)
+    await _recorded(session, actor, "notice.serve", notice)
+    return notice
+
+
+async def _recorded(
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    notice: Notice,
+    before: dict[str, Any] | None = None,
+) -> None:
+    """Flush the notice and audit it. Never public, so no change event: the feed
+    shows black_list_pending in credit.changed."""
     await session.flush()
-    # Never public, so no change event: the feed shows black_list_pending in credit.changed.
     await journal.record(
         session,
         actor,
-        action="notice.serve",
+        action=action,
         entity="notice",
         entity_id=str(notice.id),
-        uscc=uscc,
+        uscc=notice.uscc,
+        before=before,
         after=snapshot(notice),
     )
-    return notice
 
 
 async def serve_automatically(
@@ -141,17 +153,7 @@ async def deliver(
     before = snapshot(notice)
     notice.delivered_on, notice.objection_deadline = day, deadline
     notice.delivered_at, notice.status = await db_now(session), "delivered"
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="notice.deliver",
-        entity="notice",
-        entity_id=str(notice.id),
-        uscc=notice.uscc,
-        before=before,
-        after=snapshot(notice),
-    )
+    await _recorded(session, actor, "notice.deliver", notice, before)
     org = await session.get(Organization, notice.organization_id)
     assert org is not None
     await credit_service.refresh_organization(session, org)
@@ -163,17 +165,7 @@ async def withdraw(session: AsyncSession, actor: Principal, notice: Notice) -> N
     before = snapshot(notice)
     notice.status, notice.withdrawn_on = "withdrawn", today()
     notice.withdrawn_at = await db_now(session)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="notice.withdraw",
-        entity="notice",
-        entity_id=str(notice.id),
-        uscc=notice.uscc,
-        before=before,
-        after=snapshot(notice),
-    )
+    await _recorded(session, actor, "notice.withdraw", notice, before)
 
 
 async def of_organization(

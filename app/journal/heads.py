@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -22,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import onefile
 from app.core.database import Reader, db_now
 from app.core.settings import Settings
 from app.journal import tree
@@ -70,21 +68,6 @@ def signer_from_seed(seed_b64: str) -> Signer:
     return Signer(private, public)
 
 
-def _create_key_file(path: Path) -> None:
-    """First writer wins (hard link refuses to replace), as for the code secret."""
-    candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(candidate, path)
-    finally:
-        candidate.unlink(missing_ok=True)
-
-
 def load_signer(settings: Settings) -> Signer:
     """QCR_AUDIT_SIGNING_KEY; required with DATABASE_URL (every replica must sign
     with the same key); else the data-dir file, made on first start."""
@@ -93,9 +76,8 @@ def load_signer(settings: Settings) -> Signer:
     if settings.database_url:
         raise SigningKeyError("QCR_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
     path = settings.data_dir / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _create_key_file(path)
+    # First writer wins, as for the code secret.
+    onefile.ensure(path, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     return signer_from_seed(path.read_text(encoding="ascii"))
 
 

@@ -139,25 +139,19 @@ async def record(
     caller, if it has one; else it is read here."""
     at = at or await db_now(session)
     role = actor.role.value if hasattr(actor.role, "value") else str(actor.role)
-    obj = leaf.leaf_object(
-        at=at,
-        actor_key_id=actor.key_id,
-        actor_role=role,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-    )
+    who_what: dict[str, Any] = {
+        "at": at,
+        "actor_key_id": actor.key_id,
+        "actor_role": role,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+    }
+    obj = leaf.leaf_object(**who_what, before=before, after=after)
     entry_insert = (
         insert(AuditEntry)
         .values(
-            at=at,
-            actor_key_id=actor.key_id,
-            actor_role=role,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
+            **who_what,
             uscc=uscc,
             before=obj["before"],
             after=obj["after"],

@@ -14,10 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.auth import guards
-from app.core.database import db_now
 from app.core.errors import invalid
 from app.core.principal import Principal
-from app.journal import heads, witness
+from app.journal import witness
 from app.lists import repository, service
 from app.lists.models import ListEntry, ListPublication
 
@@ -74,34 +73,27 @@ async def retract(
                 for i, (u, n, line) in enumerate(kept, start=1)
             ],
         )
-    sha256, count = await service.digest(session, kind, new_number)
-    correction = ListPublication(
-        kind=kind,
-        number=new_number,
-        as_of=original.as_of,
-        published_at=await db_now(session),
-        note=f"更正第 {number} 期（错误列入）",
-        entry_count=count,
-        sha256=sha256,
-        audit_seq=head.tree_size,
-        audit_hash=head.root_hash,
-        audit_tree_head=heads.head_json(head),
-        policy_version=original.policy_version,
-        published_by=actor.key_id,
+    correction = await service.seal(
+        session,
+        actor,
+        kind,
+        new_number,
+        original.as_of,
+        f"更正第 {number} 期（错误列入）",
+        original.policy_version,
+        head,
         corrects=number,
         retracted=retracted,
         retraction_reason=reason,
     )
-    session.add(correction)
-    await session.flush()
     summary = {
         "kind": kind,
         "number": new_number,
         "corrects": number,
         "retracted": wanted,
         "reason": reason,
-        "entry_count": count,
-        "sha256": sha256,
+        "entry_count": correction.entry_count,
+        "sha256": correction.sha256,
     }
     await journal.record(
         session,

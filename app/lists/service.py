@@ -27,6 +27,7 @@ from app.core.errors import NotFound, invalid
 from app.core.principal import SYSTEM, Principal
 from app.credit import service as credit_service
 from app.journal import heads, witness
+from app.journal.models import TreeHead
 from app.lists import canonical, past, repository
 from app.lists.canonical import KIND_ZH
 from app.lists.models import ListEntry, ListPublication
@@ -102,32 +103,16 @@ async def publish_list(
             return pending
     await _fill(session, kind, number, on, advance)
     head = await witness.covering_head(session)
-    audit_seq, audit_hash = head.tree_size, head.root_hash
-    sha256, count = await digest(session, kind, number)
-    publication = ListPublication(
-        kind=kind,
-        number=number,
-        as_of=on,
-        published_at=await db_now(session),
-        note=note,
-        entry_count=count,
-        sha256=sha256,
-        audit_seq=audit_seq,
-        audit_hash=audit_hash,
-        audit_tree_head=heads.head_json(head),
-        policy_version=versions.current().in_force(on).version,
-        published_by=actor.key_id,
-    )
-    session.add(publication)
-    await session.flush()
+    policy_version = versions.current().in_force(on).version
+    publication = await seal(session, actor, kind, number, on, note, policy_version, head)
     summary = {
         "kind": kind,
         "number": number,
         "as_of": on,
-        "entry_count": count,
-        "sha256": sha256,
-        "audit_seq": audit_seq,
-        "audit_hash": audit_hash,
+        "entry_count": publication.entry_count,
+        "sha256": publication.sha256,
+        "audit_seq": head.tree_size,
+        "audit_hash": head.root_hash,
         "note": note,
     }
     # Not about one organization: the event's uscc is empty.
@@ -141,6 +126,39 @@ async def publish_list(
         event=("list.published", summary),
     )
     await emit_movements(session, publication)
+    return publication
+
+
+async def seal(
+    session: AsyncSession,
+    actor: Principal,
+    kind: str,
+    number: int,
+    as_of: dt.date,
+    note: str | None,
+    policy_version: str,
+    head: TreeHead,
+    **more: Any,
+) -> ListPublication:
+    """The publication row over the entries already filled in, witnessed by `head`."""
+    sha256, count = await digest(session, kind, number)
+    publication = ListPublication(
+        kind=kind,
+        number=number,
+        as_of=as_of,
+        published_at=await db_now(session),
+        note=note,
+        entry_count=count,
+        sha256=sha256,
+        audit_seq=head.tree_size,
+        audit_hash=head.root_hash,
+        audit_tree_head=heads.head_json(head),
+        policy_version=policy_version,
+        published_by=actor.key_id,
+        **more,
+    )
+    session.add(publication)
+    await session.flush()
     return publication
 
 

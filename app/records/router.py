@@ -4,7 +4,8 @@
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -56,6 +57,13 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
     label = kind.name.replace("_", " ")
     collection = f"/v1/organizations/{{code}}/{kind.plural}"
 
+    def route(
+        path: str, endpoint: Callable[..., Any], method: str, name: str, **extra: Any
+    ) -> None:
+        router.add_api_route(
+            path, endpoint, methods=[method], name=name, operation_id=name, **extra
+        )
+
     async def create_record(
         code: CodePath,
         body: create_schema,  # type: ignore[valid-type]
@@ -72,13 +80,12 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         return await idempotency.create(make)
 
     create_record.__doc__ = f"Record a {label}."
-    router.add_api_route(
+    route(
         collection,
         create_record,
-        methods=["POST"],
+        "POST",
+        f"create_{kind.name}",
         status_code=201,
-        name=f"create_{kind.name}",
-        operation_id=f"create_{kind.name}",
         responses={
             201: {"model": kind.privileged, "description": "Created"},
             **responses(401, 403, 404, 409, 422),
@@ -134,12 +141,11 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
     list_records.__doc__ = (
         f"An organization's {kind.plural}, newest first; public fields for the public."
     )
-    router.add_api_route(
+    route(
         collection,
         list_records,
-        methods=["GET"],
-        name=f"list_{kind.plural}",
-        operation_id=f"list_{kind.plural}",
+        "GET",
+        f"list_{kind.plural}",
         responses=responses(401, 404, 422),
     )
 
@@ -158,12 +164,11 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         )
 
     get_record.__doc__ = f"One {label}, with its ETag."
-    router.add_api_route(
+    route(
         item,
         get_record,
-        methods=["GET"],
-        name=f"get_{kind.name}",
-        operation_id=f"get_{kind.name}",
+        "GET",
+        f"get_{kind.name}",
         responses=responses(401, 404, 422),
     )
 
@@ -184,12 +189,11 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         return service.view(kind, record, org.uscc, privileged=True, disputed=record.id in marked)
 
     patch_record.__doc__ = f"Change a {label}: creates a new version (If-Match required)."
-    router.add_api_route(
+    route(
         item,
         patch_record,
-        methods=["PATCH"],
-        name=f"patch_{kind.name}",
-        operation_id=f"patch_{kind.name}",
+        "PATCH",
+        f"patch_{kind.name}",
         responses=responses(401, 403, 404, 412, 422, 428),
     )
 
@@ -200,12 +204,11 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         return [schemas.VersionOut.model_validate(v, from_attributes=True) for v in versions]
 
     record_history.__doc__ = f"Every version of a {label}, with who recorded it and when."
-    router.add_api_route(
+    route(
         f"{item}/history",
         record_history,
-        methods=["GET"],
-        name=f"{kind.name}_history",
-        operation_id=f"{kind.name}_history",
+        "GET",
+        f"{kind.name}_history",
         responses=responses(401, 403, 404, 422),
     )
 
