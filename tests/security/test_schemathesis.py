@@ -86,6 +86,12 @@ STATE_RULES: tuple[tuple[str, str, str], ...] = (
     ("cursor", "", "only the service issues cursors (SPEC 5)"),
     ("url", "", "a webhook's host must be https and resolve to a public address (SPEC 11)"),
     ("uscc", "is not an entry|is not", "a retraction names an entry of that publication"),
+    (
+        "",
+        "check (digit|character) mismatch",
+        "SPEC 2: a well-shaped code whose check character is wrong (the coverage "
+        "phase draws codes from the pattern, not from the format's generator)",
+    ),
     ("uscc", "no organization", "a product names a registered producer"),
     ("revoked_on", "repaired", "a repaired violation cannot be revoked"),
     ("file", "", "the CSV import reads UTF-8 or GB18030 text only"),
