@@ -19,7 +19,7 @@ from pydantic import (
 
 from app.core.dates import IsoDate
 from app.core.types import PastDate
-from app.identifiers.gtin import GTIN_SCHEMA, InvalidGtin, normalise_gtin
+from app.identifiers.gtin import InvalidGtin, normalise_gtin
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
 Severity = Literal["minor", "general", "serious"]
@@ -69,22 +69,11 @@ def _gtin(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-Gtin = Annotated[
-    str,
-    StringConstraints(max_length=20),
-    AfterValidator(_gtin),
-    WithJsonSchema({"type": "string", "maxLength": 20, **GTIN_SCHEMA}),
-]
+Gtin = Annotated[str, StringConstraints(max_length=20), AfterValidator(_gtin)]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class StrictPatch(Strict):
-    """A patch: at least one field (an empty one is a 422, and the document says so)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
 
 def _after(later: dt.date | None, earlier: dt.date | None, message: str) -> None:
@@ -170,7 +159,7 @@ class ViolationCreate(Strict):
         return self
 
 
-class ViolationPatch(StrictPatch):
+class ViolationPatch(Strict):
     """Rectify (`rectified_on`), revoke (`revoked_on` + `revoked_reason`) or correct fields."""
 
     rectified_on: PastDate | None = None
@@ -257,7 +246,7 @@ class InspectionCreate(Strict):
         return self
 
 
-class InspectionPatch(StrictPatch):
+class InspectionPatch(Strict):
     rectified_on: PastDate | None = None
     product_name: Line | None = None
     standard: Line | None = None
@@ -305,7 +294,7 @@ class RecallCreate(Strict):
     status: RecallStatus = "ongoing"
 
 
-class RecallPatch(StrictPatch):
+class RecallPatch(Strict):
     status: RecallStatus | None = None
     units: Annotated[int, Field(ge=0, le=10**9)] | None = None
     remedy: Paragraph | None = None
