@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import chain
 from app.audit.models import AuditEntry
 from app.audit.service import verify_chain
+from app.core.progress import Advance
 from app.journal import heads, leaf, merkle
 from app.journal.models import LogLeaf, SigningKey, TreeHead, TreeNode
 from app.lists.models import ListPublication
@@ -108,7 +108,7 @@ async def leaf_count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(LogLeaf)) or 0)
 
 
-async def verify(session: AsyncSession, advance: Callable[[int], None] | None = None) -> Report:
+async def verify(session: AsyncSession, advance: Advance | None = None) -> Report:
     """Check everything; `report.failure` names the first mismatch (None: intact);
     `advance(n)` after each batch of n leaves."""
     report = Report()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm.util import identity_key
 from app import journal
 from app.core.clock import today
 from app.core.database import Reader, db_now
+from app.core.progress import Advance
 from app.credit import history, providers
 from app.credit.models import CreditStatus
 from app.organizations import notify as organization_notify
@@ -395,7 +396,7 @@ async def refresh_due(
     session: AsyncSession,
     on: dt.date | None = None,
     batch: int = 1000,
-    advance: Callable[[int], None] | None = None,
+    advance: Advance | None = None,
 ) -> int:
     """Refresh every status whose `holds_until` has passed (and any missing one);
     `advance(n)` after each batch of n."""

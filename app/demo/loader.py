@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
-from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.approvals import service as approvals_service
 from app.core import clock
 from app.core.principal import SYSTEM
+from app.core.progress import Advance
 from app.demo import products as codes_demo
 from app.demo import signals as signals_demo
 from app.demo.catalogue import CATEGORIES, category_of
@@ -205,7 +205,7 @@ async def load(
     session: AsyncSession,
     *,
     organizations: int = 300,
-    advance: Callable[[int], None] | None = None,
+    advance: Advance | None = None,
 ) -> str:
     """Load the demo set; returns a one-line summary. `advance(1)` per organization."""
     rng = random.Random(7)

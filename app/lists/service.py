@@ -10,7 +10,7 @@ then records its number, hash and witness, so the log vouches for it as well.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ from app.core.clock import today
 from app.core.database import Reader, db_now
 from app.core.errors import NotFound, invalid
 from app.core.principal import SYSTEM, Principal
+from app.core.progress import Advance
 from app.credit import service as credit_service
 from app.journal import heads, witness
 from app.journal.models import TreeHead
@@ -65,7 +66,7 @@ async def publish_list(
     as_of: dt.date | None = None,
     note: str | None = None,
     approval: Any = None,
-    advance: Callable[[int], None] | None = None,
+    advance: Advance | None = None,
 ) -> ListPublication | guards.Pending:
     """Compute list `kind` as of `as_of` (today) and store it as the next publication.
     The black list needs four eyes (SPEC §9): the proposal fixes `as_of` and the
@@ -167,7 +168,7 @@ async def _fill(
     kind: str,
     number: int,
     on: dt.date,
-    advance: Callable[[int], None] | None = None,
+    advance: Advance | None = None,
 ) -> None:
     if on == today():
         written = await session.execute(
@@ -200,7 +201,7 @@ async def _insert_past(
     kind: str,
     number: int,
     on: dt.date,
-    advance: Callable[[int], None] | None = None,
+    advance: Advance | None = None,
 ) -> None:
     ordinal = 0
     async for batch in past.entries(session, kind, on):
