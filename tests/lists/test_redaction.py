@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import orjson
 from httpx import AsyncClient
@@ -22,24 +23,43 @@ from tests.lists.helpers import black_listed
 LAST_PUBLIC_DAY = TODAY - dt.timedelta(days=1)
 
 
-async def test_an_ended_period_is_redacted_and_every_other_line_verifiable(
-    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
-) -> None:
+async def _published_on_the_last_public_day(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str], **names: str
+) -> tuple[str, str, dict[str, Any], str]:
+    """On the old violation's last public day: two black-listed organizations and a
+    publication as of 2023-06-20. (old, recent, the publication, its JSON Lines copy)."""
     with clock.frozen(LAST_PUBLIC_DAY):
-        old, _ = await black_listed(client, session, regulator, decided_on="2023-06-15")
-        recent, _ = await black_listed(client, session, regulator, decided_on="2023-06-16")
+        old, _ = await black_listed(
+            client, session, regulator, decided_on="2023-06-15", **_name(names, "old")
+        )
+        recent, _ = await black_listed(
+            client, session, regulator, decided_on="2023-06-16", **_name(names, "recent")
+        )
         made = await client.post(
             "/v1/lists/black/publications", json={"as_of": "2023-06-20"}, headers=regulator
         )
         assert made.status_code == 201, made.text
         number = made.json()["number"]
+        copy = (await client.get(f"/v1/lists/black/publications/{number}?format=jsonl")).text
+    return old, recent, made.json(), copy
+
+
+def _name(names: dict[str, str], which: str) -> dict[str, str]:
+    return {"name": names[which]} if which in names else {}
+
+
+async def test_an_ended_period_is_redacted_and_every_other_line_verifiable(
+    client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
+) -> None:
+    old, recent, made, copy = await _published_on_the_last_public_day(client, session, regulator)
+    number = made["number"]
+    with clock.frozen(LAST_PUBLIC_DAY):
         # The day it was made, both lines were public: nothing redacted, and the
         # JSON Lines download is the copy `sha256` verifies.
         before = (await client.get(f"/v1/lists/black/publications/{number}?limit=200")).json()
         assert "redacted" not in before and "line_hashes" not in before
         assert {e["uscc"] for e in before["entries"]["items"]} == {old, recent}
-        copy = (await client.get(f"/v1/lists/black/publications/{number}?format=jsonl")).content
-    assert hashlib.sha256(copy).hexdigest() == made.json()["sha256"]
+    assert hashlib.sha256(copy.encode()).hexdigest() == made["sha256"]
 
     # The day after the old violation's period ends: the same publication, redacted.
     body = (await client.get(f"/v1/lists/black/publications/{number}?limit=200")).json()
@@ -52,7 +72,7 @@ async def test_an_ended_period_is_redacted_and_every_other_line_verifiable(
     assert [e["uscc"] for e in shown] == [recent]
     hashes = body["line_hashes"]
     assert len(hashes) == len(items) == 2
-    first_published = copy.decode().splitlines()
+    first_published = copy.splitlines()
     for entry, expected, original in zip(items, hashes, first_published, strict=True):
         assert hashlib.sha256(original.encode()).hexdigest() == expected
         if entry.get("redacted"):
@@ -60,7 +80,7 @@ async def test_an_ended_period_is_redacted_and_every_other_line_verifiable(
         else:
             line = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
             assert hashlib.sha256(line.encode()).hexdigest() == expected
-    assert body["sha256"] == made.json()["sha256"]  # the publication itself never changed
+    assert body["sha256"] == made["sha256"]  # the publication itself never changed
     jsonl = (await client.get(f"/v1/lists/black/publications/{number}?format=jsonl")).text
     assert old not in jsonl
     for served, entry, original in zip(jsonl.splitlines(), items, first_published, strict=True):
@@ -92,21 +112,13 @@ async def test_the_pages_redact_as_the_api_does(
     client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
 ) -> None:
     """The HTML list page, its search, the home page and the organization page."""
+    old, recent, made, copy = await _published_on_the_last_public_day(
+        client, session, regulator, old="旧案甲有限公司", recent="近案乙有限公司"
+    )
+    number = made["number"]
     with clock.frozen(LAST_PUBLIC_DAY):
-        old, _ = await black_listed(
-            client, session, regulator, decided_on="2023-06-15", name="旧案甲有限公司"
-        )
-        recent, _ = await black_listed(
-            client, session, regulator, decided_on="2023-06-16", name="近案乙有限公司"
-        )
-        made = await client.post(
-            "/v1/lists/black/publications", json={"as_of": "2023-06-20"}, headers=regulator
-        )
-        assert made.status_code == 201, made.text
-        number = made.json()["number"]
         page = (await client.get(f"/lists/black/{number}")).text
         assert old in page and "旧案甲" in page and "不再公示" not in page
-        copy = (await client.get(f"/v1/lists/black/publications/{number}?format=jsonl")).text
     old_line = next(line for line in copy.splitlines() if old in line)
 
     for url in (f"/lists/black/{number}", "/lists/black"):
@@ -139,17 +151,11 @@ async def test_the_diff_redacts_as_the_api_does(
     client: AsyncClient, session: AsyncSession, regulator: dict[str, str]
 ) -> None:
     """A diff shows the lines of two publications: each redacted as its own is."""
+    old, recent, made, copy = await _published_on_the_last_public_day(client, session, regulator)
+    number = made["number"]
     with clock.frozen(LAST_PUBLIC_DAY):
-        old, _ = await black_listed(client, session, regulator, decided_on="2023-06-15")
-        recent, _ = await black_listed(client, session, regulator, decided_on="2023-06-16")
-        made = await client.post(
-            "/v1/lists/black/publications", json={"as_of": "2023-06-20"}, headers=regulator
-        )
-        assert made.status_code == 201, made.text
-        number = made.json()["number"]
         diff = (await client.get(f"/v1/lists/black/publications/{number}/diff")).json()
         assert {e["uscc"] for e in diff["added"]} == {old, recent}  # both public that day
-        copy = (await client.get(f"/v1/lists/black/publications/{number}?format=jsonl")).text
     old_line = next(line for line in copy.splitlines() if old in line)
     expected = {"redacted": True, "line_sha256": hashlib.sha256(old_line.encode()).hexdigest()}
 
