@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from starlette.requests import Request
 
-from app.core.ratelimit import RateLimiter, client_id
+from app.core.ratelimit import MovingWindow, RateLimiter, client_id
 from app.core.settings import Settings
 from tests.codes.helpers import make_product
 
@@ -187,3 +187,24 @@ def test_ipv6_client_identity_is_its_64(app: FastAPI) -> None:
     assert client_id(_request(app, "2001:db8:1:2:aaaa::1")) == "2001:db8:1:2::/64"
     assert client_id(_request(app, "2001:db8:1:2:ffff:ffff:ffff:ffff")) == "2001:db8:1:2::/64"
     assert client_id(_request(app, "203.0.113.9")) == "203.0.113.9"
+
+
+def test_the_memory_window_moves_at_its_boundary() -> None:
+    # 3 hits in any 60 s: the 4th is refused until the first is 60 s old, and
+    # admitted at that instant (a hit at t is outside the window (t, t + 60]).
+    window = MovingWindow()
+    assert [window.hit("k", 3, 60, t) for t in (0.0, 10.0, 20.0)] == [None, None, None]
+    assert window.hit("k", 3, 60, 59.5) == pytest.approx(0.5)
+    assert window.hit("k", 3, 60, 60.0) is None
+    assert window.hit("k", 3, 60, 60.1) == pytest.approx(9.9)
+    assert window.hit("other", 3, 60, 60.1) is None  # keys count apart
+    assert window.hit("zero", 0, 60, 1.0) == 60  # a limit of 0 refuses everything
+
+
+def test_the_memory_window_forgets_idle_clients() -> None:
+    window = MovingWindow()
+    for n in range(100):
+        window.hit(f"client-{n}", 5, 60, 0.0)
+    window.hit("late", 5, 60, 61.0)  # past SWEEP_SECONDS: the idle ones go
+    assert window.held() == 1
+    assert window.hit("client-0", 1, 60, 61.0) is None  # a fresh window
