@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import db_now
@@ -185,8 +185,9 @@ async def record(
 
 
 async def emit(session: AsyncSession, type: str, uscc: str, data: dict[str, Any]) -> Event:
-    """Append a change event that has no audit entry of its own; listeners run."""
-    written = await _insert_event(session, type, uscc, data, await db_now(session))
+    """Append a change event that has no audit entry of its own; listeners run.
+    Its time is the database's clock at the insert (no round trip of its own)."""
+    written = await _insert_event(session, type, uscc, data, func.clock_timestamp())
     await _run_listeners(session, None, written)
     return written
 
