@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, overload
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, Select, text
+from sqlalchemy import MetaData, Select, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -86,12 +88,39 @@ def resolve_urls(settings: Settings, database: str = EMBEDDED_DATABASE) -> Datab
     )
 
 
+# A pooled connection idle for longer than this is pinged before it is handed out
+# (one round trip, as `pool_pre_ping` would do for every checkout); one in steady
+# use is not. A connection the server dropped since its last use then fails its
+# first statement: SQLAlchemy invalidates the whole pool (every connection older
+# than that failure reconnects at its next checkout) and the request answers 503
+# with Retry-After (app/core/errors.py), which a client retries.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("checked_in", None)
+        if since is None or time.monotonic() - since <= IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool replaces it (and retries the checkout)
+            raise DisconnectionError("an idle connection failed its ping") from exc
+        if not alive:
+            raise DisconnectionError("an idle connection failed its ping")
+
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "checkout", checkout)
+
+
 def make_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size or settings.pool_size,
         max_overflow=settings.pool_size,
-        pool_pre_ping=True,
         pool_timeout=5,
         # Statements' parameters hold private data (legal representatives, internal
         # descriptions, complainants' contacts): never in a log line or an error text.
@@ -107,6 +136,8 @@ def make_engine(url: str, settings: Settings, *, pool_size: int | None = None) -
             },
         },
     )
+    _ping_when_idle(engine)
+    return engine
 
 
 async def ensure_database(owner_url: str) -> None:

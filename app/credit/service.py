@@ -9,8 +9,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
@@ -26,6 +39,7 @@ from app.policy import policy, publication, versions
 from app.records.models import Violation
 
 S_RULES = policy.BLACK_LIST_RULES
+_IDS = ARRAY(PG_UUID(as_uuid=True))
 FLAGS = ("grade", "a_level", "red_list", "black_list", "black_list_pending")
 
 
@@ -207,13 +221,11 @@ def _row(e: Evaluated, now: dt.datetime | None) -> dict[str, Any]:
     }
 
 
-async def _inputs(
-    session: AsyncSession, condition: ColumnElement[bool]
-) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str], dict[uuid.UUID, dict[str, Any]]]:
-    """The organizations `condition` selects, in one statement: their USCCs, their
-    statuses and their stored flags (for `credit.changed`), where stored."""
+def _inputs_statement(where: ColumnElement[bool]) -> Select[Any]:
+    """The organizations `where` selects: their USCCs, their statuses and their
+    stored flags (for `credit.changed`), where stored. Built once per condition."""
     stored = [getattr(CreditStatus, f) for f in FLAGS]
-    rows = await session.execute(
+    return (
         select(
             Organization.id,
             Organization.uscc,
@@ -222,10 +234,20 @@ async def _inputs(
             *stored,
         )
         .outerjoin(CreditStatus, CreditStatus.organization_id == Organization.id)
-        .where(condition)
+        .where(where)
     )
+
+
+_INPUTS_BY_ID = _inputs_statement(Organization.id == func.any(bindparam("ids", type_=_IDS)))
+_INPUTS_BY_USCC = _inputs_statement(Organization.uscc == bindparam("uscc"))
+
+
+async def _inputs(
+    session: AsyncSession, statement: Select[Any], params: dict[str, Any]
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str], dict[uuid.UUID, dict[str, Any]]]:
+    """The organizations one of the statements above selects, in one round trip."""
     usccs, statuses, previous = {}, {}, {}
-    for r in rows:
+    for r in await session.execute(statement, params):
         usccs[r.id] = r.uscc
         statuses[r.id] = r.status
         if r.stored is not None:
@@ -241,7 +263,7 @@ async def refresh(
     ids = [org_id for org_id, _ in organizations]
     if not ids:
         return []
-    _, statuses, previous = await _inputs(session, Organization.id.in_(ids))
+    _, statuses, previous = await _inputs(session, _INPUTS_BY_ID, {"ids": ids})
     await _recompute(session, organizations, statuses, previous, on or today())
     stored = await session.scalars(
         select(CreditStatus)
@@ -249,6 +271,36 @@ async def refresh(
         .execution_options(populate_existing=True)
     )
     return list(stored)
+
+
+def _upsert_statement() -> Select[Any]:
+    """Store the statuses of many organizations and send each one's change
+    notification (cached resolver answers show this status), in one round trip:
+    the rows come as one JSON array (`:rows`), so the statement is built and
+    compiled once whatever their number; `updated_at` is the database's clock at
+    the upsert itself (recording times order the writes)."""
+    table = CreditStatus.__table__
+    given = [c for c in table.c if c.name != "updated_at"]
+    rows = (
+        func.jsonb_to_recordset(cast(bindparam("rows", type_=String), JSONB))
+        .table_valued(*(column(c.name, c.type) for c in given))
+        .render_derived(name="r", with_types=True)
+    )
+    statement = insert(CreditStatus).from_select(
+        [c.name for c in given] + ["updated_at"],
+        select(*(rows.c[c.name] for c in given), func.clock_timestamp()),
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.organization_id],
+        set_={c.name: statement.excluded[c.name] for c in table.c if c.name != "organization_id"},
+    )
+    upserted = statement.returning(table.c.organization_id).cte("upserted")
+    return select(organization_notify.changed_each(upserted.c.organization_id)).select_from(
+        upserted
+    )
+
+
+_UPSERT = _upsert_statement()
 
 
 async def _recompute(
@@ -283,19 +335,8 @@ async def _recompute(
             else e
             for e in evaluated
         ]
-    # The database's clock at the upsert itself (recording times order the writes).
-    rows = [_row(e, None) | {"updated_at": func.clock_timestamp()} for e in evaluated]
-    statement = insert(CreditStatus).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[CreditStatus.organization_id],
-        set_={c: statement.excluded[c] for c in rows[0] if c != "organization_id"},
-    )
-    # The upsert and the change notification of each organization (cached resolver
-    # answers show this status), in one round trip.
-    upserted = statement.returning(CreditStatus.__table__.c.organization_id).cte("upserted")
-    await session.execute(
-        select(organization_notify.changed_each(upserted.c.organization_id)).select_from(upserted)
-    )
+    rows = [_row(e, None) for e in evaluated]
+    await session.execute(_UPSERT, {"rows": orjson.dumps(rows, default=str).decode()})
     await _reload_loaded(session, [e.organization_id for e in evaluated])
     for row in rows:
         before = previous.get(row["organization_id"])
@@ -346,7 +387,7 @@ async def refresh_after_write(
     credit in the same transaction (registered at start-up, coalescing)."""
     if entry is None or entry.uscc is None or entry.entity not in CREDIT_ENTITIES:
         return
-    usccs, statuses, previous = await _inputs(session, Organization.uscc == entry.uscc)
+    usccs, statuses, previous = await _inputs(session, _INPUTS_BY_USCC, {"uscc": entry.uscc})
     if usccs:
         await _recompute(session, list(usccs.items()), statuses, previous, today())
 

@@ -21,10 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.audit import verify as audit_verify
+from app.core import database, errors
 from app.core.clock import today
 from app.core.database import make_engine
 from app.core.settings import Settings
@@ -271,12 +274,11 @@ async def test_no_acknowledged_write_is_lost_or_doubled_across_a_restart(
     assert stopped_at < started_at
 
 
-async def test_service_connections_have_a_statement_timeout_and_pre_ping(
+async def test_service_connections_have_a_statement_timeout(
     fault_server: FaultServer, fault_settings: Settings
 ) -> None:
     engine = make_engine(fault_server.service_url, fault_settings)
     try:
-        assert engine.pool._pre_ping
         async with engine.connect() as conn:
             timeout = await conn.scalar(text("SHOW statement_timeout"))
             lock_timeout = await conn.scalar(text("SHOW lock_timeout"))
@@ -288,3 +290,57 @@ async def test_service_connections_have_a_statement_timeout_and_pre_ping(
     assert lock_timeout == "5s"
     assert idle == "1min"
     assert user == "qcr_app"
+
+
+PID = text("SELECT pg_backend_pid()")
+
+
+async def _pooled_connection_dropped(server: FaultServer, engine: AsyncEngine) -> int:
+    """A connection of `engine`'s pool (of one) whose server session is then
+    terminated while it sits in the pool; its backend's pid."""
+    async with engine.connect() as conn:
+        pid = await conn.scalar(PID)
+    owner = create_async_engine(server.owner_url)
+    try:
+        async with owner.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
+    finally:
+        await owner.dispose()
+    assert isinstance(pid, int)
+    return pid
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    fault_server: FaultServer, fault_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection idle longer than IDLE_PING_SECONDS is pinged at checkout: a
+    dead one is replaced there, and the caller never sees it."""
+    monkeypatch.setattr(database, "IDLE_PING_SECONDS", 0.0)
+    engine = make_engine(fault_server.service_url, fault_settings, pool_size=1)
+    try:
+        pid = await _pooled_connection_dropped(fault_server, engine)
+        async with engine.connect() as conn:
+            assert await conn.scalar(PID) != pid
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_dropped_while_in_use_fails_once_as_unavailable(
+    fault_server: FaultServer, fault_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection in steady use is not pinged (no round trip per request): if
+    the server dropped it meanwhile, its statement fails as a 503 error would
+    (Retry-After), the pool is invalidated, and the next checkout reconnects."""
+    monkeypatch.setattr(database, "IDLE_PING_SECONDS", 3600.0)
+    engine = make_engine(fault_server.service_url, fault_settings, pool_size=1)
+    try:
+        pid = await _pooled_connection_dropped(fault_server, engine)
+        with pytest.raises(DBAPIError) as failed:
+            async with engine.connect() as conn:
+                await conn.scalar(PID)
+        assert failed.value.connection_invalidated
+        assert errors.is_unavailable(failed.value)
+        async with engine.connect() as conn:
+            assert await conn.scalar(PID) != pid
+    finally:
+        await engine.dispose()
