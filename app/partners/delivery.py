@@ -1,5 +1,5 @@
-"""One webhook delivery: the CloudEvent, its signature and the HTTP call, and the
-retry schedule (SPEC §11). Pure except for the call itself."""
+"""One webhook delivery: the CloudEvent, its signature and the HTTP call to a
+target, and the retry schedule (SPEC §11). Pure except for the call itself."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import datetime as dt
 import random
 import time
 from dataclasses import dataclass
+from ssl import SSLContext
 from typing import Any
 
 import httpcore
 import httpx
-import orjson
 
 from app.partners import signing
-from app.partners.targets import GuardedBackend, TargetRefused, TargetRules
+from app.partners.targets import GuardedBackend, TargetRefused, TargetRules, check_url
 
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -75,26 +75,15 @@ def cloud_event(
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport on the SSRF-checking network backend."""
 
-    def __init__(self, rules: TargetRules, max_connections: int) -> None:
+    def __init__(self, backend: GuardedBackend, max_connections: int, ssl: SSLContext) -> None:
         super().__init__()
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=30.0,
-            network_backend=GuardedBackend(rules),
+            network_backend=backend,
         )
-
-
-def make_client(rules: TargetRules, policy: RetryPolicy, max_connections: int) -> httpx.AsyncClient:
-    """One client per subscription: no redirects, bounded time and connections."""
-    return httpx.AsyncClient(
-        transport=GuardedTransport(rules, max_connections),
-        follow_redirects=False,
-        timeout=httpx.Timeout(policy.timeout, connect=min(5.0, policy.timeout)),
-        headers={"user-agent": "qcr-webhooks/1"},
-        trust_env=False,
-    )
 
 
 @dataclass(frozen=True)
@@ -104,28 +93,70 @@ class Outcome:
     error: str | None
 
 
-async def send(
-    client: httpx.AsyncClient,
-    url: str,
-    secrets: list[str],
-    event: dict[str, Any],
-    policy: RetryPolicy,
-) -> Outcome:
-    """POST one signed event; a 2xx within the timeout is a success. The
-    response body is never read (nor kept: it is the partner's)."""
-    body = orjson.dumps(event)
-    headers = signing.headers(secrets, event["id"], int(time.time()), body)
-    headers["content-type"] = CONTENT_TYPE
-    try:
-        async with asyncio.timeout(policy.timeout):
-            async with client.stream("POST", url, content=body, headers=headers) as response:
-                status = response.status_code
-    except TargetRefused as exc:
-        return Outcome(False, None, str(exc))
-    except (TimeoutError, httpx.TimeoutException):
-        return Outcome(False, None, f"no answer within {policy.timeout:g} s")
-    except httpx.HTTPError as exc:
-        return Outcome(False, None, f"connection failed ({type(exc).__name__})")
-    if 200 <= status < 300:
-        return Outcome(True, status, None)
-    return Outcome(False, status, f"HTTP {status}")
+# A partner's answer is read (so that the kept-alive connection can carry the
+# next request) and dropped; past this much, the connection is closed instead.
+MAX_ANSWER = 64 * 1024
+
+
+class Target:
+    """One subscription's endpoint: its URL, its own client with a pool of
+    kept-alive connections (no redirects, bounded time and connections), and the
+    SSRF check of its address, made once per delivery batch (`check`)."""
+
+    def __init__(
+        self, url: str, rules: TargetRules, policy: RetryPolicy, connections: int, ssl: SSLContext
+    ) -> None:
+        self.url = httpx.URL(url)
+        self.host, self.port = check_url(url, rules)
+        self.rules, self.policy, self.connections, self.ssl = rules, policy, connections, ssl
+        self.client = self._client()
+
+    def _client(self) -> httpx.AsyncClient:
+        self.backend = GuardedBackend(self.rules)
+        policy = self.policy
+        return httpx.AsyncClient(
+            transport=GuardedTransport(self.backend, self.connections, self.ssl),
+            follow_redirects=False,
+            timeout=httpx.Timeout(policy.timeout, connect=min(5.0, policy.timeout)),
+            headers={"user-agent": "qcr-webhooks/1", "content-type": CONTENT_TYPE},
+            trust_env=False,
+        )
+
+    async def check(self) -> None:
+        """Resolve and check the host (TargetRefused if refused); the batch's new
+        connections go to these addresses. When they changed, the connections
+        kept alive to the previous ones are closed."""
+        if await self.backend.check(self.host, self.port):
+            addresses = self.backend.checked[(self.host, self.port)]
+            await self.client.aclose()
+            self.client = self._client()
+            self.backend.checked[(self.host, self.port)] = addresses
+
+    async def send(self, signer: signing.Signer, event_id: str, body: bytes) -> Outcome:
+        """POST one signed event; a 2xx within the timeout is a success. The
+        answer's body is read and dropped, never kept (it is the partner's)."""
+        headers = signer.headers(event_id, int(time.time()), body)
+        timeout = self.policy.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.client.stream(
+                    "POST", self.url, content=body, headers=headers
+                ) as response:
+                    status = response.status_code
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read > MAX_ANSWER:
+                            break
+        except TargetRefused as exc:
+            return Outcome(False, None, str(exc))
+        except (TimeoutError, httpx.TimeoutException):
+            return Outcome(False, None, f"no answer within {timeout:g} s")
+        except httpx.HTTPError as exc:
+            return Outcome(False, None, f"connection failed ({type(exc).__name__})")
+        if 200 <= status < 300:
+            return Outcome(True, status, None)
+        return Outcome(False, status, f"HTTP {status}")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

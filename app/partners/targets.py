@@ -1,7 +1,8 @@
 """Webhook targets and the SSRF rules of SPEC §11.
 
 A target is HTTPS (plain HTTP only with `QCR_WEBHOOK_ALLOW_HTTP`), its host is
-resolved at registration and again whenever the dispatcher opens a connection,
+resolved at registration and again before every delivery batch (the
+dispatcher's `GuardedBackend.check`, or at each connection when none was made),
 every address it resolves to must be global unicast (private, loopback,
 link-local, CGNAT, ULA, multicast, reserved and the IPv4 forms embedded in IPv6
 — mapped, 6to4, Teredo, NAT64 — are refused unless `QCR_WEBHOOK_ALLOW_PRIVATE`),
@@ -131,11 +132,23 @@ async def check_target(url: str, rules: TargetRules) -> None:
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend with the check between resolving and connecting:
-    it connects to the checked address (TLS still verifies the host name)."""
+    it connects to the checked address (TLS still verifies the host name).
+
+    `check` resolves and checks a host once for many requests (a delivery
+    batch): connections opened until the next check go to those addresses."""
 
     def __init__(self, rules: TargetRules) -> None:
         self.rules = rules
         self.inner = httpcore.AnyIOBackend()
+        self.checked: dict[tuple[str, int], list[IPAddress]] = {}
+
+    async def check(self, host: str, port: int) -> bool:
+        """Resolve and check now (TargetRefused if refused); True when the checked
+        addresses differ from the previous check's."""
+        previous = self.checked.pop((host, port), None)
+        addresses = await checked_addresses(host, port, self.rules)
+        self.checked[(host, port)] = addresses
+        return previous is not None and previous != addresses
 
     async def connect_tcp(
         self,
@@ -145,7 +158,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(host, port, self.rules)
+        addresses = self.checked.get((host, port)) or await checked_addresses(
+            host, port, self.rules
+        )
         error: Exception | None = None
         for address in addresses:
             try:
