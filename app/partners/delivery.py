@@ -76,7 +76,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport on the SSRF-checking network backend."""
 
     def __init__(self, backend: GuardedBackend, max_connections: int, ssl: SSLContext) -> None:
-        super().__init__()
+        super().__init__(verify=ssl)  # (a context of its own would load the CA bundle)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl,
             max_connections=max_connections,
