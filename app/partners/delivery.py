@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from ssl import SSLContext
 from typing import Any
 
-import httpcore
-import httpx
-
-from app.partners import signing
-from app.partners.targets import GuardedBackend, TargetRefused, TargetRules, check_url
+from app.partners import client, signing
+from app.partners.targets import TargetRules, check_url, checked_addresses
 
 CONTENT_TYPE = "application/cloudevents+json"
+HEADERS = f"User-Agent: qcr-webhooks/1\r\nContent-Type: {CONTENT_TYPE}\r\n".encode()
 
 
 @dataclass(frozen=True)
@@ -72,20 +70,6 @@ def cloud_event(
     }
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport on the SSRF-checking network backend."""
-
-    def __init__(self, backend: GuardedBackend, max_connections: int, ssl: SSLContext) -> None:
-        super().__init__(verify=ssl)  # (a context of its own would load the CA bundle)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl,
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0,
-            network_backend=backend,
-        )
-
-
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
@@ -93,70 +77,37 @@ class Outcome:
     error: str | None
 
 
-# A partner's answer is read (so that the kept-alive connection can carry the
-# next request) and dropped; past this much, the connection is closed instead.
-MAX_ANSWER = 64 * 1024
-
-
 class Target:
-    """One subscription's endpoint: its URL, its own client with a pool of
-    kept-alive connections (no redirects, bounded time and connections), and the
-    SSRF check of its address, made once per delivery batch (`check`)."""
+    """One subscription's endpoint: its URL, its pool of kept-alive connections,
+    and the SSRF check of its address, made once per delivery batch (`check`)."""
 
-    def __init__(
-        self, url: str, rules: TargetRules, policy: RetryPolicy, connections: int, ssl: SSLContext
-    ) -> None:
-        self.url = httpx.URL(url)
+    def __init__(self, url: str, rules: TargetRules, policy: RetryPolicy, tls: SSLContext) -> None:
+        self.url = url
         self.host, self.port = check_url(url, rules)
-        self.rules, self.policy, self.connections, self.ssl = rules, policy, connections, ssl
-        self.client = self._client()
-
-    def _client(self) -> httpx.AsyncClient:
-        self.backend = GuardedBackend(self.rules)
-        policy = self.policy
-        return httpx.AsyncClient(
-            transport=GuardedTransport(self.backend, self.connections, self.ssl),
-            follow_redirects=False,
-            timeout=httpx.Timeout(policy.timeout, connect=min(5.0, policy.timeout)),
-            headers={"user-agent": "qcr-webhooks/1", "content-type": CONTENT_TYPE},
-            trust_env=False,
-        )
+        self.rules, self.policy = rules, policy
+        self.pool = client.Pool(url, tls, connect_timeout=min(5.0, policy.timeout))
 
     async def check(self) -> None:
-        """Resolve and check the host (TargetRefused if refused); the batch's new
-        connections go to these addresses. When they changed, the connections
-        kept alive to the previous ones are closed."""
-        if await self.backend.check(self.host, self.port):
-            addresses = self.backend.checked[(self.host, self.port)]
-            await self.client.aclose()
-            self.client = self._client()
-            self.backend.checked[(self.host, self.port)] = addresses
+        """Resolve and check the host (TargetRefused if refused): the batch's new
+        connections go to these addresses, and those kept alive to others close."""
+        self.pool.use(await checked_addresses(self.host, self.port, self.rules))
 
     async def send(self, signer: signing.Signer, event_id: str, body: bytes) -> Outcome:
         """POST one signed event; a 2xx within the timeout is a success. The
         answer's body is read and dropped, never kept (it is the partner's)."""
-        headers = signer.headers(event_id, int(time.time()), body)
+        signed = signer.headers(event_id, int(time.time()), body)
+        headers = HEADERS + "".join(f"{k}: {v}\r\n" for k, v in signed.items()).encode()
         timeout = self.policy.timeout
         try:
             async with asyncio.timeout(timeout):
-                async with self.client.stream(
-                    "POST", self.url, content=body, headers=headers
-                ) as response:
-                    status = response.status_code
-                    read = 0
-                    async for chunk in response.aiter_raw():
-                        read += len(chunk)
-                        if read > MAX_ANSWER:
-                            break
-        except TargetRefused as exc:
-            return Outcome(False, None, str(exc))
-        except (TimeoutError, httpx.TimeoutException):
+                status = await self.pool.post(headers, body)
+        except TimeoutError:
             return Outcome(False, None, f"no answer within {timeout:g} s")
-        except httpx.HTTPError as exc:
+        except (OSError, client.AnswerError) as exc:
             return Outcome(False, None, f"connection failed ({type(exc).__name__})")
         if 200 <= status < 300:
             return Outcome(True, status, None)
         return Outcome(False, status, f"HTTP {status}")
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
+    def close(self) -> None:
+        self.pool.close()

@@ -219,10 +219,8 @@ class Dispatcher:
                     return
                 if target is None or target.url != sub.url:
                     if target is not None:
-                        await target.aclose()
-                    target = delivery.Target(
-                        sub.url, self.rules, self.policy, self.concurrency, self.ssl
-                    )
+                        target.close()
+                    target = delivery.Target(sub.url, self.rules, self.policy, self.ssl)
                 secrets = [sub.secret]
                 if sub.previous_secret and sub.previous_secret_expires_at > now:
                     secrets.append(sub.previous_secret)
@@ -230,7 +228,7 @@ class Dispatcher:
                 await self._record(subscription_id, rows, outcomes)
         finally:
             if target is not None:
-                await target.aclose()
+                target.close()
 
     async def _send(
         self, target: delivery.Target, signer: signing.Signer, rows: Sequence[Any]
