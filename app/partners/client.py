@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from typing import cast
 
 import httptools
 import httpx
@@ -68,8 +69,7 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
         if self.answer is None or self.answer.done():
