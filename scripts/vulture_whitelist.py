@@ -142,3 +142,10 @@ populate_existing
 _.rate_limiter
 # The resolver JSON model's fields (app/codes/schemas.py ResolverOut): read by pydantic.
 _.producer
+# The webhook client's connection (app/partners/client.py): asyncio calls the
+# Protocol's methods, httptools the parser's callbacks.
+_.connection_made
+_.data_received
+_.connection_lost
+_.on_headers_complete
+_.on_message_complete
