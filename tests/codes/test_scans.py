@@ -16,6 +16,7 @@ from app.codes import scans
 from app.codes.context import agent_class
 from app.codes.models import ItemCode, ItemScan
 from app.core.database import asyncpg_dsn
+from app.core.settings import Settings
 from tests.codes.helpers import item_codes
 from tests.conftest import DatabaseUnderTest
 from tests.factories import committed_key, committed_organization
@@ -52,7 +53,10 @@ async def test_parallel_scans_lose_no_increment(
 
 
 async def test_buffered_counts_are_exact_while_the_buffer_is_written(
-    committed_client: AsyncClient, engine: AsyncEngine, test_database: DatabaseUnderTest
+    committed_client: AsyncClient,
+    engine: AsyncEngine,
+    test_database: DatabaseUnderTest,
+    test_settings: Settings,
 ) -> None:
     """A serving process (SPEC §6 Freshness): each scan is told the stored count plus
     this process's unwritten scans plus itself, also when writes of the buffer run
@@ -63,7 +67,7 @@ async def test_buffered_counts_are_exact_while_the_buffer_is_written(
     async with AsyncSession(engine) as session:
         item = (await session.execute(select(ItemCode.batch_id, ItemCode.serial))).one()
     pool = await asyncpg.create_pool(asyncpg_dsn(test_database.service_url), min_size=1, max_size=8)
-    buffer = scans.ScanBuffer(pool)
+    buffer = scans.ScanBuffer(pool, test_settings.zone)
 
     async def scan() -> int:
         row, unwritten, _ = await buffer.read_item(pool, item.batch_id, item.serial, b"c")
