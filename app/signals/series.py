@@ -89,16 +89,15 @@ SCANS = f"{_SCAN_SERIES}({SCANS_OF_WINDOW}) AS counted"
 COUNTED_SCANS = f"{_SCAN_SERIES}scan_day_counts WHERE day BETWEEN :first AND :last"
 
 
-def _suspicious(scanned: str) -> str:
+DAY_SCANS = "s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'"
+
+
+def _suspicious(touched: str) -> str:
     """Codes scanned that day that are suspicious by its end (more distinct clients
     than the threshold, SPEC §6): the value is the clients that scanned them that
-    day. `scanned`: the scans looked at for the day's codes (alias `s`)."""
+    day. `touched`: the codes to look at and the days they were scanned."""
     return f"""
-WITH touched AS (
-    SELECT s.item_id, {LOCAL_DAY} AS day FROM {scanned}
-    WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
-    GROUP BY 1, 2
-), flagged AS (
+WITH touched AS ({touched}), flagged AS (
     SELECT t.item_id, t.day FROM touched t
     WHERE (SELECT count(DISTINCT x.client_hash) FROM item_scans x
            WHERE x.item_id = t.item_id AND x.agent <> 'bot'
@@ -109,16 +108,23 @@ SELECT f.day, {PRODUCT_CATEGORY} AS category, {REGION} AS region,
        0 AS trials,
        to_jsonb((array_agg(DISTINCT i.id::text))[1:{RECORDS}]) AS records
 FROM item_scans s JOIN flagged f ON f.item_id = s.item_id AND {LOCAL_DAY} = f.day {ITEM_JOIN}
-WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
+WHERE {DAY_SCANS}
 GROUP BY 1, 2, 3
 """
 
 
-SUSPICIOUS = _suspicious("item_scans s")
+# Every code scanned in the window.
+SUSPICIOUS = _suspicious(
+    f"SELECT s.item_id, {LOCAL_DAY} AS day FROM item_scans s WHERE {DAY_SCANS} GROUP BY 1, 2"
+)
 # Only the codes with more kept clients than the threshold ever (one numbered
-# threshold + 1, by its index) can be suspicious: their scans, not the day's all.
+# threshold + 1, found by its index), each looked up in the window's scans by
+# its own index: not a pass over the day's scans.
 COUNTED_SUSPICIOUS = _suspicious(
-    "item_scan_clients k JOIN item_scans s ON s.item_id = k.item_id AND k.ordinal = :threshold + 1"
+    f"""SELECT k.item_id, t.day FROM item_scan_clients k
+    CROSS JOIN LATERAL (SELECT DISTINCT {LOCAL_DAY} AS day FROM item_scans s
+                        WHERE s.item_id = k.item_id AND {DAY_SCANS}) AS t
+    WHERE k.ordinal = :threshold + 1"""
 )
 
 LOW_RATINGS = f"""

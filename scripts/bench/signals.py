@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from app.codes import daycounts, scans
 from app.console import builtin
 from app.core import embedded, migrations
 from app.core.database import make_engine
@@ -84,6 +85,22 @@ SELECT CASE WHEN g < :cloned_scans THEN 1 + g % :cloned ELSE 1 + g % :items END,
        'mobile'
 FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g
 """
+# What the scan writer would have stored with the day's scans (app/codes/scans.py):
+# each code's first distinct clients, numbered, and the day's counters, filled
+# from the stored scans by the counters' own definition; the counters hold every
+# scan from the day's start on (or, `--from-scans`, from now: the day is counted
+# from its scans, as before the counters).
+COUNTERS = [
+    "TRUNCATE item_scan_clients, scan_day_counts, scan_day_clients",
+    """INSERT INTO item_scan_clients (item_id, client_hash, ordinal)
+    SELECT item_id, client_hash, n FROM (
+        SELECT item_id, client_hash,
+               row_number() OVER (PARTITION BY item_id ORDER BY min(scanned_at), client_hash) AS n
+        FROM item_scans WHERE agent <> 'bot' GROUP BY item_id, client_hash
+    ) AS kept WHERE n <= :kept""",
+    *daycounts.FILL_FROM_SCANS,
+]
+SINCE = ["DELETE FROM scan_counters", "INSERT INTO scan_counters (since) VALUES (:since)"]
 OTHERS = [
     # A year of inspections, 2 % failing, over every organization with a product.
     """INSERT INTO inspections (organization_id, report_no, authority, inspected_on,
@@ -127,6 +144,9 @@ def _values(args: argparse.Namespace, day: dt.date) -> dict[str, Any]:
     start = dt.datetime.combine(day, dt.time(), get_settings().zone)
     products = min(args.products, args.organizations)
     return {
+        "end": start + dt.timedelta(days=1),
+        "zone": get_settings().timezone,
+        "kept": scans.CLIENTS_KEPT,
         "organizations": args.organizations,
         "products": products,
         "items": products * 10,
@@ -152,6 +172,24 @@ async def _scans(connection: Any, values: dict[str, Any], first: int, total: int
         print(f"  scans loaded: {high + 1:,}", file=sys.stderr, flush=True)
 
 
+async def _counters(connection: Any, values: dict[str, Any]) -> float:
+    began = time.perf_counter()
+    for statement in COUNTERS:
+        await connection.execute(*_sql(statement, values))
+    await connection.execute("ANALYZE item_scan_clients, scan_day_counts, scan_day_clients")
+    return time.perf_counter() - began
+
+
+async def since(url: str, instant: dt.datetime) -> None:
+    """`scan_counters.since`: the day is counted from the counters if it began after."""
+    connection = await asyncpg.connect(_asyncpg_url(url))
+    try:
+        for statement in SINCE:
+            await connection.execute(*_sql(statement, {"since": instant}))
+    finally:
+        await connection.close()
+
+
 async def load(url: str, args: argparse.Namespace, day: dt.date) -> dict[str, float]:
     values = _values(args, day)
     timings = {}
@@ -162,13 +200,18 @@ async def load(url: str, args: argparse.Namespace, day: dt.date) -> dict[str, fl
         if args.reuse:  # only the scans from --scans-from on
             await _scans(connection, values, args.scans_from, args.scans)
             await connection.execute("ANALYZE item_scans")
-            return {"scans": round(time.perf_counter() - began, 1)}
+            scanned = time.perf_counter() - began
+            return {
+                "scans": round(scanned, 1),
+                "counters": round(await _counters(connection, values), 1),
+            }
         for statement in LOAD:
             await connection.execute(*_sql(statement, values))
         timings["organizations_products_codes"] = time.perf_counter() - began
         began = time.perf_counter()
         await _scans(connection, values, 0, args.scans)
         timings["scans"] = time.perf_counter() - began
+        timings["counters"] = await _counters(connection, values)
         began = time.perf_counter()
         for statement in OTHERS:
             await connection.execute(*_sql(statement, values))
@@ -247,6 +290,11 @@ def main() -> int:
     parser.add_argument(
         "--scans-from", type=int, help="with --reuse: first add the scans from this number on"
     )
+    parser.add_argument(
+        "--from-scans",
+        action="store_true",
+        help="count the day from its stored scans (as before the scan writer's counters)",
+    )
     args = parser.parse_args()
     if args.url is None:
         socket_dir = embedded.start(Path(args.data_dir))
@@ -259,7 +307,10 @@ def main() -> int:
         migrations.upgrade(_sqlalchemy_url(args.url))
     if not args.reuse or args.scans_from is not None:
         loaded = asyncio.run(load(args.url, args, day))
+    start = dt.datetime.combine(day, dt.time(), get_settings().zone)
+    asyncio.run(since(args.url, dt.datetime.now(dt.UTC) if args.from_scans else start))
     out = {
+        "counted_from": "scans" if args.from_scans else "counters",
         "organizations": args.organizations,
         "products": min(args.products, args.organizations),
         "item_codes": min(args.products, args.organizations) * 10,
