@@ -74,7 +74,6 @@ _.handle_starttag
 # app/codes/scans.py and app/codes/daycounts.py.
 ItemScanClient
 ScanDayCount
-ScanDayClient
 
 # Test data compared whole (dataclass equality) or shown when a test fails.
 attempts

@@ -9,7 +9,9 @@ writer (app/codes/scans.py `write`) adds to two tables in one more statement:
 
 - `scan_day_clients`: one row per (day, category, prefecture, client) seen —
   only there to tell a new client from one already counted (ON CONFLICT DO
-  NOTHING ... RETURNING); the night never reads it;
+  NOTHING ... RETURNING); the night never reads it, and drops the rows of the
+  days before yesterday (`forget_clients`: a scan is written within seconds of
+  its day, so those days take no more scans);
 - `scan_day_counts`: one row per (day, category, prefecture): `clients` (the
   rows the batch added above), `scans`, `items` (the `RECORDS` smallest item ids
   as text, kept by merging: the smallest of a union is the smallest of the
@@ -26,6 +28,13 @@ of stored scans: the benchmark's loader, the tests).
 """
 
 from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.codes.models import ScanDayClient
 
 # The product category of the signals: the product's own, else the producer's
 # industry class (SPEC §10). `p` products, `o` organizations.
@@ -93,3 +102,11 @@ FILL_FROM_SCANS = [
     f"""INSERT INTO scan_day_counts (day, category, region, clients, scans, items)
     {SCANS_OF_WINDOW}""",
 ]
+
+
+async def forget_clients(session: AsyncSession, today: dt.date) -> int:
+    """Drop the counted clients of the days before yesterday; the rows dropped."""
+    result = await session.execute(
+        delete(ScanDayClient).where(ScanDayClient.day < today - dt.timedelta(days=1))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import random
 import statistics
 import sys
 import time
@@ -196,6 +197,7 @@ async def load(url: str, args: argparse.Namespace, day: dt.date) -> dict[str, fl
     connection = await asyncpg.connect(_asyncpg_url(url))
     try:
         await connection.execute("SET synchronous_commit = off")
+        await connection.execute("SET work_mem = '256MB'")  # the loader's sorts, not timed
         began = time.perf_counter()
         if args.reuse:  # only the scans from --scans-from on
             await _scans(connection, values, args.scans_from, args.scans)
@@ -276,6 +278,47 @@ async def measure(url: str, day: dt.date, repeats: int) -> dict[str, Any]:
         await engine.dispose()
 
 
+NO_COUNTERS = "SELECT $1::bigint[], $2::date[], $3::bytea[]"  # the same arguments, nothing done
+
+
+async def batch_cost(url: str, sizes: list[int], rounds: int) -> dict[str, Any]:
+    """What the day counters add to a batch of the scan writer (`scans.write`): the
+    batch written with its counters' statement and without (alternated, random
+    codes of the data set, now), each in a transaction rolled back; medians."""
+    zone = get_settings().zone
+    connection = await asyncpg.connect(_asyncpg_url(url))
+    counting = daycounts.COUNT_BATCH
+    out: dict[str, Any] = {}
+    try:
+        top = await connection.fetchval("SELECT max(id) FROM item_codes")
+        for size in sizes:
+            times: dict[str, list[float]] = {"with": [], "without": []}
+            for _ in range(rounds):
+                for variant, statement in (("with", counting), ("without", NO_COUNTERS)):
+                    daycounts.COUNT_BATCH = statement
+                    at = dt.datetime.now(dt.UTC)
+                    batch = [
+                        scans.Scan(random.randint(1, top), at, random.randbytes(16), "mobile")
+                        for _ in range(size)
+                    ]
+                    transaction = connection.transaction()
+                    await transaction.start()
+                    began = time.perf_counter()
+                    await scans.write(connection, batch, zone)
+                    times[variant].append((time.perf_counter() - began) * 1000)
+                    await transaction.rollback()
+            with_, without = (statistics.median(times[v]) for v in ("with", "without"))
+            out[str(size)] = {
+                "ms_with_counters": round(with_, 1),
+                "ms_without": round(without, 1),
+                "ratio": round(with_ / without, 2),
+            }
+    finally:
+        daycounts.COUNT_BATCH = counting
+        await connection.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--organizations", "-n", type=int, default=1_000_000)
@@ -289,6 +332,11 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="measure the loaded database again")
     parser.add_argument(
         "--scans-from", type=int, help="with --reuse: first add the scans from this number on"
+    )
+    parser.add_argument(
+        "--batch-cost",
+        action="store_true",
+        help="also time the scan writer's batches with and without the day counters",
     )
     parser.add_argument(
         "--from-scans",
@@ -319,6 +367,8 @@ def main() -> int:
         "load_seconds": loaded | {"total": round(time.perf_counter() - began, 1)},
     }
     out |= asyncio.run(measure(args.url, day, args.repeats))
+    if args.batch_cost:
+        out["scan_batch_ms"] = asyncio.run(batch_cost(args.url, [100, 1000, 10000], 9))
     print(json.dumps(out, indent=2))
     return 0
 

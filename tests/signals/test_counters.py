@@ -166,3 +166,19 @@ async def test_a_window_across_the_first_counted_day_reads_both(
     found = await series.scan_counts(session, "scans", WINDOW, THRESHOLD)
     # No scans are stored: the day before `since` is empty whatever its counters say.
     assert [(r["day"], r["value"]) for r in found] == [(NEXT, 4)]
+
+
+async def test_the_night_drops_the_counted_clients_of_days_before_yesterday(
+    session: AsyncSession,
+) -> None:
+    for back in (3, 2, 1, 0):
+        await session.execute(
+            text(
+                "INSERT INTO scan_day_clients (day, category, region, client) "
+                "VALUES (:day, 'C38', '3301', 'c')"
+            ),
+            {"day": NEXT - dt.timedelta(days=back)},
+        )
+    assert await daycounts.forget_clients(session, NEXT) == 2
+    left = await session.scalars(text("SELECT day FROM scan_day_clients ORDER BY day"))
+    assert list(left) == [DAY, NEXT]
