@@ -90,6 +90,7 @@ SELECT item_id, client_hash, ordinal FROM (
                       WHERE x.item_id = c.item_id AND x.client_hash = c.client_hash)
 ) AS new
 WHERE ordinal <= $3::int
+ON CONFLICT DO NOTHING
 """
 # The item's stored counters and its other kept clients (at most CLIENTS_KEPT rows).
 ITEM = """
