@@ -8,15 +8,21 @@ item codes per product), S scans on the measured day (most items scanned by two
 clients, a thousand cloned codes by a hundred each), a year of inspections (2 %
 failing), low ratings on the day, 35 days of history of every source in the
 stored series (copied from the day itself, ±5 %: a steady state, where the day
-raises few signals) and a year of counted days (the nights before). Then it times
-`app.signals.job.run_day` for the day — the series of every source counted from
-the day's rows, every detector, the signals raised — and the console's list of
-open signals (`app.console.builtin.open_signals`: the query, the 28-day charts
-of the 20 shown, the rendering) with thousands of open signals stored.
+raises few signals) and a year of counted days (the nights before). The scans
+are rows, so what the scan writer stores with them is filled from them: the
+codes' kept clients, numbered, and the day counters (`daycounts.FILL_FROM_SCANS`).
+Then it times `app.signals.job.run_day` for the day — every source's series
+(the scans from the day counters, or with `--from-scans` from the stored scans,
+as before the counters), every detector, the signals raised — and the console's
+list of open signals (`app.console.builtin.open_signals`: the query, the 28-day
+charts of the 20 shown, the rendering) with thousands of open signals stored;
+`--batch-cost` also times the scan writer's batches with and without the day
+counters' statement.
 
     python scripts/bench/signals.py --organizations 1000000 --scans 10000000
     python scripts/bench/signals.py -n 100000 -s 1000000 --data-dir var/bench-signals
     python scripts/bench/signals.py -s 10000000 --reuse --scans-from 2000000  # extend, measure
+    python scripts/bench/signals.py -s 10000000 --reuse --from-scans --batch-cost
 
 The organizations' name index (n-grams, for search) is dropped before loading:
 nothing here searches names, and building it for a million rows only adds time.
