@@ -198,23 +198,39 @@ class ScanBuffer:
                 self._no_readers.set()
 
     async def flush(self) -> None:
-        """Write what is pending; on failure keep it (bounded) for the next attempt."""
+        """Write what is pending; on failure keep it (bounded) for the next attempt.
+        A write under way when the task is cancelled (the stop) is finished first:
+        cancelled mid-statement it would be rolled back, and its scans lost."""
         if not self._pending:
             return
         self._no_writer.clear()  # new reads wait; those in flight end first
         try:
             await self._no_readers.wait()
             batch, self._pending = self._pending, []
+            writing = asyncio.ensure_future(self._write(batch))
+            cancelled = False
+            while not writing.done():
+                try:
+                    await asyncio.wait({writing})
+                except asyncio.CancelledError:
+                    cancelled = True
             try:
-                async with self.pool.acquire() as connection:
-                    await write(connection, batch, self.zone)
+                writing.result()
             except Exception:
                 self._pending = batch + self._pending  # still counted as unwritten
                 self._trim()
+                if cancelled:
+                    raise asyncio.CancelledError from None
                 raise
             self._forget(batch)
+            if cancelled:
+                raise asyncio.CancelledError
         finally:
             self._no_writer.set()
+
+    async def _write(self, batch: list[Scan]) -> None:
+        async with self.pool.acquire() as connection:
+            await write(connection, batch, self.zone)
 
     def _forget(self, written: list[Scan]) -> None:
         for scan in written:
