@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         watch = Watch(asyncpg_dsn(urls.service))
         KEY_CACHE.bind(app, key_cache(watch))
         resolution.CACHE.bind(app, resolution.cache(watch))
-        buffer = scans.ScanBuffer(made.primary_pool)
+        buffer = scans.ScanBuffer(made.primary_pool, settings.zone)
         scans.BUFFER.bind(app, buffer)
         tasks = [
             asyncio.create_task(refresh_daily(made, settings)),

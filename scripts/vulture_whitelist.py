@@ -70,8 +70,10 @@ _.should_exit
 _.binary_location
 _.handle_starttag
 
-# Declared for the schema (migration 0402, the drift test); written in SQL by app/codes/scans.py.
+# Declared for the schema (migrations 0402, 0701, the drift test); written in SQL by
+# app/codes/scans.py and app/codes/daycounts.py.
 ItemScanClient
+ScanDayCount
 
 # Test data compared whole (dataclass equality) or shown when a test fails.
 attempts

@@ -263,7 +263,7 @@ async def _item(
                 # back, so the count read is this scan's own, not a later one's.
                 row = await read(driver, client=client)
                 if row is not None and record:
-                    await scans.write(driver, [scan(row["id"])])
+                    await scans.write(driver, [scan(row["id"])], settings.zone)
                     row = await read(driver, client=client)
         except Exception as exc:
             # With the primary down, a shopper still learns whether the product is
