@@ -52,6 +52,17 @@ def snapshot(r: RepairRequest) -> dict[str, object]:
     }
 
 
+REPAIR = journal.Audited("repair", snapshot)
+
+
+def _changed(
+    type: str, repair: RepairRequest, public: bool, **data: Any
+) -> tuple[str, dict[str, Any]]:
+    """A repair's change event: the violation named only while it is public."""
+    named = {"violation_id": repair.violation_id} if public else {}
+    return type, {"id": repair.id, "status": repair.status} | data | named
+
+
 async def request(
     session: AsyncSession, actor: Principal, org: Organization, violation_id: uuid.UUID, reason: str
 ) -> RepairRequest:
@@ -78,24 +89,15 @@ async def request(
         requested_role=actor.role.value,
         created_at=await db_now(session),
     )
-    session.add(repair)
-    await session.flush()
     public = records_service.violation_is_public(violation)
-    await journal.record(
+    return await REPAIR.save(
         session,
         actor,
-        action="repair.request",
-        entity="repair",
-        entity_id=str(repair.id),
+        repair,
+        "repair.request",
         uscc=org.uscc,
-        after=snapshot(repair),
-        event=(
-            "repair.requested",
-            {"id": repair.id, "status": "pending"}
-            | ({"violation_id": violation_id} if public else {}),
-        ),
+        event=lambda r: _changed("repair.requested", r, public),
     )
-    return repair
 
 
 async def find(session: Reader, repair_id: uuid.UUID) -> tuple[RepairRequest, Organization]:
@@ -153,21 +155,8 @@ async def decide(
     repair.decided_on = on
     repair.decided_by = actor.key_id
     repair.decision_reason = reason
-    await session.flush()
-    public = await _public(session, repair)
-    await journal.record(
-        session,
-        actor,
-        action=f"repair.{decision}",
-        entity="repair",
-        entity_id=str(repair.id),
-        uscc=org.uscc,
-        before=before,
-        after=snapshot(repair),
-        event=(
-            f"repair.{decision}",
-            {"id": repair.id, "status": decision, "decided_on": on}
-            | ({"violation_id": repair.violation_id} if public else {}),
-        ),
+    decided = _changed(f"repair.{decision}", repair, await _public(session, repair), decided_on=on)
+    await REPAIR.save(
+        session, actor, repair, f"repair.{decision}", before=before, uscc=org.uscc, event=decided
     )
     return repair, org

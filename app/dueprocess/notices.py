@@ -41,6 +41,10 @@ def snapshot(n: Notice) -> dict[str, Any]:
     }
 
 
+# Never public, so no change event: the feed shows black_list_pending in credit.changed.
+NOTICE = journal.Audited("notice", snapshot, lambda n: n.uscc)
+
+
 def _basis(reasons: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "rules": sorted({r["rule_id"] for r in reasons}),
@@ -65,31 +69,7 @@ async def _serve(
         served_by=actor.key_id,
         status="served",
     )
-    session.add(notice)
-    await _recorded(session, actor, "notice.serve", notice)
-    return notice
-
-
-async def _recorded(
-    session: AsyncSession,
-    actor: Principal,
-    action: str,
-    notice: Notice,
-    before: dict[str, Any] | None = None,
-) -> None:
-    """Flush the notice and audit it. Never public, so no change event: the feed
-    shows black_list_pending in credit.changed."""
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action=action,
-        entity="notice",
-        entity_id=str(notice.id),
-        uscc=notice.uscc,
-        before=before,
-        after=snapshot(notice),
-    )
+    return await NOTICE.save(session, actor, notice, "notice.serve")
 
 
 async def serve_automatically(
@@ -153,7 +133,7 @@ async def deliver(
     before = snapshot(notice)
     notice.delivered_on, notice.objection_deadline = day, deadline
     notice.delivered_at, notice.status = await db_now(session), "delivered"
-    await _recorded(session, actor, "notice.deliver", notice, before)
+    await NOTICE.save(session, actor, notice, "notice.deliver", before=before)
     org = await session.get(Organization, notice.organization_id)
     assert org is not None
     await credit_service.refresh_organization(session, org)
@@ -165,7 +145,7 @@ async def withdraw(session: AsyncSession, actor: Principal, notice: Notice) -> N
     before = snapshot(notice)
     notice.status, notice.withdrawn_on = "withdrawn", today()
     notice.withdrawn_at = await db_now(session)
-    await _recorded(session, actor, "notice.withdraw", notice, before)
+    await NOTICE.save(session, actor, notice, "notice.withdraw", before=before)
 
 
 async def of_organization(

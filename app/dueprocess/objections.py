@@ -44,6 +44,9 @@ def snapshot(o: Objection) -> dict[str, Any]:
     }
 
 
+OBJECTION = journal.Audited("objection", snapshot, lambda o: o.uscc)
+
+
 async def _notice_target(session: AsyncSession, notice_id: uuid.UUID) -> targets.Found | None:
     notice = await session.get(Notice, notice_id)
     if notice is None:
@@ -120,18 +123,14 @@ async def open_objection(
     except IntegrityError:  # a concurrent objection on the same record won the race
         raise Conflict(f"an objection on this {record_type} is open") from None
     named = {"record_id": record_id} if found.public else {}
-    await journal.record(
+    opened = {"id": objection.id, "record_type": record_type, "due_on": due_on} | named
+    await OBJECTION.save(
         session,
         actor,
-        action="objection.open",
-        entity="objection",
-        entity_id=str(objection.id),
-        after=snapshot(objection) | {"grounds": grounds},
-        uscc=found.uscc,
-        event=(
-            "objection.opened",
-            {"id": objection.id, "record_type": record_type, "due_on": due_on} | named,
-        ),
+        objection,
+        "objection.open",
+        also={"grounds": grounds},
+        event=("objection.opened", opened),
     )
     await _refresh(session, found.organization_id)
     return objection
@@ -204,20 +203,14 @@ async def decide(
     objection.decision_reason = reason
     objection.correction = correction
     objection.late = on > objection.due_on
-    await session.flush()
-    await journal.record(
+    decided = {"id": objection.id, "decision": decision, "late": objection.late}
+    await OBJECTION.save(
         session,
         actor,
-        action=f"objection.{decision}",
-        entity="objection",
-        entity_id=str(objection.id),
+        objection,
+        f"objection.{decision}",
         before=before,
-        after=snapshot(objection),
-        uscc=objection.uscc,
-        event=(
-            "objection.decided",
-            {"id": objection.id, "decision": decision, "late": objection.late},
-        ),
+        event=("objection.decided", decided),
     )
     await _refresh(session, objection.organization_id)
     return objection
