@@ -15,6 +15,7 @@ from app.auth import guards
 from app.core.clock import today
 from app.core.database import Reader, db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.models import fields
 from app.core.principal import Principal
 from app.credit.models import RepairRequest
 from app.organizations.models import Organization
@@ -42,14 +43,11 @@ async def _public(session: AsyncSession, repair: RepairRequest) -> bool:
     return violation is not None and records_service.violation_is_public(violation)
 
 
+AUDITED_FIELDS = ("violation_id", "status", "reason", "decided_on", "decision_reason")
+
+
 def snapshot(r: RepairRequest) -> dict[str, object]:
-    return {
-        "violation_id": r.violation_id,
-        "status": r.status,
-        "reason": r.reason,
-        "decided_on": r.decided_on,
-        "decision_reason": r.decision_reason,
-    }
+    return fields(r, AUDITED_FIELDS)
 
 
 REPAIR = journal.Audited("repair", snapshot)

@@ -19,6 +19,7 @@ from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, invalid
+from app.core.models import fields
 from app.core.principal import SYSTEM, Principal
 from app.credit import providers
 from app.credit import service as credit_service
@@ -27,18 +28,20 @@ from app.organizations.models import Organization
 from app.policy import versions
 from app.policy.facts import NoticeFact, ObjectionFact
 
+AUDITED_FIELDS = [
+    "uscc",
+    "kind",
+    "basis",
+    "served_on",
+    "delivered_on",
+    "objection_deadline",
+    "status",
+    "withdrawn_on",
+]
+
 
 def snapshot(n: Notice) -> dict[str, Any]:
-    return {
-        "uscc": n.uscc,
-        "kind": n.kind,
-        "basis": n.basis,
-        "served_on": n.served_on,
-        "delivered_on": n.delivered_on,
-        "objection_deadline": n.objection_deadline,
-        "status": n.status,
-        "withdrawn_on": n.withdrawn_on,
-    }
+    return fields(n, AUDITED_FIELDS)
 
 
 # Never public, so no change event: the feed shows black_list_pending in credit.changed.

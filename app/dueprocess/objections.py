@@ -22,6 +22,7 @@ from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.models import fields
 from app.core.principal import Principal
 from app.credit import service as credit_service
 from app.dueprocess import notices, targets
@@ -29,19 +30,21 @@ from app.dueprocess.models import Notice, Objection
 from app.organizations.models import Organization
 from app.policy import versions
 
+AUDITED_FIELDS = [
+    "uscc",
+    "record_type",
+    "record_id",
+    "status",
+    "due_on",
+    "decided_on",
+    "decision_reason",
+    "correction",
+    "late",
+]
+
 
 def snapshot(o: Objection) -> dict[str, Any]:
-    return {
-        "uscc": o.uscc,
-        "record_type": o.record_type,
-        "record_id": o.record_id,
-        "status": o.status,
-        "due_on": o.due_on,
-        "decided_on": o.decided_on,
-        "decision_reason": o.decision_reason,
-        "correction": o.correction,
-        "late": o.late,
-    }
+    return fields(o, AUDITED_FIELDS)
 
 
 OBJECTION = journal.Audited("objection", snapshot, lambda o: o.uscc)

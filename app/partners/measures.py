@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.core.database import Reader, db_now, one_or_404
+from app.core.models import fields
 from app.core.principal import Principal
 from app.partners.models import Measure
 from app.partners.schemas import MeasureWrite
@@ -17,7 +18,7 @@ FIELDS = ("matter", "target_list", "measure", "department", "legal_basis")
 
 
 def snapshot(measure: Measure) -> dict[str, object]:
-    return {f: getattr(measure, f) for f in FIELDS} | {"version": measure.version}
+    return fields(measure, FIELDS) | {"version": measure.version}
 
 
 MEASURE = journal.Audited("measure", snapshot)
