@@ -33,7 +33,12 @@ def created_view(key: ApiKey) -> dict[str, Any]:
     return {"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix} | named
 
 
+def revoked_view(key: ApiKey) -> dict[str, Any]:
+    return {"revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+
+
 CREATED = journal.Audited("api_key", created_view)
+REVOKED = journal.Audited("api_key", revoked_view)
 
 
 async def create_key(
@@ -99,13 +104,5 @@ async def revoke_key(session: AsyncSession, actor: Principal, reference: uuid.UU
         key.revoked_at = await db_now(session)
         await session.flush()
         await notify(session, "apikey", str(key.id))
-        await journal.record(
-            session,
-            actor,
-            action="apikey.revoke",
-            entity="api_key",
-            entity_id=str(key.id),
-            before={"revoked_at": None},
-            after={"revoked_at": key.revoked_at.isoformat()},
-        )
+        await REVOKED.save(session, actor, key, "apikey.revoke", before={"revoked_at": None})
     return key
