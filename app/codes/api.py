@@ -45,7 +45,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.core.settings import AppSettings
 from app.organizations.models import Organization
 from app.organizations.types import Uscc
@@ -65,14 +65,7 @@ _QR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _created(model_type: type) -> dict[int | str, dict[str, Any]]:
-    return {
-        201: {"model": model_type, "description": "Created"},
-        **responses(401, 403, 404, 409, 422),
-    }
-
-
-@router.post("", status_code=201, response_class=Response, responses=_created(ProductOut))
+@router.post("", **created(ProductOut, 401, 403, 404, 409, 422))
 async def create_product(
     body: ProductCreate,
     session: DbSession,
@@ -123,9 +116,7 @@ async def get_product(
     return service.product_view(product, org, settings.public_base_url)
 
 
-@router.post(
-    "/{gtin}/batches", status_code=201, response_class=Response, responses=_created(BatchOut)
-)
+@router.post("/{gtin}/batches", **created(BatchOut, 401, 403, 404, 409, 422))
 async def create_batch(
     gtin: GtinPath,
     body: BatchCreate,
@@ -283,9 +274,7 @@ async def get_item_code(
     )
 
 
-@router.post(
-    BATCH + "/codes", status_code=201, response_class=Response, responses=_created(IssuanceOut)
-)
+@router.post(BATCH + "/codes", **created(IssuanceOut, 401, 403, 404, 409, 422))
 async def issue_codes(
     gtin: GtinPath,
     lot: LotPath,

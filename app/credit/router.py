@@ -11,7 +11,7 @@ from app.core.database import DbSession, PrimaryRead
 from app.core.errors import Forbidden
 from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_parameter
 from app.core.idempotency import Created
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.credit import lookup, repairs
 from app.credit.schemas import (
     BatchRequest,
@@ -64,15 +64,7 @@ def _repair_out(repair: Any, uscc: str) -> RepairOut:
     )
 
 
-@router.post(
-    "/v1/organizations/{code}/repairs",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": RepairOut, "description": "Created"},
-        **responses(401, 403, 404, 409, 422),
-    },
-)
+@router.post("/v1/organizations/{code}/repairs", **created(RepairOut, 401, 403, 404, 409, 422))
 async def request_repair(
     code: CodePath,
     body: RepairCreate,

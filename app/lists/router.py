@@ -27,7 +27,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.core.settings import AppSettings
 from app.lists import downloads, feed, pages, redaction, retractions, service
 from app.lists.models import ListPublication
@@ -146,13 +146,15 @@ def _last_modified(publication: ListPublication, redacted: object) -> dt.datetim
 
 @router.post(
     "/v1/lists/{kind}/publications",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": PublicationOut, "description": "Published"},
-        202: {"description": "Four eyes (black list): the pending approval, with `Location`"},
-        **responses(401, 403, 409, 422),
-    },
+    **created(
+        PublicationOut,
+        401,
+        403,
+        409,
+        422,
+        description="Published",
+        accepted="Four eyes (black list): the pending approval, with `Location`",
+    ),
 )
 async def publish(
     kind: KindPath,
@@ -340,13 +342,16 @@ class RetractionCreate(BaseModel):
 
 @router.post(
     "/v1/lists/{kind}/publications/{number}/retractions",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": PublicationSummary, "description": "The correction publication"},
-        202: {"description": "Four eyes: the pending approval, with `Location`"},
-        **responses(401, 403, 404, 409, 422),
-    },
+    **created(
+        PublicationSummary,
+        401,
+        403,
+        404,
+        409,
+        422,
+        description="The correction publication",
+        accepted="Four eyes: the pending approval, with `Location`",
+    ),
 )
 async def retract_entries(
     kind: KindPath,
