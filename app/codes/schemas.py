@@ -14,14 +14,15 @@ from pydantic import (
     Field,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
-from app.codes.digital_link import InvalidLot, validate_lot
+from app.codes.digital_link import CSET_82_SCHEMA, InvalidLot, validate_lot
 from app.core.clock import today
 from app.core.dates import IsoDate
 from app.core.types import PastDate
-from app.identifiers.gtin import InvalidGtin, normalise_gtin
+from app.identifiers.gtin import GTIN_SCHEMA, InvalidGtin, normalise_gtin
 from app.organizations.types import Uscc
 
 MAX_CODES_PER_CALL = 100_000
@@ -56,8 +57,18 @@ def _plausible(value: dt.date) -> dt.date:
     return value
 
 
-Gtin = Annotated[str, StringConstraints(max_length=32), AfterValidator(check_gtin)]
-Lot = Annotated[str, StringConstraints(max_length=64), AfterValidator(check_lot)]
+Gtin = Annotated[
+    str,
+    StringConstraints(max_length=32),
+    AfterValidator(check_gtin),
+    WithJsonSchema({"type": "string", "maxLength": 32, **GTIN_SCHEMA}),
+]
+Lot = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(check_lot),
+    WithJsonSchema({"type": "string", **CSET_82_SCHEMA}),
+]
 ProductionDate = Annotated[IsoDate, AfterValidator(_plausible)]
 
 
@@ -156,9 +167,16 @@ class BatchOut(BaseModel):
 # --- item codes -------------------------------------------------------------------
 
 
+def _integral(value: object) -> object:
+    # JSON's integer includes 3.0 (JSON Schema says so); strings and booleans stay errors.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class CodeRequest(Strict):
-    count: Annotated[StrictInt, Field(ge=1, le=MAX_CODES_PER_CALL)] = Field(
-        description=f"how many item codes to issue, 1 to {MAX_CODES_PER_CALL}"
+    count: Annotated[StrictInt, Field(ge=1, le=MAX_CODES_PER_CALL), BeforeValidator(_integral)] = (
+        Field(description=f"how many item codes to issue, 1 to {MAX_CODES_PER_CALL}")
     )
 
 

@@ -84,6 +84,17 @@ def parse_body(content_type: str, data: bytes) -> ComplaintCreate:
     status_code=201,
     response_class=Response,
     dependencies=[ComplaintLimit],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": ComplaintCreate.model_json_schema()},
+                "application/x-www-form-urlencoded": {
+                    "schema": ComplaintCreate.model_json_schema()
+                },
+            },
+        }
+    },
     responses={
         201: {"model": ComplaintOut, "description": "received", "content": {"text/html": {}}},
         **responses(401, 422, 429),

@@ -19,7 +19,7 @@ from pydantic import (
 
 from app.core.dates import IsoDate
 from app.core.types import PastDate
-from app.identifiers.gtin import InvalidGtin, normalise_gtin
+from app.identifiers.gtin import GTIN_SCHEMA, InvalidGtin, normalise_gtin
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
 Severity = Literal["minor", "general", "serious"]
@@ -69,11 +69,22 @@ def _gtin(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-Gtin = Annotated[str, StringConstraints(max_length=20), AfterValidator(_gtin)]
+Gtin = Annotated[
+    str,
+    StringConstraints(max_length=20),
+    AfterValidator(_gtin),
+    WithJsonSchema({"type": "string", "maxLength": 20, **GTIN_SCHEMA}),
+]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class StrictPatch(Strict):
+    """A patch: at least one field (an empty one is a 422, and the document says so)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
 
 def _after(later: dt.date | None, earlier: dt.date | None, message: str) -> None:
@@ -159,7 +170,7 @@ class ViolationCreate(Strict):
         return self
 
 
-class ViolationPatch(Strict):
+class ViolationPatch(StrictPatch):
     """Rectify (`rectified_on`), revoke (`revoked_on` + `revoked_reason`) or correct fields."""
 
     rectified_on: PastDate | None = None
@@ -246,7 +257,7 @@ class InspectionCreate(Strict):
         return self
 
 
-class InspectionPatch(Strict):
+class InspectionPatch(StrictPatch):
     rectified_on: PastDate | None = None
     product_name: Line | None = None
     standard: Line | None = None
@@ -294,7 +305,7 @@ class RecallCreate(Strict):
     status: RecallStatus = "ongoing"
 
 
-class RecallPatch(Strict):
+class RecallPatch(StrictPatch):
     status: RecallStatus | None = None
     units: Annotated[int, Field(ge=0, le=10**9)] | None = None
     remedy: Paragraph | None = None
