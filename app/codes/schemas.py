@@ -21,7 +21,7 @@ from pydantic import (
 from app.codes.digital_link import CSET_82_SCHEMA, InvalidLot, validate_lot
 from app.core.clock import today
 from app.core.dates import IsoDate
-from app.core.types import PastDate
+from app.core.types import PastDate, trimmed
 from app.identifiers.gtin import GTIN_SCHEMA, InvalidGtin, normalise_gtin
 from app.organizations.types import Uscc
 
@@ -31,9 +31,9 @@ MAX_REPORT_ITEMS = 100
 MAX_COMMENT = 500
 MAX_CONTACT = 100
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Line = Annotated[str, trimmed(min_length=1, max_length=200)]
+Address = Annotated[str, trimmed(min_length=1, max_length=500)]
+Paragraph = Annotated[str, trimmed(min_length=1, max_length=2000)]
 
 
 def check_gtin(value: str) -> str:
@@ -87,9 +87,7 @@ class ProductCreate(Strict):
     execution_standard: Line = Field(examples=["GB 19644-2010", "Q/ABC 0001S-2023"])
     factory_name: Line
     factory_address: Address
-    category: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None
-    ) = Field(
+    category: Annotated[str, trimmed(min_length=1, max_length=40)] | None = Field(
         default=None, description="risk-signal category; default: the producer's industry class"
     )
 

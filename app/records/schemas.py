@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from app.core.dates import IsoDate
-from app.core.types import PastDate
+from app.core.types import PastDate, trimmed
 from app.identifiers.gtin import GTIN_SCHEMA, InvalidGtin, normalise_gtin
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
@@ -40,9 +40,9 @@ PenaltyKind = Literal[
 ]
 PenaltyKinds = Annotated[list[PenaltyKind], Field(max_length=8)]
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Lot = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Line = Annotated[str, trimmed(min_length=1, max_length=200)]
+Paragraph = Annotated[str, trimmed(min_length=1, max_length=4000)]
+Lot = Annotated[str, trimmed(min_length=1, max_length=20)]
 CENT = decimal.Decimal("0.01")
 # Yuan and fen, never a float; always two places so that the stored and the
 # echoed value agree.
@@ -54,7 +54,7 @@ Money = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": 99999999999999.99},
+                {"type": "number", "minimum": 0, "maximum": 99999999999999.99, "multipleOf": 0.01},
                 {"type": "string", "pattern": r"^\d{1,14}(\.\d{1,2})?$", "maxLength": 17},
             ]
         }
@@ -81,10 +81,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class StrictPatch(Strict):
-    """A patch: at least one field (an empty one is a 422, and the document says so)."""
+def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    schema["minProperties"] = 1
+    for name in getattr(model, "UNCLEARED", ()):
+        field = schema["properties"][name]
+        field.pop("default", None)
+        kept = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+        field.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+class StrictPatch(Strict):
+    """A patch: at least one field (an empty one is a 422); the fields of `UNCLEARED`
+    may be left out but not set to null. The document says both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
+    UNCLEARED: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _not_cleared(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("the patch is empty")
+        for name in self.UNCLEARED:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
 
 
 def _after(later: dt.date | None, earlier: dt.date | None, message: str) -> None:
@@ -152,7 +172,7 @@ class ViolationCreate(Strict):
     rectified_on: PastDate | None = None
     procedure: Procedure = Field(default="ordinary", description="policy v2 (SPEC §4.1)")
     penalty_kinds: PenaltyKinds = Field(default=[], description="policy v2 (SPEC §4.1)")
-    restriction_until: dt.date | None = Field(
+    restriction_until: IsoDate | None = Field(
         default=None, description="the end of a `restriction` (policy v2)"
     )
     published_on: PastDate | None = Field(
@@ -184,26 +204,23 @@ class ViolationPatch(StrictPatch):
     penalty_amount: Money | None = None
     procedure: Procedure | None = None
     penalty_kinds: PenaltyKinds | None = None
-    restriction_until: dt.date | None = None
+    restriction_until: IsoDate | None = None
     published_on: PastDate | None = None
+
+    UNCLEARED = (
+        "decided_on",
+        "category",
+        "severity",
+        "public_summary",
+        "procedure",
+        "penalty_kinds",
+        "published_on",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("the patch is empty")
         if ("revoked_on" in self.model_fields_set) != ("revoked_reason" in self.model_fields_set):
             raise ValueError("revoked_on and revoked_reason go together")
-        for required in (
-            "decided_on",
-            "category",
-            "severity",
-            "public_summary",
-            "procedure",
-            "penalty_kinds",
-            "published_on",
-        ):
-            if required in self.model_fields_set and getattr(self, required) is None:
-                raise ValueError(f"{required} cannot be cleared")
         return self
 
 
@@ -263,12 +280,6 @@ class InspectionPatch(StrictPatch):
     standard: Line | None = None
     failed_items: Annotated[list[Line], Field(max_length=100)] | None = None
 
-    @model_validator(mode="after")
-    def _shape(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("the patch is empty")
-        return self
-
 
 class InspectionPublic(RecordOut):
     report_no: str
@@ -312,13 +323,7 @@ class RecallPatch(StrictPatch):
     lots: Annotated[list[Lot], Field(min_length=1, max_length=1000)] | None = None
     hazard_class: Literal[1, 2, 3] | None = None
 
-    @model_validator(mode="after")
-    def _shape(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("the patch is empty")
-        if "status" in self.model_fields_set and self.status is None:
-            raise ValueError("status cannot be cleared")
-        return self
+    UNCLEARED = ("status",)
 
 
 class RecallPublic(RecordOut):
