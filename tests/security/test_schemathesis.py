@@ -104,6 +104,7 @@ STATE_RULES: tuple[tuple[str, str, str, str], ...] = (
     ("POST /v1/complaints", "serial", "", "an issued code of that gtin and lot (proof of scan)"),
     ("POST /v1/complaints", "complainant", "needs its complainant", "a complaint's, art. 9"),
     ("POST /v1/complaints", "", "at least one of gtin or uscc", "one of two fields"),
+    ("POST /v1/complaints", "", "only a regulator's intake", "channel, authority: the role's"),
     ("POST /v1/complaints", "complainant", "at least", "the form's three complainant fields"),
     ("POST /v1/imports/violations", "file", "", "UTF-8 or GB18030 CSV with its header row"),
     ("GET /v1/audit/entries/{seq}/proof", "tree_size", "at least seq|beyond the log", "log size"),
