@@ -285,7 +285,7 @@ async def get_item_code(
 
 
 @router.post(
-    BATCH + CODES, status_code=201, response_class=Response, responses=_created(IssuanceOut)
+    BATCH + "/codes", status_code=201, response_class=Response, responses=_created(IssuanceOut)
 )
 async def issue_codes(
     gtin: GtinPath,
