@@ -52,11 +52,16 @@ def install(app: FastAPI, *routes: HotRoute) -> None:
 
 
 def path_parameter(
-    name: str, description: str, example: str, max_length: int | None = None
+    name: str,
+    description: str,
+    example: str,
+    max_length: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "title": name.title()}
     if max_length is not None:
         schema["maxLength"] = max_length
+    schema.update(extra or {})
     return {
         "name": name,
         "in": "path",

@@ -22,7 +22,7 @@ from app.credit.schemas import (
     RepairOut,
 )
 from app.organizations import service as organization_service
-from app.organizations.types import CODE_DOC, CodePath
+from app.organizations.types import CODE_DOC, CODE_SCHEMA, CodePath
 from app.policy import policy
 
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
@@ -38,7 +38,7 @@ CREDIT_LOOKUP = HotRoute(
     openapi_extra=OPTIONAL_KEY
     | {
         "parameters": [
-            path_parameter("code", CODE_DOC, "91110000600037341L", 64),
+            path_parameter("code", CODE_DOC, "91110000600037341L", 64, CODE_SCHEMA),
             query_parameter(
                 "as_of", "valid date (default: today)", {"type": "string", "format": "date"}
             ),

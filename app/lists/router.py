@@ -29,6 +29,7 @@ from app.core.pagination import (
 )
 from app.core.routing import AutoCommitRoute, created, responses
 from app.core.settings import AppSettings
+from app.core.types import trimmed
 from app.lists import downloads, feed, pages, redaction, retractions, service
 from app.lists.models import ListPublication
 from app.lists.schemas import (
@@ -337,7 +338,7 @@ class RetractionCreate(BaseModel):
         list[Annotated[str, StringConstraints(min_length=18, max_length=18)]],
         Field(min_length=1, max_length=retractions.MAX_RETRACTED),
     ]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    reason: Annotated[str, trimmed(min_length=1, max_length=4000)]
 
 
 @router.post(
