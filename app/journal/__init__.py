@@ -18,7 +18,10 @@ commit order, by the sequencer: `app.journal.sequencer`), and then runs every
 after-write listener. `journal.emit(session, type, uscc, data)` appends an
 event that has no audit entry of its own (`credit.changed`), and runs the
 listeners too; `journal.emit_many(session, [(type, uscc, data), ...])` appends
-many in one statement (a publication's list movements).
+many in one statement (a publication's list movements);
+`journal.record_many(session, actor, [journal.Write(action=..., ...), ...])`
+records many writes at once (a CSV import's chunk): the same entry and event
+per write as `record` makes, inserted in bulk, the listeners run for each.
 
 Listeners are registered once at start-up by the edge (`app/wiring.py`), never
 by the writer, so a writer never imports what reacts to it::
@@ -46,22 +49,26 @@ from app.journal.leaf import private_digest
 from app.journal.service import (
     Entry,
     Event,
+    Write,
     deferred,
     emit,
     emit_many,
     listen,
     record,
+    record_many,
     unlisten,
 )
 
 __all__ = [
     "Entry",
     "Event",
+    "Write",
     "deferred",
     "emit",
     "emit_many",
     "listen",
     "private_digest",
     "record",
+    "record_many",
     "unlisten",
 ]
