@@ -34,8 +34,10 @@ the write). `entry` is the `Entry` just written (None for `emit`), `event` the
 `Event` (None when the write had none). A `coalesce=True` listener (keyed by
 the entry's `uscc`) runs once per organization at the end of a
 `async with journal.deferred(session):` block instead of once per write — what
-a bulk import wants from a credit refresh; other listeners (a webhook outbox,
-notices) still run per write inside the block.
+a bulk import wants from a credit refresh; registered with
+`many=refresh_credits` (`(session, [(entry, event), ...])`), the block's end
+calls that once instead, with each organization's last write. Other listeners
+(a webhook outbox, notices) still run per write inside the block.
 
 Private fields (a legal representative, an internal description, a contact)
 enter an entry only as `journal.private_digest(salt, value)`, the salt kept

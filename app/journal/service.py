@@ -50,21 +50,26 @@ class Event:
 
 
 Listener = Callable[[AsyncSession, Entry | None, Event | None], Awaitable[None]]
+Written = tuple[Entry | None, Event | None]
+ManyListener = Callable[[AsyncSession, Sequence[Written]], Awaitable[None]]
 
 
 @dataclass
 class _Registered:
     fn: Listener
     coalesce: bool
+    many: ManyListener | None = None
 
 
 _listeners: list[_Registered] = []
 
 
-def listen(fn: Listener, *, coalesce: bool = False) -> None:
-    """Run `fn` after every write (idempotent: registering twice keeps one)."""
+def listen(fn: Listener, *, coalesce: bool = False, many: ManyListener | None = None) -> None:
+    """Run `fn` after every write (idempotent: registering twice keeps one).
+    `many`: a coalescing listener's form for many organizations at once, which
+    the end of a `deferred` block calls with each one's last write."""
     if not any(r.fn is fn for r in _listeners):
-        _listeners.append(_Registered(fn, coalesce))
+        _listeners.append(_Registered(fn, coalesce, many))
 
 
 def unlisten(fn: Listener) -> None:
@@ -73,7 +78,7 @@ def unlisten(fn: Listener) -> None:
 
 @dataclass
 class _Deferred:
-    by_uscc: dict[str, tuple[Entry | None, Event | None]] = field(default_factory=dict)
+    by_uscc: dict[str, Written] = field(default_factory=dict)
 
 
 _DEFERRED = "journal.deferred"
@@ -91,10 +96,13 @@ async def deferred(session: AsyncSession) -> AsyncIterator[None]:
         yield
     finally:
         del session.info[_DEFERRED]
-    for entry, event in state.by_uscc.values():
-        for registered in list(_listeners):
-            if registered.coalesce:
-                await registered.fn(session, entry, event)
+    written = list(state.by_uscc.values())
+    for registered in [r for r in _listeners if r.coalesce]:
+        if registered.many is not None:
+            await registered.many(session, written)
+            continue
+        for entry, event in written:
+            await registered.fn(session, entry, event)
 
 
 async def _run_listeners(session: AsyncSession, entry: Entry | None, event: Event | None) -> None:

@@ -111,3 +111,29 @@ async def test_record_many_stores_what_record_stores(
 
 async def test_record_many_of_nothing_writes_nothing(session: AsyncSession) -> None:
     assert await journal.record_many(session, SYSTEM, []) == []
+
+
+async def test_a_deferred_block_calls_a_coalescing_listener_once_for_many(
+    session: AsyncSession,
+) -> None:
+    calls: list[list[str | None]] = []
+
+    async def one(_: AsyncSession, entry: journal.Entry | None, __: Any) -> None:
+        raise AssertionError("the form for many is called instead")
+
+    async def many(_: AsyncSession, written: Any) -> None:
+        calls.append([e.entity_id if e else None for e, _ in written])
+
+    journal.listen(one, coalesce=True, many=many)
+    try:
+        async with journal.deferred(session):
+            writes = [
+                journal.Write(action="thing.create", entity="thing", entity_id=f"t{n}", uscc=u)
+                for n, u in enumerate(["A", "B", "A", "C", "B"])
+            ]
+            await journal.record_many(session, SYSTEM, writes)
+            assert calls == []  # not before the block ends
+    finally:
+        journal.unlisten(one)
+    # Once, with each organization's last write, in the order they were first written.
+    assert calls == [["t2", "t4", "t3"]]

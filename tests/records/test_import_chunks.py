@@ -250,8 +250,12 @@ async def test_a_case_recorded_since_the_file_was_checked_is_rejected_by_line(
 
 
 async def test_an_atomic_import_meeting_a_case_recorded_since_imports_nothing(
-    engine: AsyncEngine, committed_client: AsyncClient, listen: Callable[[Listener], None]
+    engine: AsyncEngine,
+    committed_client: AsyncClient,
+    listen: Callable[[Listener], None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(imports, "BATCH", 2)  # rows 1-2 are written before row 3 is
     regulator, busy, other = await committed_regulator_and_two(engine)
     listen(_recording_row_3(committed_client, regulator, other))
     async with AsyncSession(engine, expire_on_commit=False) as importer:
