@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import openapi
 from app.approvals import router as approvals_router
+from app.audit import proofs as audit_proofs
 from app.audit.router import router as audit_router
 from app.auth.dependencies import rate_limit
 from app.auth.keys import KEY_CACHE, key_cache
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         watch = Watch(asyncpg_dsn(urls.service))
         KEY_CACHE.bind(app, key_cache(watch))
         resolution.CACHE.bind(app, resolution.cache(watch))
-        buffer = scans.ScanBuffer(made.primary_pool)
+        buffer = scans.ScanBuffer(made.primary_pool, settings.zone)
         scans.BUFFER.bind(app, buffer)
         tasks = [
             asyncio.create_task(refresh_daily(made, settings)),
@@ -174,5 +175,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(recalls_router)
     webhooks_doc.install(app)
     # The hot reads, matched before any other route (app/core/hotroute.py).
-    hotroute.install(app, credit_router.CREDIT_LOOKUP, *resolver.RESOLVER_ROUTES)
+    hotroute.install(
+        app, credit_router.CREDIT_LOOKUP, *resolver.RESOLVER_ROUTES, *audit_proofs.ROUTES
+    )
     return app

@@ -70,8 +70,10 @@ _.should_exit
 _.binary_location
 _.handle_starttag
 
-# Declared for the schema (migration 0402, the drift test); written in SQL by app/codes/scans.py.
+# Declared for the schema (migrations 0402, 0701, the drift test); written in SQL by
+# app/codes/scans.py and app/codes/daycounts.py.
 ItemScanClient
+ScanDayCount
 
 # Test data compared whole (dataclass equality) or shown when a test fails.
 attempts
@@ -142,3 +144,10 @@ populate_existing
 _.rate_limiter
 # The resolver JSON model's fields (app/codes/schemas.py ResolverOut): read by pydantic.
 _.producer
+# The webhook client's connection (app/partners/client.py): asyncio calls the
+# Protocol's methods, httptools the parser's callbacks.
+_.connection_made
+_.data_received
+_.connection_lost
+_.on_headers_complete
+_.on_message_complete

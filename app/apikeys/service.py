@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,20 @@ KEY_PREFIX = "qcr_"
 class CreatedKey:
     key: ApiKey
     secret: str
+
+
+def created_view(key: ApiKey) -> dict[str, Any]:
+    """What the audit log keeps of a new key: never its hash."""
+    named = {"official": key.official} if key.official else {}
+    return {"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix} | named
+
+
+def revoked_view(key: ApiKey) -> dict[str, Any]:
+    return {"revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+
+
+CREATED = journal.Audited("api_key", created_view)
+REVOKED = journal.Audited("api_key", revoked_view)
 
 
 async def create_key(
@@ -60,18 +75,7 @@ async def create_key(
         created_by=actor.key_id,
         official=official,
     )
-    session.add(key)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="apikey.create",
-        entity="api_key",
-        entity_id=str(key.id),
-        after={"name": key.name, "role": key.role, "uscc": key.uscc, "prefix": key.prefix}
-        | ({"official": official} if official else {}),
-    )
-    return CreatedKey(key, secret)
+    return CreatedKey(await CREATED.save(session, actor, key, "apikey.create"), secret)
 
 
 def parse_key_reference(reference: str) -> uuid.UUID | str:
@@ -100,13 +104,5 @@ async def revoke_key(session: AsyncSession, actor: Principal, reference: uuid.UU
         key.revoked_at = await db_now(session)
         await session.flush()
         await notify(session, "apikey", str(key.id))
-        await journal.record(
-            session,
-            actor,
-            action="apikey.revoke",
-            entity="api_key",
-            entity_id=str(key.id),
-            before={"revoked_at": None},
-            after={"revoked_at": key.revoked_at.isoformat()},
-        )
+        await REVOKED.save(session, actor, key, "apikey.revoke", before={"revoked_at": None})
     return key

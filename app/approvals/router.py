@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
 from app.approvals import service
 from app.auth.dependencies import Regulator
@@ -15,6 +15,7 @@ from app.core.database import DbSession, PrimaryRead
 from app.core.errors import invalid
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor
 from app.core.routing import AutoCommitRoute, responses
+from app.core.types import trimmed
 
 router = APIRouter(tags=["four eyes"], route_class=AutoCommitRoute)
 
@@ -23,7 +24,7 @@ class ApprovalDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approved", "rejected"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    reason: Annotated[str, trimmed(min_length=1, max_length=4000)]
 
 
 @router.get("/v1/approvals", responses=responses(401, 403, 422))

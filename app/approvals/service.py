@@ -84,6 +84,7 @@ def as_json(a: Approval) -> dict[str, Any]:
 
 
 Approval.as_json = as_json  # the `guards.Pending` protocol
+APPROVAL = journal.Audited("approval", as_json)
 
 
 def _official(actor: Principal, doing: str) -> str:
@@ -155,15 +156,7 @@ async def guard(
             f"a proposal of {proposal.action} on this {proposal.target_type} is pending"
         ) from None
     assert isinstance(approval, Approval)
-    await journal.record(
-        session,
-        actor,
-        action="approval.propose",
-        entity="approval",
-        entity_id=str(approval.id),
-        after=as_json(approval),
-    )
-    return approval
+    return await APPROVAL.save(session, actor, approval, "approval.propose")
 
 
 async def find(session: Reader, approval_id: uuid.UUID, *, for_update: bool = False) -> Approval:
@@ -204,16 +197,7 @@ async def decide(
     approval.decided_at = await db_now(session)
     approval.decision_reason = reason
     approval.result = leaf.jsonable(result) if result is not None else None
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action=f"approval.{decision}",
-        entity="approval",
-        entity_id=str(approval.id),
-        before=before,
-        after=as_json(approval),
-    )
+    await APPROVAL.save(session, actor, approval, f"approval.{decision}", before=before)
     return approval, result
 
 

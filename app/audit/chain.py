@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
 from typing import Any
 
-from app.journal.leaf import canonical
+from app.journal.leaf import canonical, leaf_object
 
 GENESIS = "0" * 64
 
 
 def entry_payload(
-    *,
-    seq: int,
-    at: dt.datetime,
-    actor_key_id: uuid.UUID | None,
-    actor_role: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    before: Any,
-    after: Any,
+    *, seq: int, at: dt.datetime, before: Any, after: Any, **who: Any
 ) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "at": at.astimezone(dt.UTC).isoformat(),
-        "actor_key_id": str(actor_key_id) if actor_key_id else None,
-        "actor_role": actor_role,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "before": before,
-        "after": after,
-    }
+    """A chain link's payload: the fields of the entry's leaf (`who`: actor, action
+    and entity), with its `seq`, `at` in ISO format and `before`/`after` as stored."""
+    stored = {"seq": seq, "at": at.astimezone(dt.UTC).isoformat(), "before": before, "after": after}
+    return leaf_object(at=at, before=None, after=None, **who) | stored
 
 
 def link_hash(prev_hash: str, payload: dict[str, Any]) -> str:

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
-from app.audit.schemas import (
-    AuditEntryOut,
-    ConsistencyProofOut,
-    InclusionProofOut,
-    KeysOut,
-    TreeHeadOut,
-)
-from app.auth.dependencies import EnterpriseOrRegulator, Regulator
+from app.audit.proofs import MAX_SIZE, check_size
+from app.audit.schemas import AuditEntryOut, KeysOut, TreeHeadOut
+from app.auth.dependencies import Regulator
 from app.core.database import DbSession, PrimaryRead, Reader
-from app.core.errors import Forbidden, NotFound, invalid
+from app.core.errors import invalid
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -27,16 +22,11 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.routing import AutoCommitRoute, responses
-from app.journal import heads, tree, witness
-from app.journal.leaf import rfc3339
+from app.journal import heads, leaf, witness
 from app.journal.models import LogLeaf, SigningKey
+from app.journal.proofs import entry_json
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], route_class=AutoCommitRoute)
-
-MAX_SIZE = 2**62
-# Entries of these entities concern a consumer or a complainant, not the
-# organization: its enterprise key may not read them (SPEC §7).
-NOT_FOR_ENTERPRISE = frozenset({"feedback", "complaint"})
 
 
 def _entries() -> Any:  # Select of (AuditEntry, seq, leaf_hash)
@@ -46,18 +36,7 @@ def _entries() -> Any:  # Select of (AuditEntry, seq, leaf_hash)
 
 
 def entry_out(entry: AuditEntry, seq: int | None, leaf_hash: str | None) -> AuditEntryOut:
-    return AuditEntryOut(
-        seq=seq,
-        leaf_hash=leaf_hash,
-        at=rfc3339(entry.at),
-        actor_key_id=entry.actor_key_id,
-        actor_role=entry.actor_role,
-        action=entry.action,
-        entity=entry.entity,
-        entity_id=entry.entity_id,
-        before=entry.before,
-        after=entry.after,
-    )
+    return AuditEntryOut.model_validate(entry_json(leaf.entry_fields(entry), seq, leaf_hash))
 
 
 @router.get("", responses=responses(401, 403, 422))
@@ -90,11 +69,6 @@ async def _tree_size(session: Reader) -> int:
     return int(await session.scalar(select(LogLeaf.seq).order_by(LogLeaf.seq.desc()).limit(1)) or 0)
 
 
-def _check_size(field: str, size: int, current: int) -> None:
-    if size > current:
-        raise invalid(field, f"is beyond the log: the tree has {current} entries")
-
-
 @router.get("/tree-head", responses=responses(422))
 async def tree_head(
     session: DbSession,
@@ -103,7 +77,7 @@ async def tree_head(
     """The latest signed tree head, or the head of an earlier size (signed on first request)."""
     current = await _tree_size(session)
     size = current if tree_size is None else tree_size
-    _check_size("tree_size", size, current)
+    check_size("tree_size", size, current)
     head = await heads.latest(session) if tree_size is None else None
     if head is None or head.tree_size != size:
         assert witness.runtime.signer is not None, "the journal runtime is configured at start-up"
@@ -124,52 +98,3 @@ async def signing_keys(session: PrimaryRead) -> KeysOut:
             {"key_id": signer.key_id, "algorithm": heads.ALGORITHM, "public_key": signer.public_b64}
         )
     return KeysOut.model_validate({"keys": keys})
-
-
-@router.get("/entries/{seq}/proof", responses=responses(401, 403, 404, 422))
-async def inclusion_proof(
-    session: PrimaryRead,
-    caller: EnterpriseOrRegulator,
-    seq: Annotated[int, Path(ge=1, le=MAX_SIZE)],
-    tree_size: Annotated[
-        int | None, Query(ge=1, le=MAX_SIZE, description="default: the current tree size")
-    ] = None,
-) -> InclusionProofOut:
-    """The RFC 9162 inclusion proof of entry `seq` in the tree of `tree_size`."""
-    row = (await session.execute(_entries().where(LogLeaf.seq == seq))).first()
-    if row is None:
-        raise NotFound(f"no sequenced entry {seq}: it does not exist or is not sequenced yet")
-    entry, _, leaf_hash = row[0], row[1], row[2]
-    if not caller.is_regulator and not (
-        entry.uscc is not None
-        and caller.owns(entry.uscc)
-        and entry.entity not in NOT_FOR_ENTERPRISE
-    ):
-        raise Forbidden("regulators, or the enterprise of the entry's organization, only")
-    current = await _tree_size(session)
-    tree_size = current if tree_size is None else tree_size
-    _check_size("tree_size", tree_size, current)
-    if seq > tree_size:
-        raise invalid("tree_size", f"must be at least seq ({seq})")
-    path = await tree.inclusion_proof(session, seq - 1, tree_size)
-    return InclusionProofOut(
-        seq=seq,
-        tree_size=tree_size,
-        leaf_hash=str(leaf_hash),
-        entry=entry_out(entry, seq, leaf_hash),
-        audit_path=[h.hex() for h in path],
-    )
-
-
-@router.get("/consistency", responses=responses(422))
-async def consistency_proof(
-    session: PrimaryRead,
-    first: Annotated[int, Query(ge=1, le=MAX_SIZE)],
-    second: Annotated[int, Query(ge=1, le=MAX_SIZE)],
-) -> ConsistencyProofOut:
-    """The RFC 9162 consistency proof between two tree sizes."""
-    if first > second:
-        raise invalid("first", "must not exceed second")
-    _check_size("second", second, await _tree_size(session))
-    proof = await tree.consistency_proof(session, first, second)
-    return ConsistencyProofOut(first=first, second=second, proof=[h.hex() for h in proof])

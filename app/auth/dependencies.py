@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -40,14 +40,26 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = {Role.admin, *roles}
 
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.is_anonymous:
-            raise Unauthorized("an API key is required", headers=_CHALLENGE)
-        if principal.role not in allowed:
-            raise Forbidden(f"the {principal.role.value} role may not do this")
-        return principal
+        return admit(principal, allowed)
 
     ROLE_CHECKS[check] = frozenset(allowed)
     return check
+
+
+def admit(principal: Principal, allowed: Iterable[Role]) -> Principal:
+    """The principal if its role is allowed: else 401 (anonymous) or 403."""
+    if principal.is_anonymous:
+        raise Unauthorized("an API key is required", headers=_CHALLENGE)
+    if principal.role not in allowed:
+        raise Forbidden(f"the {principal.role.value} role may not do this")
+    return principal
+
+
+async def admitted(request: Request, check: Callable[..., Any]) -> Principal:
+    """The caller, as the `require(...)` check `check` admits it: for hot routes,
+    which list the check among their dependencies (so that the OpenAPI document
+    names its roles) but run no dependency."""
+    return admit(await keys.principal_of(request), ROLE_CHECKS[check])
 
 
 Caller = Annotated[Principal, Depends(get_principal)]

@@ -14,12 +14,12 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from app.auth.dependencies import EnterpriseOrRegulator, Idempotent
-from app.codes import digital_link, qr, repository, service
+from app.codes import digital_link, pages, qr, repository, service
 from app.codes.context import CodeSecret
 from app.codes.models import Batch, Product
 from app.codes.schemas import (
@@ -35,7 +35,7 @@ from app.codes.serials import verify_serial
 from app.codes.types import GtinPath, ImageFormat, LotPath, QrSize, SerialPath
 from app.core import fastpath
 from app.core.database import DbSession, PrimaryRead, Reader
-from app.core.errors import Forbidden, NotFound, invalid
+from app.core.errors import Forbidden, MethodNotAllowed, NotFound, invalid
 from app.core.idempotency import Created
 from app.core.pagination import (
     DEFAULT_LIMIT,
@@ -45,7 +45,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.core.settings import AppSettings
 from app.organizations.models import Organization
 from app.organizations.types import Uscc
@@ -53,6 +53,7 @@ from app.organizations.types import Uscc
 router = APIRouter(prefix="/v1/products", tags=["products"], route_class=AutoCommitRoute)
 
 BATCH = "/{gtin}/batches/{lot:path}"
+CODES = "/codes"
 QR_CACHE_CONTROL = "private, max-age=86400, immutable"
 IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 _QR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -65,14 +66,7 @@ _QR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _created(model_type: type) -> dict[int | str, dict[str, Any]]:
-    return {
-        201: {"model": model_type, "description": "Created"},
-        **responses(401, 403, 404, 409, 422),
-    }
-
-
-@router.post("", status_code=201, response_class=Response, responses=_created(ProductOut))
+@router.post("", **created(ProductOut, 401, 403, 404, 409, 422))
 async def create_product(
     body: ProductCreate,
     session: DbSession,
@@ -123,9 +117,7 @@ async def get_product(
     return service.product_view(product, org, settings.public_base_url)
 
 
-@router.post(
-    "/{gtin}/batches", status_code=201, response_class=Response, responses=_created(BatchOut)
-)
+@router.post("/{gtin}/batches", **created(BatchOut, 401, 403, 404, 409, 422))
 async def create_batch(
     gtin: GtinPath,
     body: BatchCreate,
@@ -283,9 +275,7 @@ async def get_item_code(
     )
 
 
-@router.post(
-    BATCH + "/codes", status_code=201, response_class=Response, responses=_created(IssuanceOut)
-)
+@router.post(BATCH + "/codes", **created(IssuanceOut, 401, 403, 404, 409, 422))
 async def issue_codes(
     gtin: GtinPath,
     lot: LotPath,
@@ -329,6 +319,7 @@ async def batch_qr(
 
 @router.get(BATCH, responses=responses(401, 403, 404, 422))
 async def get_batch(
+    request: Request,
     gtin: GtinPath,
     lot: LotPath,
     session: PrimaryRead,
@@ -336,6 +327,10 @@ async def get_batch(
     settings: AppSettings,
 ) -> BatchOut:
     """One batch with its inspection reports and how many item codes it has."""
+    if pages.raw_path(request).endswith(CODES):
+        # `…/L1/codes` as sent (not `…/L1%2Fcodes`, a lot that ends in "/codes") is
+        # the batch's codes, which are issued by POST.
+        raise MethodNotAllowed("item codes are issued by POST", headers={"Allow": "POST"})
     product, _ = await repository.find_product(session, principal, gtin)
     batch = await repository.find_batch(session, product, lot)
     return service.batch_view(batch, product, settings.public_base_url)

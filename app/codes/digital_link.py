@@ -24,6 +24,12 @@ from app.identifiers.gtin import InvalidGtin, is_gtin14, normalise_gtin
 # "X" (lot, serial) may use. Space is not among them.
 CSET_82 = frozenset("!\"%&'()*+,-./:;<=>?_" + string.digits + string.ascii_letters)
 MAX_AI_VALUE_LENGTH = 20  # AI 10 and AI 21 are both X..20
+# A lot or a serial in the OpenAPI document: exactly what `_check_cset82` accepts.
+CSET_82_SCHEMA = {
+    "pattern": f"^[A-Za-z0-9!\"%&'()*+,./:;<=>?_-]{{1,{MAX_AI_VALUE_LENGTH}}}$",
+    "minLength": 1,
+    "maxLength": MAX_AI_VALUE_LENGTH,
+}
 
 GTIN_AI, LOT_AI, SERIAL_AI = "01", "10", "21"
 # An RFC 3986 path segment: pchars and well-formed percent escapes, nothing else

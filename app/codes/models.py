@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -134,6 +135,46 @@ class ItemScanClient(Base):
 
     item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("item_codes.id"), primary_key=True)
     client_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    # 1, 2, … in the order kept (migration 0701): the codes with more clients than
+    # a threshold t are those with a client numbered t + 1 (the signal series).
+    ordinal: Mapped[int] = mapped_column(SmallInteger)
+
+    __table_args__ = (Index("ix_item_scan_clients_ordinal_item_id", "ordinal", "item_id"),)
+
+
+class ScanDayCount(Base):
+    """A local day's counted scans of one product category × prefecture, added to by
+    each batch of the scan writer (app/codes/daycounts.py): what the signal series read."""
+
+    __tablename__ = "scan_day_counts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(4), primary_key=True)
+    clients: Mapped[int] = mapped_column(Integer)  # distinct: per IPv4 address or IPv6 /48
+    scans: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[str]] = mapped_column(ARRAY(Text))  # the smallest ids, as text
+
+
+class ScanDayClient(Base):
+    """A client already counted in its day's `ScanDayCount` (so a later batch does
+    not count it again); written in SQL by app/codes/daycounts.py, never read at night."""
+
+    __tablename__ = "scan_day_clients"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(4), primary_key=True)
+    client: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+
+
+class ScanCounters(Base):
+    """One row: the instant from which every scan written is in the day counters
+    (migration 0701); days that began before it are counted from the scans."""
+
+    __tablename__ = "scan_counters"
+
+    since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
 
 
 class Feedback(IdMixin, Base):

@@ -37,6 +37,7 @@ from app.core.bodylimit import json_or_form, read_bounded
 from app.core.database import DbSession, database_of
 from app.core.errors import (
     PROBLEM_JSON,
+    MethodNotAllowed,
     NotFound,
     Unprocessable,
     field_name,
@@ -132,6 +133,8 @@ async def resolve_code(request: Request) -> Response:
     raw = pages.raw_path(request)
     path = _without_slash(raw)
     parsed = _code(path)
+    if parsed is None and _is_feedback(path):
+        raise MethodNotAllowed("feedback is posted", headers={"Allow": "POST, OPTIONS"})
     if parsed is None or not _genuine(parsed, loaded_code_secret(request)):
         return pages.not_genuine(request, html=html, detail="this code was not issued here")
     try:
@@ -167,6 +170,12 @@ async def resolve_code(request: Request) -> Response:
     if not html:
         return pages.respond(request, pages.json_body(document), "application/json", headers)
     return pages.respond(request, _page(document, raw, settings), "text/html", headers)
+
+
+def _is_feedback(path: str) -> bool:
+    """`path` is a code's URI followed by `/feedback` (a lot "feedback" is a code:
+    `/01/{gtin}/10/feedback`)."""
+    return path.endswith(FEEDBACK_SUFFIX) and _code(path.removesuffix(FEEDBACK_SUFFIX)) is not None
 
 
 def _without_slash(path: str) -> str:
@@ -263,7 +272,7 @@ async def _item(
                 # back, so the count read is this scan's own, not a later one's.
                 row = await read(driver, client=client)
                 if row is not None and record:
-                    await scans.write(driver, [scan(row["id"])])
+                    await scans.write(driver, [scan(row["id"])], settings.zone)
                     row = await read(driver, client=client)
         except Exception as exc:
             # With the primary down, a shopper still learns whether the product is
@@ -416,6 +425,11 @@ async def post_feedback(
     page) or as JSON."""
     path = _without_slash(pages.raw_path(request))
     if not path.endswith(FEEDBACK_SUFFIX):
+        if _code(path) is not None:  # a code's URI: read, not posted to
+            raise MethodNotAllowed(
+                "feedback is posted to the code's URI followed by /feedback",
+                headers={"Allow": "GET, HEAD, OPTIONS"},
+            )
         raise NotFound("feedback is posted to the code's URI followed by /feedback")
     content_type = request.headers.get("content-type", "").lower()
     # A browser's form gets pages back; a client that sends JSON or asks for JSON

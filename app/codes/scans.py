@@ -5,7 +5,9 @@ writes the buffer every `FLUSH_SECONDS` (0.1 s) in one transaction on the
 primary — one multi-row INSERT of the scans (partitioned by month), the
 per-code counters (`scan_count`, `first_scanned_at`) bumped once per code, and
 the code's first distinct clients kept in `item_scan_clients` (at most
-`CLIENTS_KEPT` per code) — and once more when the server stops (SIGTERM drain).
+`CLIENTS_KEPT` per code, numbered), and the day's counters of the signal
+series (app/codes/daycounts.py, one statement) — and once more when the server
+stops (SIGTERM drain).
 
 What the scanner sees (SPEC §6 Freshness): `scan_count` is the stored count
 plus this process's scans not yet written plus this one; another process's
@@ -33,9 +35,11 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
+from app.codes import daycounts
 from app.core.handles import Handle
 
 log = structlog.get_logger("qcr.scans")
@@ -71,11 +75,21 @@ SET scan_count = i.scan_count + c.n, first_scanned_at = least(i.first_scanned_at
 FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS c(id, n, first)
 WHERE i.id = c.id
 """
+# A new client's `ordinal` is the kept clients before it plus one (the batch's
+# items are locked, so no other writer numbers them): the codes with more
+# clients than the threshold are those with a client numbered threshold + 1.
 KEEP_CLIENTS = """
-INSERT INTO item_scan_clients (item_id, client_hash)
-SELECT DISTINCT c.item_id, c.client_hash
-FROM unnest($1::bigint[], $2::bytea[]) AS c(item_id, client_hash)
-WHERE (SELECT count(*) FROM item_scan_clients k WHERE k.item_id = c.item_id) < $3::int
+INSERT INTO item_scan_clients (item_id, client_hash, ordinal)
+SELECT item_id, client_hash, ordinal FROM (
+    SELECT c.item_id, c.client_hash,
+           k.kept + row_number() OVER (PARTITION BY c.item_id ORDER BY c.client_hash) AS ordinal
+    FROM (SELECT DISTINCT * FROM unnest($1::bigint[], $2::bytea[])) AS c(item_id, client_hash)
+    CROSS JOIN LATERAL (SELECT count(*) AS kept FROM item_scan_clients k
+                        WHERE k.item_id = c.item_id) AS k
+    WHERE NOT EXISTS (SELECT FROM item_scan_clients x
+                      WHERE x.item_id = c.item_id AND x.client_hash = c.client_hash)
+) AS new
+WHERE ordinal <= $3::int
 ON CONFLICT DO NOTHING
 """
 # The item's stored counters and its other kept clients (at most CLIENTS_KEPT rows).
@@ -92,19 +106,20 @@ async def read_item(driver: Any, batch_id: Any, serial: str, client: bytes) -> A
     return await driver.fetchrow(ITEM, batch_id, serial, client)
 
 
-async def write(connection: Any, scans: list[Scan]) -> None:
-    """Store scans and their counters, in the connection's current transaction
-    (or one of its own): items locked in id order, so concurrent writers never deadlock."""
+async def write(connection: Any, scans: list[Scan], zone: ZoneInfo) -> None:
+    """Store scans and their counters (the code's and the day's, app/codes/daycounts.py,
+    days local to `zone`), in the connection's current transaction (or one of its
+    own): items locked in id order, so concurrent writers never deadlock."""
     if not scans:
         return
+    counted_scans = [scan for scan in scans if scan.counted]
     counted: Counter[int] = Counter()
     first: dict[int, dt.datetime] = {}
     clients: set[tuple[int, bytes]] = set()
-    for scan in scans:
-        if scan.counted:
-            counted[scan.item_id] += 1
-            first[scan.item_id] = min(first.get(scan.item_id, scan.at), scan.at)
-            clients.add((scan.item_id, scan.client_hash))
+    for scan in counted_scans:
+        counted[scan.item_id] += 1
+        first[scan.item_id] = min(first.get(scan.item_id, scan.at), scan.at)
+        clients.add((scan.item_id, scan.client_hash))
     async with connection.transaction():
         await connection.fetch(LOCK_ITEMS, sorted({s.item_id for s in scans}))
         await connection.execute(
@@ -124,13 +139,20 @@ async def write(connection: Any, scans: list[Scan]) -> None:
             await connection.execute(
                 KEEP_CLIENTS, [i for i, _ in pairs], [c for _, c in pairs], CLIENTS_KEPT
             )
+            await connection.execute(
+                daycounts.COUNT_BATCH,
+                [s.item_id for s in counted_scans],
+                [s.at.astimezone(zone).date() for s in counted_scans],
+                [s.client_net or s.client_hash for s in counted_scans],
+            )
 
 
 class ScanBuffer:
     """This process's scans not yet written; see the module docstring."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, zone: ZoneInfo) -> None:
         self.pool = pool
+        self.zone = zone  # QCR_TIMEZONE: the days the scans are counted in
         self._pending: list[Scan] = []
         # Reads of stored counts in flight, and whether a write may start: a read
         # that overlapped a write could not tell whether its snapshot had it.
@@ -176,23 +198,39 @@ class ScanBuffer:
                 self._no_readers.set()
 
     async def flush(self) -> None:
-        """Write what is pending; on failure keep it (bounded) for the next attempt."""
+        """Write what is pending; on failure keep it (bounded) for the next attempt.
+        A write under way when the task is cancelled (the stop) is finished first:
+        cancelled mid-statement it would be rolled back, and its scans lost."""
         if not self._pending:
             return
         self._no_writer.clear()  # new reads wait; those in flight end first
         try:
             await self._no_readers.wait()
             batch, self._pending = self._pending, []
+            writing = asyncio.ensure_future(self._write(batch))
+            cancelled = False
+            while not writing.done():
+                try:
+                    await asyncio.wait({writing})
+                except asyncio.CancelledError:
+                    cancelled = True
             try:
-                async with self.pool.acquire() as connection:
-                    await write(connection, batch)
+                writing.result()
             except Exception:
                 self._pending = batch + self._pending  # still counted as unwritten
                 self._trim()
+                if cancelled:
+                    raise asyncio.CancelledError from None
                 raise
             self._forget(batch)
+            if cancelled:
+                raise asyncio.CancelledError
         finally:
             self._no_writer.set()
+
+    async def _write(self, batch: list[Scan]) -> None:
+        async with self.pool.acquire() as connection:
+            await write(connection, batch, self.zone)
 
     def _forget(self, written: list[Scan]) -> None:
         for scan in written:

@@ -14,14 +14,15 @@ from pydantic import (
     Field,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
-from app.codes.digital_link import InvalidLot, validate_lot
+from app.codes.digital_link import CSET_82_SCHEMA, InvalidLot, validate_lot
 from app.core.clock import today
 from app.core.dates import IsoDate
-from app.core.types import PastDate
-from app.identifiers.gtin import InvalidGtin, normalise_gtin
+from app.core.types import PastDate, trimmed
+from app.identifiers.gtin import GTIN_SCHEMA, InvalidGtin, normalise_gtin
 from app.organizations.types import Uscc
 
 MAX_CODES_PER_CALL = 100_000
@@ -30,9 +31,9 @@ MAX_REPORT_ITEMS = 100
 MAX_COMMENT = 500
 MAX_CONTACT = 100
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Line = Annotated[str, trimmed(min_length=1, max_length=200)]
+Address = Annotated[str, trimmed(min_length=1, max_length=500)]
+Paragraph = Annotated[str, trimmed(min_length=1, max_length=2000)]
 
 
 def check_gtin(value: str) -> str:
@@ -56,8 +57,18 @@ def _plausible(value: dt.date) -> dt.date:
     return value
 
 
-Gtin = Annotated[str, StringConstraints(max_length=32), AfterValidator(check_gtin)]
-Lot = Annotated[str, StringConstraints(max_length=64), AfterValidator(check_lot)]
+Gtin = Annotated[
+    str,
+    StringConstraints(max_length=32),
+    AfterValidator(check_gtin),
+    WithJsonSchema({"type": "string", "maxLength": 32, **GTIN_SCHEMA}),
+]
+Lot = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(check_lot),
+    WithJsonSchema({"type": "string", **CSET_82_SCHEMA}),
+]
 ProductionDate = Annotated[IsoDate, AfterValidator(_plausible)]
 
 
@@ -76,9 +87,7 @@ class ProductCreate(Strict):
     execution_standard: Line = Field(examples=["GB 19644-2010", "Q/ABC 0001S-2023"])
     factory_name: Line
     factory_address: Address
-    category: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None
-    ) = Field(
+    category: Annotated[str, trimmed(min_length=1, max_length=40)] | None = Field(
         default=None, description="risk-signal category; default: the producer's industry class"
     )
 
@@ -156,9 +165,16 @@ class BatchOut(BaseModel):
 # --- item codes -------------------------------------------------------------------
 
 
+def _integral(value: object) -> object:
+    # JSON's integer includes 3.0 (JSON Schema says so); strings and booleans stay errors.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class CodeRequest(Strict):
-    count: Annotated[StrictInt, Field(ge=1, le=MAX_CODES_PER_CALL)] = Field(
-        description=f"how many item codes to issue, 1 to {MAX_CODES_PER_CALL}"
+    count: Annotated[StrictInt, Field(ge=1, le=MAX_CODES_PER_CALL), BeforeValidator(_integral)] = (
+        Field(description=f"how many item codes to issue, 1 to {MAX_CODES_PER_CALL}")
     )
 
 

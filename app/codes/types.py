@@ -8,8 +8,9 @@ from fastapi import Path, Query
 from pydantic import AfterValidator
 
 from app.codes import qr
-from app.codes.digital_link import InvalidSerial, validate_serial
+from app.codes.digital_link import CSET_82_SCHEMA, InvalidSerial, validate_serial
 from app.codes.schemas import check_gtin, check_lot
+from app.identifiers.gtin import GTIN_SCHEMA
 
 
 def _serial(value: str) -> str:
@@ -25,6 +26,7 @@ GtinPath = Annotated[
         max_length=32,
         description="GTIN-8/12/13/14 (normalised to GTIN-14)",
         examples=["06901234567892"],
+        json_schema_extra=GTIN_SCHEMA,
     ),
     AfterValidator(check_gtin),
 ]
@@ -34,12 +36,13 @@ LotPath = Annotated[
         max_length=64,
         description="the lot (GS1 AI 10); percent-encode reserved characters such as '/'",
         examples=["L2026-11"],
+        json_schema_extra=CSET_82_SCHEMA,
     ),
     AfterValidator(check_lot),
 ]
 SerialPath = Annotated[
     str,
-    Path(max_length=64, description="an item serial (GS1 AI 21)"),
+    Path(max_length=64, description="an item serial (GS1 AI 21)", json_schema_extra=CSET_82_SCHEMA),
     AfterValidator(_serial),
 ]
 ImageFormat = Annotated[Literal["png", "svg"], Path(description="png or svg")]

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
-from app.core.models import CreatedMixin, IdMixin
+from app.core.models import CreatedMixin, IdMixin, fields
 
 # The stored fields that both the audit entry and every view hold as they are
 # (the private ones enter the entry only as digests, the views by role).
@@ -63,7 +63,7 @@ class Complaint(IdMixin, CreatedMixin, Base):
     __tablename__ = "complaints"
 
     def plain_fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in PLAIN_FIELDS}
+        return fields(self, PLAIN_FIELDS)
 
     kind: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12), server_default="received")

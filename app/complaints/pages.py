@@ -4,7 +4,6 @@ public figures of art. 34 (no personal data)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -14,6 +13,7 @@ from app.auth.dependencies import rate_limit
 from app.complaints import queries
 from app.complaints.schemas import ComplaintOut
 from app.core.database import ReadSession
+from app.core.dates import IsoDate
 from app.core.templates import environment
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -56,8 +56,8 @@ def invalid_form(errors: list[dict[str, str]]) -> Response:
 @router.get("/complaints/stats", dependencies=[PublicLimit], response_class=HTMLResponse)
 async def public_stats(
     session: ReadSession,
-    from_: Annotated[dt.date | None, Query(alias="from")] = None,
-    to: Annotated[dt.date | None, Query()] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: Annotated[IsoDate | None, Query()] = None,
 ) -> Response:
     """投诉举报统计 (art. 34): the same figures as `/v1/complaints/stats`."""
     figures = await queries.stats(session, None, from_, to)

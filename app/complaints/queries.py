@@ -17,6 +17,7 @@ from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintS
 from app.core.clock import today
 from app.core.database import Reader
 from app.core.errors import NotFound
+from app.core.filters import where_given
 from app.core.principal import Principal
 from app.policy.facts import ComplaintFact
 from app.records import disputes
@@ -96,12 +97,9 @@ async def page(
     """Oldest first, then by id; `limit + 1` rows so the caller knows of a next page."""
     statement = readable(principal).order_by(Complaint.received_on, Complaint.id)
     on = today()
-    if uscc is not None:
-        statement = statement.where(Complaint.uscc == uscc)
-    if status is not None:
-        statement = statement.where(Complaint.status == status)
-    if kind is not None:
-        statement = statement.where(Complaint.kind == kind)
+    statement = where_given(
+        statement, (Complaint.uscc, uscc), (Complaint.status, status), (Complaint.kind, kind)
+    )
     if overdue is not None:
         clause = overdue_clause(on)
         statement = statement.where(clause if overdue else ~clause)

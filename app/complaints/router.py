@@ -20,6 +20,7 @@ from app.auth.dependencies import (
     rate_limit,
 )
 from app.codes.context import CodeSecret, request_client_hash, request_client_net
+from app.codes.negotiation import wants_json
 from app.complaints import pages, queries, service
 from app.complaints.schemas import (
     ComplaintCreate,
@@ -32,6 +33,7 @@ from app.complaints.schemas import (
 )
 from app.core.bodylimit import json_or_form, read_bounded
 from app.core.database import DbSession, ReadSession
+from app.core.dates import IsoDate
 from app.core.errors import Forbidden, Unprocessable, field_name, invalid
 from app.core.pagination import (
     DEFAULT_LIMIT,
@@ -49,6 +51,7 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"], route_class=Aut
 
 MAX_BODY = 16 * 1024
 ComplaintLimit = Depends(rate_limit("complaints", lambda s: s.rate_limit_feedback))
+FORM = "application/x-www-form-urlencoded"
 FORM_FIELDS = ("kind", "gtin", "lot", "serial", "uscc", "category", "description")
 
 
@@ -58,14 +61,51 @@ def counted_client(request: Request) -> bytes:
     return request_client_net(request) or request_client_hash(request)
 
 
+PERSON_FIELDS = ("name", "phone", "address")
+BLANK = {"type": "string", "pattern": r"^\s*$"}
+
+
 def form_values(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """The resolver page's form as the JSON body it stands for (empty fields absent)."""
+    """The resolver page's form as the JSON body it stands for (empty fields absent);
+    a field the form does not have is a 422 naming it, as in JSON."""
+    known = {*FORM_FIELDS, *(f"complainant_{k}" for k in PERSON_FIELDS)}
+    if unknown := sorted({k for k, _ in pairs} - known):
+        raise invalid(unknown[0], "is not a field of this form")
     fields = {k: v.strip() for k, v in pairs if v.strip()}
     value: dict[str, Any] = {k: fields[k] for k in FORM_FIELDS if k in fields}
-    person = {k: fields.get(f"complainant_{k}") for k in ("name", "phone", "address")}
+    person = {k: fields.get(f"complainant_{k}") for k in PERSON_FIELDS}
     if any(person.values()):
         value["complainant"] = {k: v or "" for k, v in person.items()}
     return value
+
+
+def body_schemas() -> dict[str, Any]:
+    """The JSON body and the resolver page's form (flat, text only, a blank optional
+    field absent), each self-contained: no `$defs`, which a document has no place for."""
+    schema = ComplaintCreate.model_json_schema()
+    person = schema.pop("$defs")["Complainant"]
+    properties = schema["properties"]
+    properties["complainant"]["anyOf"][0] = person
+    form_fields = {k: properties[k] for k in FORM_FIELDS} | {
+        f"complainant_{k}": person["properties"][k] for k in PERSON_FIELDS
+    }
+    required = set(schema["required"])
+    form = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": sorted(required & set(FORM_FIELDS)),
+        "properties": {
+            name: field if name in required else {"anyOf": [_text(field), BLANK]}
+            for name, field in form_fields.items()
+        },
+    }
+    return {"application/json": {"schema": schema}, FORM: {"schema": form}}
+
+
+def _text(field: dict[str, Any]) -> dict[str, Any]:
+    """The field's text form (a form has no null)."""
+    texts = [b for b in field.get("anyOf", [field]) if b.get("type") != "null"]
+    return {k: v for k, v in texts[0].items() if k not in ("default", "title")}
 
 
 def parse_body(content_type: str, data: bytes) -> ComplaintCreate:
@@ -79,15 +119,21 @@ def parse_body(content_type: str, data: bytes) -> ComplaintCreate:
         ) from None
 
 
+# A form post (a browser's, not asking for JSON) gets its 201 and 422 as pages.
+_CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"model": ComplaintOut, "description": "received", "content": {"text/html": {}}},
+    **responses(401, 422, 429),
+}
+_CREATE_RESPONSES[422]["content"]["text/html"] = {}
+
+
 @router.post(
     "",
     status_code=201,
     response_class=Response,
     dependencies=[ComplaintLimit],
-    responses={
-        201: {"model": ComplaintOut, "description": "received", "content": {"text/html": {}}},
-        **responses(401, 422, 429),
-    },
+    openapi_extra={"requestBody": {"required": True, "content": body_schemas()}},
+    responses=_CREATE_RESPONSES,
 )
 async def create_complaint(
     request: Request,
@@ -102,7 +148,8 @@ async def create_complaint(
     "authority"?}` or the resolver page's form; at least one of gtin or uscc. The
     answer never echoes the complainant."""
     content_type = request.headers.get("content-type", "").lower()
-    html = content_type.startswith("application/x-www-form-urlencoded")
+    # A browser's form gets pages back; a client that asks for JSON gets JSON.
+    html = content_type.startswith(FORM) and not wants_json(None, request.headers.get("accept"))
     if not html and (replay := await idempotency.replay()) is not None:
         return replay
     try:
@@ -143,8 +190,8 @@ def _errors(exc: RequestValidationError | Unprocessable) -> list[dict[str, str]]
 async def complaint_stats(
     session: ReadSession,
     authority: Annotated[str | None, Query(max_length=100)] = None,
-    from_: Annotated[dt.date | None, Query(alias="from")] = None,
-    to: Annotated[dt.date | None, Query()] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: Annotated[IsoDate | None, Query()] = None,
 ) -> ComplaintStats:
     """Received, handled and closed counts and rates (art. 34; no personal data):
     `handled_rate` = complaints decided by their due day ÷ received, `closed_rate` =

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.codes.schemas import Gtin, Lot
+from app.core.dates import IsoDate
+from app.core.types import trimmed
 from app.organizations.types import Uscc
 
 Kind = Literal["complaint", "report"]
@@ -35,12 +37,10 @@ Target = Literal[
     "case_opened",
     "closed",
 ]
-Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
-]
-Serial = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Category = Annotated[str, trimmed(min_length=1, max_length=40)]
+Description = Annotated[str, trimmed(min_length=1, max_length=2000)]
+Serial = Annotated[str, trimmed(min_length=1, max_length=20)]
+Reason = Annotated[str, trimmed(min_length=1, max_length=500)]
 
 
 class Complainant(BaseModel):
@@ -48,9 +48,9 @@ class Complainant(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    name: Annotated[str, trimmed(min_length=1, max_length=100)]
+    phone: Annotated[str, trimmed(min_length=3, max_length=40)]
+    address: Annotated[str, trimmed(min_length=1, max_length=300)]
 
 
 class ComplaintCreate(BaseModel):
@@ -91,9 +91,9 @@ class TransitionCreate(BaseModel):
     substantiated: bool | None = Field(
         default=None, description="required when resolving or closing"
     )
-    testing_from: dt.date | None = Field(default=None, description="mediating → mediating")
-    testing_to: dt.date | None = None
-    on: dt.date | None = Field(default=None, description="the day of the act (default today)")
+    testing_from: IsoDate | None = Field(default=None, description="mediating → mediating")
+    testing_to: IsoDate | None = None
+    on: IsoDate | None = Field(default=None, description="the day of the act (default today)")
 
 
 class ComplaintOut(BaseModel):

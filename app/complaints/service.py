@@ -48,6 +48,9 @@ def audit_view(complaint: Complaint) -> dict[str, Any]:
     }
 
 
+COMPLAINT = journal.Audited("complaint", audit_view, lambda c: c.uscc)
+
+
 async def _subject(
     session: AsyncSession, data: ComplaintCreate, secret: bytes
 ) -> tuple[Organization, bool]:
@@ -130,18 +133,7 @@ async def receive(
         created_by=actor.key_id,
         created_at=await db_now(session),
     )
-    session.add(complaint)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="complaint.receive",
-        entity="complaint",
-        entity_id=str(complaint.id),
-        uscc=complaint.uscc,
-        after=audit_view(complaint),
-    )
-    return complaint
+    return await COMPLAINT.save(session, actor, complaint, "complaint.receive")
 
 
 async def locked(session: AsyncSession, id: uuid.UUID) -> Complaint:
@@ -230,17 +222,7 @@ async def new_version(
         complaint.substantiated = substantiated
         complaint.substantiated_on = on if substantiated else None
         complaint.substantiated_recorded_at = complaint.updated_at if substantiated else None
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action=action,
-        entity="complaint",
-        entity_id=str(complaint.id),
-        uscc=complaint.uscc,
-        before=before,
-        after=audit_view(complaint),
-    )
+    await COMPLAINT.save(session, actor, complaint, action, before=before)
 
 
 def _rewind_mediation(complaint: Complaint, calendar: Any) -> None:

@@ -63,8 +63,8 @@ def _login_page(request: Request, status_code: int = 200, error: str | None = No
     return response
 
 
-def _forbidden(detail: str) -> Response:
-    return _page("console/error.html", 403, status=403, detail=detail)
+def _error(status: int, detail: str) -> Response:
+    return _page("console/error.html", status, status=status, detail=detail)
 
 
 async def _live(request: Request, session: DbSession) -> sessions.Live | None:
@@ -81,7 +81,7 @@ async def _posted(
         return _to_home()
     form = await _form(request)
     if not sessions.same_token(live.csrf, form.get("csrf")):
-        return _forbidden("缺少或错误的 CSRF 令牌。")
+        return _error(403, "缺少或错误的 CSRF 令牌。")
     return live, form
 
 
@@ -102,7 +102,7 @@ async def console_home(request: Request, session: DbSession) -> Response:
 async def console_login(request: Request, session: DbSession) -> Response:
     form = await _form(request)
     if not sessions.same_token(request.cookies.get(sessions.CSRF_COOKIE), form.get("csrf")):
-        return _forbidden("表单已过期或缺少 CSRF 令牌，请重新打开登录页。")
+        return _error(403, "表单已过期或缺少 CSRF 令牌，请重新打开登录页。")
     principal = await auth_service.authenticate(session, form.get("key", "").strip())
     if principal is None:
         return _login_page(request, 401, "密钥无效或已吊销。")
@@ -121,7 +121,7 @@ async def console_logout(request: Request, session: DbSession) -> Response:
     form = await _form(request)
     if live is not None:
         if not sessions.same_token(live.csrf, form.get("csrf")):
-            return _forbidden("缺少或错误的 CSRF 令牌。")
+            return _error(403, "缺少或错误的 CSRF 令牌。")
         await sessions.end(session, live)
     response = _to_home()
     response.delete_cookie(sessions.COOKIE, **_cookie_args(request))
@@ -135,7 +135,7 @@ async def console_signal(id: uuid.UUID, request: Request, session: DbSession) ->
         return _login_page(request)
     signal = await session.get(Signal, id)
     if signal is None:
-        return _page("console/error.html", 404, status=404, detail="没有这个风险信号。")
+        return _error(404, "没有这个风险信号。")
     charts = await builtin.signal_charts(session, [signal])
     zh, en = explain(signal)
     return _page(
@@ -161,9 +161,9 @@ async def console_move_signal(id: uuid.UUID, request: Request, session: DbSessio
         body = SignalTransition(to=form.get("to", ""), reason=form.get("reason") or None)
         await signal_service.move(session, live.principal, id, body)
     except ValidationError:
-        return _page("console/error.html", 422, status=422, detail="无效的操作。")
+        return _error(422, "无效的操作。")
     except RegistryError as exc:
-        return _page("console/error.html", exc.status, status=exc.status, detail=exc.detail)
+        return _error(exc.status, exc.detail)
     return RedirectResponse(f"/console/signals/{id}", status_code=303, headers=NO_STORE)
 
 
@@ -175,7 +175,7 @@ async def console_complaint(id: uuid.UUID, request: Request, session: DbSession)
     try:
         complaint = await complaint_queries.one(session, live.principal, id)
     except RegistryError:
-        return _page("console/error.html", 404, status=404, detail="没有这件投诉举报。")
+        return _error(404, "没有这件投诉举报。")
     moves = sorted(complaint_clock.MOVES[complaint.kind].get(complaint.status, ()))
     return _page(
         "console/complaint.html",
@@ -201,7 +201,7 @@ async def console_move_complaint(id: uuid.UUID, request: Request, session: DbSes
         await complaint_service.transition(session, live.principal, id, body)
     except ValidationError as exc:
         detail = "；".join(str(e["loc"][-1]) + ": " + e["msg"] for e in exc.errors()[:3])
-        return _page("console/error.html", 422, status=422, detail=detail)
+        return _error(422, detail)
     except RegistryError as exc:
-        return _page("console/error.html", exc.status, status=exc.status, detail=exc.detail)
+        return _error(exc.status, exc.detail)
     return RedirectResponse(f"/console/complaints/{id}", status_code=303, headers=NO_STORE)

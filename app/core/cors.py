@@ -9,8 +9,9 @@ reads no answer that needed one. A preflight may ask for `Accept`,
 `Content-Type` and the conditional headers, not `Authorization`: a key is for
 servers, not for pages on other origins.
 
-- `OPTIONS` on a path in scope answers 204 with `Allow` (and, for a preflight,
-  the `Access-Control-Allow-*` headers);
+- `OPTIONS` on a path in scope answers 204 with `Allow` (every method of the
+  resource) and, for a preflight, the `Access-Control-Allow-*` headers (the
+  methods shared cross-origin);
 - `HEAD` on any path whose route has only `GET` is answered as that `GET`
   without its body (same status and headers, `Content-Length` included). The
   resolver answers its own HEAD (a HEAD is not a scan).
@@ -21,6 +22,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core import errors
 
 RESOLVER_PREFIX = "/01/"
 WELL_KNOWN = "/.well-known/gs1resolver"
@@ -51,7 +54,7 @@ class CorsMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
-            await _options(methods, send)
+            await _options(methods, _allow(scope, methods), send)
             return
         shared = scope["method"] in methods
 
@@ -65,12 +68,24 @@ class CorsMiddleware:
         await self.app(scope, receive, sending)
 
 
-async def _options(methods: tuple[str, ...], send: Send) -> None:
-    allow = ", ".join(methods).encode()
+def _allow(scope: Scope, shared: tuple[str, ...]) -> str:
+    """`Allow`: every method of the resource (RFC 9110), not only those shared
+    cross-origin. The resolver's one route answers GET at a code and POST at its
+    `/feedback`, which is what `shared` says already."""
+    if scope["path"].startswith(RESOLVER_PREFIX):
+        return ", ".join(shared)
+    methods = errors.route_methods(scope["app"].routes, scope["path"])
+    if not methods:
+        return ", ".join(shared)
+    implicit = {"HEAD", "OPTIONS"} if "GET" in methods else {"OPTIONS"}
+    return ", ".join(sorted(methods | implicit))
+
+
+async def _options(shared: tuple[str, ...], allow: str, send: Send) -> None:
     headers = [
-        (b"allow", allow),
+        (b"allow", allow.encode()),
         (b"access-control-allow-origin", b"*"),
-        (b"access-control-allow-methods", allow),
+        (b"access-control-allow-methods", ", ".join(shared).encode()),
         (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
         (b"access-control-max-age", MAX_AGE.encode()),
         (b"content-length", b"0"),

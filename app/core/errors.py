@@ -8,6 +8,7 @@ validation, `errors` naming each field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://qcr.example.org/problems/"
@@ -160,8 +162,15 @@ def validation_problem(errors: list[dict[str, str]]) -> Unprocessable:
     return Unprocessable(detail, errors=errors)
 
 
-async def _validation_error(_: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    methods = route_methods(request.app.routes, request.url.path)
+    if methods and request.method not in methods:
+        # `PUT /v1/measures/unacknowledged` reached `PUT /v1/measures/{id}` and failed
+        # its `id`: the path names a resource of its own, which has no PUT.
+        allow = ", ".join(sorted(methods))
+        detail = f"{request.method} is not allowed here; allowed: {allow}"
+        return MethodNotAllowed(detail, headers={"Allow": allow}).response()
     errors = [
         {"field": field_name(tuple(e.get("loc", ()))), "message": _validation_message(e)}
         for e in exc.errors()
@@ -176,17 +185,27 @@ _STARLETTE_ERRORS: dict[int, type[RegistryError]] = {
 }
 
 
-def allowed_methods(request: Request) -> str:
-    """Every method some route of this path answers (SPEC §8). Starlette's own
-    `Allow` names only the first route that matched the path: `/01/{code}` has a
-    GET route and a POST route, and a DELETE there was told `Allow: GET`."""
-    methods: set[str] = set()
-    path = request.url.path
-    for context in iter_route_contexts(request.app.routes):  # included routers too
+def route_methods(routes: Sequence[BaseRoute], path: str) -> set[str]:
+    """Every method the most specific routes of `path` answer (SPEC §8): those with
+    the longest literal text after their last parameter, a literal path first.
+    `/v1/measures/unacknowledged` is its own resource, not a `{id}`; `…/L1/codes`
+    is the batch's codes, not a lot "L1/codes" (that one comes as `L1%2Fcodes`).
+    Starlette's own `Allow` names only the first route that matched the path:
+    `/01/{code}` has a GET route and a POST route, and a DELETE there was told
+    `Allow: GET`."""
+    found: dict[int, set[str]] = {}
+    for context in iter_route_contexts(routes):  # included routers too
         regex = getattr(context, "path_regex", None)
         if context.methods and regex is not None and regex.match(path):
-            methods |= context.methods
-    return ", ".join(sorted(methods))
+            template = str(getattr(context, "path_format", ""))
+            literal = len(template) - template.rfind("}") - 1 if "}" in template else 1 << 16
+            found.setdefault(literal, set()).update(context.methods)
+    return found[max(found)] if found else set()
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` of a 405 at the request's path."""
+    return ", ".join(sorted(route_methods(request.app.routes, request.url.path)))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
-from app.core.database import Reader, database_of, get_session
+from app.core import fastpath
+from app.core.database import HotPool, Reader, database_of, get_session
+from app.core.errors import validation_problem
 
 Answer = Callable[[Request], Awaitable[Response]]
 
@@ -52,11 +56,16 @@ def install(app: FastAPI, *routes: HotRoute) -> None:
 
 
 def path_parameter(
-    name: str, description: str, example: str, max_length: int | None = None
+    name: str,
+    description: str,
+    example: str,
+    max_length: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "title": name.title()}
     if max_length is not None:
         schema["maxLength"] = max_length
+    schema.update(extra or {})
     return {
         "name": name,
         "in": "path",
@@ -75,6 +84,62 @@ def query_parameter(name: str, description: str, schema: dict[str, Any]) -> dict
         "description": description,
         "schema": schema | {"title": name},
     }
+
+
+@dataclass(frozen=True)
+class IntegerParameter:
+    """An integer path or query parameter of a hot route: described in the OpenAPI
+    document and validated (by pydantic, with its messages) as FastAPI would."""
+
+    name: str
+    where: Literal["path", "query"]
+    minimum: int
+    maximum: int
+    required: bool = True
+    description: str | None = None
+    _adapter: TypeAdapter[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        bounded = Annotated[int, Field(ge=self.minimum, le=self.maximum)]
+        object.__setattr__(self, "_adapter", TypeAdapter(bounded))
+
+    def openapi(self) -> dict[str, Any]:
+        bounds = {"maximum": self.maximum, "minimum": self.minimum, "type": "integer"}
+        described = {"description": self.description} if self.description else {}
+        schema: dict[str, Any] = (
+            bounds if self.required else {"anyOf": [bounds, {"type": "null"}]}
+        ) | described
+        return {
+            "name": self.name,
+            "in": self.where,
+            "required": self.required,
+            **described,
+            "schema": schema | {"title": self.name.replace("_", " ").title()},
+        }
+
+    def read(self, request: Request) -> tuple[int | None, str | None]:
+        """(value, None), or (None, the message of why it is refused)."""
+        source = request.path_params if self.where == "path" else request.query_params
+        raw = source.get(self.name)
+        if raw is None:
+            return None, "Field required" if self.required else None
+        try:
+            return self._adapter.validate_python(raw), None
+        except ValidationError as exc:
+            return None, str(exc.errors()[0]["msg"])
+
+
+def integers(request: Request, *parameters: IntegerParameter) -> list[int | None]:
+    """The parameters' values, or one 422 naming every refused one."""
+    values, errors = [], []
+    for parameter in parameters:
+        value, refused = parameter.read(request)
+        values.append(value)
+        if refused:
+            errors.append({"field": parameter.name, "message": refused})
+    if errors:
+        raise validation_problem(errors)
+    return values
 
 
 # A public operation that reads an optional key (app/core/openapi.py adds the
@@ -117,3 +182,15 @@ async def read_sessions(request: Request) -> AsyncIterator[tuple[Reader, AsyncSe
         return
     async with database.read_sessionmaker() as session:
         yield session, None
+
+
+@asynccontextmanager
+async def primary_driver(request: Request) -> AsyncIterator[HotPool | Any]:
+    """Where a hot read of the primary runs one prepared statement: the hot pool
+    on the primary, or (no pool: tests) the request's own connection."""
+    pool = database_of(request).primary_pool
+    if pool is not None:
+        yield pool
+        return
+    async with request_session(request, commit=False) as session:
+        yield await fastpath.driver(session)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import DateTime, Uuid, func, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,3 +27,8 @@ class CreatedMixin:
 
 # 122 random bits from the server's CSPRNG: the salt of a row's private fields.
 RANDOM_SALT = text("decode(replace(gen_random_uuid()::text, '-', ''), 'hex')")
+
+
+def fields(row: object, names: Iterable[str]) -> dict[str, Any]:
+    """A row's values by name: what its audit entry keeps, or a response is made of."""
+    return {name: getattr(row, name) for name in names}

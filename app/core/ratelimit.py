@@ -113,9 +113,9 @@ class RateLimiter:
         """Count one request; TooManyRequests with Retry-After once over the limit."""
         item = parse_rate(rate)
         if self.strategy is None:
-            wait = self.memory.hit(
-                f"{scope}/{client}", item.amount, item.get_expiry(), time.monotonic()
-            )
+            # Keyed as `limits` keys it: a rate of its own counts apart.
+            key = item.key_for(scope, client)
+            wait = self.memory.hit(key, item.amount, item.get_expiry(), time.monotonic())
             if wait is None:
                 return
         else:

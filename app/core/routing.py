@@ -9,6 +9,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from fastapi import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
@@ -154,3 +155,19 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             }
         out[status] = entry
     return out
+
+
+def created(
+    model: Any, *statuses: int, description: str = "Created", accepted: str | None = None
+) -> dict[str, Any]:
+    """The route arguments of a create that answers 201 with `model` in a response
+    it builds itself (`Idempotent.create`): `accepted` describes the 202 of four
+    eyes where there is one, `statuses` the problems it can return."""
+    answers: dict[int | str, dict[str, Any]] = {201: {"model": model, "description": description}}
+    if accepted is not None:
+        answers[202] = {"description": accepted}
+    return {
+        "status_code": 201,
+        "response_class": Response,
+        "responses": answers | responses(*statuses),
+    }

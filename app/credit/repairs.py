@@ -15,6 +15,7 @@ from app.auth import guards
 from app.core.clock import today
 from app.core.database import Reader, db_now
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.models import fields
 from app.core.principal import Principal
 from app.credit.models import RepairRequest
 from app.organizations.models import Organization
@@ -42,14 +43,22 @@ async def _public(session: AsyncSession, repair: RepairRequest) -> bool:
     return violation is not None and records_service.violation_is_public(violation)
 
 
+AUDITED_FIELDS = ("violation_id", "status", "reason", "decided_on", "decision_reason")
+
+
 def snapshot(r: RepairRequest) -> dict[str, object]:
-    return {
-        "violation_id": r.violation_id,
-        "status": r.status,
-        "reason": r.reason,
-        "decided_on": r.decided_on,
-        "decision_reason": r.decision_reason,
-    }
+    return fields(r, AUDITED_FIELDS)
+
+
+REPAIR = journal.Audited("repair", snapshot)
+
+
+def _changed(
+    type: str, repair: RepairRequest, public: bool, **data: Any
+) -> tuple[str, dict[str, Any]]:
+    """A repair's change event: the violation named only while it is public."""
+    named = {"violation_id": repair.violation_id} if public else {}
+    return type, {"id": repair.id, "status": repair.status} | data | named
 
 
 async def request(
@@ -78,24 +87,15 @@ async def request(
         requested_role=actor.role.value,
         created_at=await db_now(session),
     )
-    session.add(repair)
-    await session.flush()
     public = records_service.violation_is_public(violation)
-    await journal.record(
+    return await REPAIR.save(
         session,
         actor,
-        action="repair.request",
-        entity="repair",
-        entity_id=str(repair.id),
+        repair,
+        "repair.request",
         uscc=org.uscc,
-        after=snapshot(repair),
-        event=(
-            "repair.requested",
-            {"id": repair.id, "status": "pending"}
-            | ({"violation_id": violation_id} if public else {}),
-        ),
+        event=lambda r: _changed("repair.requested", r, public),
     )
-    return repair
 
 
 async def find(session: Reader, repair_id: uuid.UUID) -> tuple[RepairRequest, Organization]:
@@ -153,21 +153,8 @@ async def decide(
     repair.decided_on = on
     repair.decided_by = actor.key_id
     repair.decision_reason = reason
-    await session.flush()
-    public = await _public(session, repair)
-    await journal.record(
-        session,
-        actor,
-        action=f"repair.{decision}",
-        entity="repair",
-        entity_id=str(repair.id),
-        uscc=org.uscc,
-        before=before,
-        after=snapshot(repair),
-        event=(
-            f"repair.{decision}",
-            {"id": repair.id, "status": decision, "decided_on": on}
-            | ({"violation_id": repair.violation_id} if public else {}),
-        ),
+    decided = _changed(f"repair.{decision}", repair, await _public(session, repair), decided_on=on)
+    await REPAIR.save(
+        session, actor, repair, f"repair.{decision}", before=before, uscc=org.uscc, event=decided
     )
     return repair, org

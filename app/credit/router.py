@@ -11,7 +11,7 @@ from app.core.database import DbSession, PrimaryRead
 from app.core.errors import Forbidden
 from app.core.hotroute import OPTIONAL_KEY, HotRoute, path_parameter, query_parameter
 from app.core.idempotency import Created
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.credit import lookup, repairs
 from app.credit.schemas import (
     BatchRequest,
@@ -22,7 +22,7 @@ from app.credit.schemas import (
     RepairOut,
 )
 from app.organizations import service as organization_service
-from app.organizations.types import CODE_DOC, CodePath
+from app.organizations.types import CODE_DOC, CODE_SCHEMA, CodePath
 from app.policy import policy
 
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
@@ -38,7 +38,7 @@ CREDIT_LOOKUP = HotRoute(
     openapi_extra=OPTIONAL_KEY
     | {
         "parameters": [
-            path_parameter("code", CODE_DOC, "91110000600037341L", 64),
+            path_parameter("code", CODE_DOC, "91110000600037341L", 64, CODE_SCHEMA),
             query_parameter(
                 "as_of", "valid date (default: today)", {"type": "string", "format": "date"}
             ),
@@ -64,15 +64,7 @@ def _repair_out(repair: Any, uscc: str) -> RepairOut:
     )
 
 
-@router.post(
-    "/v1/organizations/{code}/repairs",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": RepairOut, "description": "Created"},
-        **responses(401, 403, 404, 409, 422),
-    },
-)
+@router.post("/v1/organizations/{code}/repairs", **created(RepairOut, 401, 403, 404, 409, 422))
 async def request_repair(
     code: CodePath,
     body: RepairCreate,

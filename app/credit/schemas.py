@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.dates import IsoDate
 from app.core.routing import Problem
+from app.core.types import trimmed
 from app.records.schemas import Grade
 
 
@@ -83,14 +84,14 @@ class RepairCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     violation_id: uuid.UUID
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Annotated[str, trimmed(min_length=1, max_length=2000)]
 
 
 class RepairDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approved", "rejected"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Annotated[str, trimmed(min_length=1, max_length=2000)]
 
 
 class RepairOut(BaseModel):

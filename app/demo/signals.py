@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.codes import scans
 from app.codes.models import Batch, ItemCode, Product
 from app.complaints import service as complaints_service
 from app.complaints.schemas import Complainant, ComplaintCreate
-from app.core import clock
+from app.core import clock, fastpath
 from app.core.principal import SYSTEM
 from app.core.settings import get_settings
 from app.organizations import codes
@@ -89,21 +90,19 @@ async def _cloned_code(session: AsyncSession, yesterday: dt.date) -> str | None:
     item = await session.scalar(select(ItemCode).order_by(ItemCode.id).limit(1))
     if item is None:
         return None
-    noon = dt.datetime.combine(yesterday, dt.time(12), get_settings().zone)
-    await session.execute(
-        text(
-            "INSERT INTO item_scans (item_id, scanned_at, client_hash, agent) "
-            "VALUES (:item, :at, :client, 'mobile')"
-        ),
-        [
-            {
-                "item": item.id,
-                "at": noon + dt.timedelta(minutes=n),
-                "client": hashlib.sha256(f"demo-clone-{n}".encode()).digest()[:16],
-            }
-            for n in range(CLONE_CLIENTS)
-        ],
-    )
+    zone = get_settings().zone
+    noon = dt.datetime.combine(yesterday, dt.time(12), zone)
+    clones = [
+        scans.Scan(
+            item.id,
+            noon + dt.timedelta(minutes=n),
+            hashlib.sha256(f"demo-clone-{n}".encode()).digest()[:16],
+            "mobile",
+        )
+        for n in range(CLONE_CLIENTS)
+    ]
+    # Through the scan writer, so the day's counters have them as they would.
+    await scans.write(await fastpath.driver(session), clones, zone)
     return item.serial
 
 

@@ -19,6 +19,7 @@ from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, invalid
+from app.core.models import fields
 from app.core.principal import SYSTEM, Principal
 from app.credit import providers
 from app.credit import service as credit_service
@@ -27,18 +28,24 @@ from app.organizations.models import Organization
 from app.policy import versions
 from app.policy.facts import NoticeFact, ObjectionFact
 
+AUDITED_FIELDS = [
+    "uscc",
+    "kind",
+    "basis",
+    "served_on",
+    "delivered_on",
+    "objection_deadline",
+    "status",
+    "withdrawn_on",
+]
+
 
 def snapshot(n: Notice) -> dict[str, Any]:
-    return {
-        "uscc": n.uscc,
-        "kind": n.kind,
-        "basis": n.basis,
-        "served_on": n.served_on,
-        "delivered_on": n.delivered_on,
-        "objection_deadline": n.objection_deadline,
-        "status": n.status,
-        "withdrawn_on": n.withdrawn_on,
-    }
+    return fields(n, AUDITED_FIELDS)
+
+
+# Never public, so no change event: the feed shows black_list_pending in credit.changed.
+NOTICE = journal.Audited("notice", snapshot, lambda n: n.uscc)
 
 
 def _basis(reasons: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -65,31 +72,7 @@ async def _serve(
         served_by=actor.key_id,
         status="served",
     )
-    session.add(notice)
-    await _recorded(session, actor, "notice.serve", notice)
-    return notice
-
-
-async def _recorded(
-    session: AsyncSession,
-    actor: Principal,
-    action: str,
-    notice: Notice,
-    before: dict[str, Any] | None = None,
-) -> None:
-    """Flush the notice and audit it. Never public, so no change event: the feed
-    shows black_list_pending in credit.changed."""
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action=action,
-        entity="notice",
-        entity_id=str(notice.id),
-        uscc=notice.uscc,
-        before=before,
-        after=snapshot(notice),
-    )
+    return await NOTICE.save(session, actor, notice, "notice.serve")
 
 
 async def serve_automatically(
@@ -153,7 +136,7 @@ async def deliver(
     before = snapshot(notice)
     notice.delivered_on, notice.objection_deadline = day, deadline
     notice.delivered_at, notice.status = await db_now(session), "delivered"
-    await _recorded(session, actor, "notice.deliver", notice, before)
+    await NOTICE.save(session, actor, notice, "notice.deliver", before=before)
     org = await session.get(Organization, notice.organization_id)
     assert org is not None
     await credit_service.refresh_organization(session, org)
@@ -165,7 +148,7 @@ async def withdraw(session: AsyncSession, actor: Principal, notice: Notice) -> N
     before = snapshot(notice)
     notice.status, notice.withdrawn_on = "withdrawn", today()
     notice.withdrawn_at = await db_now(session)
-    await _recorded(session, actor, "notice.withdraw", notice, before)
+    await NOTICE.save(session, actor, notice, "notice.withdraw", before=before)
 
 
 async def of_organization(

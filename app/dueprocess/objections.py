@@ -22,6 +22,7 @@ from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.models import fields
 from app.core.principal import Principal
 from app.credit import service as credit_service
 from app.dueprocess import notices, targets
@@ -29,19 +30,24 @@ from app.dueprocess.models import Notice, Objection
 from app.organizations.models import Organization
 from app.policy import versions
 
+AUDITED_FIELDS = [
+    "uscc",
+    "record_type",
+    "record_id",
+    "status",
+    "due_on",
+    "decided_on",
+    "decision_reason",
+    "correction",
+    "late",
+]
+
 
 def snapshot(o: Objection) -> dict[str, Any]:
-    return {
-        "uscc": o.uscc,
-        "record_type": o.record_type,
-        "record_id": o.record_id,
-        "status": o.status,
-        "due_on": o.due_on,
-        "decided_on": o.decided_on,
-        "decision_reason": o.decision_reason,
-        "correction": o.correction,
-        "late": o.late,
-    }
+    return fields(o, AUDITED_FIELDS)
+
+
+OBJECTION = journal.Audited("objection", snapshot, lambda o: o.uscc)
 
 
 async def _notice_target(session: AsyncSession, notice_id: uuid.UUID) -> targets.Found | None:
@@ -120,18 +126,14 @@ async def open_objection(
     except IntegrityError:  # a concurrent objection on the same record won the race
         raise Conflict(f"an objection on this {record_type} is open") from None
     named = {"record_id": record_id} if found.public else {}
-    await journal.record(
+    opened = {"id": objection.id, "record_type": record_type, "due_on": due_on} | named
+    await OBJECTION.save(
         session,
         actor,
-        action="objection.open",
-        entity="objection",
-        entity_id=str(objection.id),
-        after=snapshot(objection) | {"grounds": grounds},
-        uscc=found.uscc,
-        event=(
-            "objection.opened",
-            {"id": objection.id, "record_type": record_type, "due_on": due_on} | named,
-        ),
+        objection,
+        "objection.open",
+        also={"grounds": grounds},
+        event=("objection.opened", opened),
     )
     await _refresh(session, found.organization_id)
     return objection
@@ -204,20 +206,14 @@ async def decide(
     objection.decision_reason = reason
     objection.correction = correction
     objection.late = on > objection.due_on
-    await session.flush()
-    await journal.record(
+    decided = {"id": objection.id, "decision": decision, "late": objection.late}
+    await OBJECTION.save(
         session,
         actor,
-        action=f"objection.{decision}",
-        entity="objection",
-        entity_id=str(objection.id),
+        objection,
+        f"objection.{decision}",
         before=before,
-        after=snapshot(objection),
-        uscc=objection.uscc,
-        event=(
-            "objection.decided",
-            {"id": objection.id, "decision": decision, "late": objection.late},
-        ),
+        event=("objection.decided", decided),
     )
     await _refresh(session, objection.organization_id)
     return objection

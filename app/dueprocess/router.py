@@ -25,7 +25,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.principal import Principal
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.dueprocess import notices, objections
 from app.dueprocess.models import Notice, Objection
 from app.dueprocess.schemas import (
@@ -74,12 +74,7 @@ async def notice_out(session: Reader, notice: Notice) -> NoticeOut:
 
 @router.post(
     "/v1/organizations/{code}/notices",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": NoticeOut, "description": "Served"},
-        **responses(401, 403, 404, 409, 422),
-    },
+    **created(NoticeOut, 401, 403, 404, 409, 422, description="Served"),
 )
 async def serve_notice(
     code: CodePath,
@@ -148,12 +143,7 @@ def objection_out(o: Objection) -> ObjectionOut:
 
 @router.post(
     "/v1/objections",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": ObjectionOut, "description": "Filed"},
-        **responses(401, 403, 404, 409, 422),
-    },
+    **created(ObjectionOut, 401, 403, 404, 409, 422, description="Filed"),
 )
 async def file_objection(
     body: ObjectionCreate,

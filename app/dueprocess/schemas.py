@@ -6,10 +6,13 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+from app.core.dates import IsoDate
+from app.core.types import trimmed
+
+Text = Annotated[str, trimmed(min_length=1, max_length=4000)]
+Short = Annotated[str, trimmed(min_length=1, max_length=500)]
 
 
 class Strict(BaseModel):
@@ -21,7 +24,7 @@ class NoticeCreate(Strict):
 
 
 class DeliveryCreate(Strict):
-    delivered_on: dt.date | None = Field(default=None, description="default: the day served")
+    delivered_on: IsoDate | None = Field(default=None, description="default: the day served")
 
 
 class NoticeOut(BaseModel):
@@ -50,9 +53,10 @@ class ObjectionCreate(Strict):
 class ObjectionDecision(Strict):
     decision: Literal["upheld", "rejected"]
     reason: Text
-    correction: dict[str, Any] | None = Field(
+    correction: Annotated[dict[str, Any], Field(min_length=1)] | None = Field(
         default=None,
-        description="upheld: the corrected fields of the record (absent: the record is revoked)",
+        description="upheld: the corrected fields of the record, a patch of its kind"
+        " (absent: the record is revoked)",
     )
 
 

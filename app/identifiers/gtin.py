@@ -14,6 +14,14 @@ import unicodedata
 from stdnum import ean
 
 GTIN_LENGTHS = (8, 12, 13, 14)
+# How the OpenAPI document describes a GTIN: the digits as a pattern and, as
+# `format`, the GS1 check digit a pattern cannot express (a mismatch is a 422);
+# all zeros passes mod 10 but is never allocated, so the pattern excludes it.
+GTIN_SCHEMA = {
+    "format": "gtin",
+    "pattern": "^(?!0+$)(?:[0-9]{8}|[0-9]{12,14})$",
+    "minLength": 8,
+}
 # Spaces and hyphens as printed under barcodes ("4 006381 333931"), including
 # the no-break and ideographic spaces that NFKC leaves alone or maps to " ".
 _STRIP = str.maketrans("", "", " \t\r\n-\u00a0\u3000")

@@ -12,6 +12,13 @@ Every write calls, in its own transaction and after its own rows are flushed::
         event=("violation.recorded", data),  # a change-feed event, or None
     )
 
+A write of one row says it in one line. A domain names its rows once,
+`MEASURE = journal.Audited("measure", view=snapshot)`, and a write ends with
+`await MEASURE.save(session, actor, measure, "measure.update", before=before)`:
+the row is added and flushed, then recorded (`entity_id` its id, `after` its
+view; an `event` is a function of the row, as a new row's id exists only after
+the flush).
+
 `record` inserts the audit entry (its canonical leaf bytes included) and the
 change event, takes **no lock** (the entries are given their `seq` later, in
 commit order, by the sequencer: `app.journal.sequencer`), and then runs every
@@ -49,6 +56,7 @@ transaction, everything it can see (its own uncommitted writes included).
 
 from app.journal.leaf import private_digest
 from app.journal.service import (
+    Audited,
     Entry,
     Event,
     Write,
@@ -62,6 +70,7 @@ from app.journal.service import (
 )
 
 __all__ = [
+    "Audited",
     "Entry",
     "Event",
     "Write",

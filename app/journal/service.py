@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,15 @@ class Event:
     uscc: str
     data: dict[str, Any]
 
+
+class Identified(Protocol):
+    """A row with an `id` (its audit entry's `entity_id`)."""
+
+    @property
+    def id(self) -> Any: ...
+
+
+Row = TypeVar("Row", bound=Identified)
 
 Listener = Callable[[AsyncSession, Entry | None, Event | None], Awaitable[None]]
 Written = tuple[Entry | None, Event | None]
@@ -261,6 +270,52 @@ async def _insert(
         return []
     statement = insert(model).returning(model.id, sort_by_parameter_order=True)
     return (await session.scalars(statement, rows)).all()
+
+
+_Change = tuple[str, dict[str, Any]]  # a change-feed event: its type and data
+
+
+@dataclass(frozen=True)
+class Audited(Generic[Row]):
+    """What a domain's rows are called in the audit log (`entity`), the view of a
+    row its entries keep (`view`), and the organization a row concerns (`uscc`)."""
+
+    entity: str
+    view: Callable[[Row], dict[str, Any]]
+    uscc: Callable[[Row], str | None] | None = None
+
+    async def save(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        row: Row,
+        action: str,
+        *,
+        before: Any = None,
+        also: dict[str, Any] | None = None,
+        uscc: str | None = None,
+        event: _Change | Callable[[Row], _Change] | None = None,
+    ) -> Row:
+        """The tail of a write of one row: add it (a no-op for a row the session
+        holds), flush (so a new row has its id), then `record` it: `entity_id`
+        its id, `after` its view and `also` (what this one act adds), `event` as
+        given or made from the row (a new row's id exists only after the flush);
+        `uscc` overrides the entity's own."""
+        session.add(row)
+        await session.flush()
+        after = self.view(row) | (also or {})
+        await record(
+            session,
+            actor,
+            action=action,
+            entity=self.entity,
+            entity_id=str(row.id),
+            uscc=uscc if uscc is not None or self.uscc is None else self.uscc(row),
+            before=before,
+            after=after,
+            event=event(row) if callable(event) else event,
+        )
+        return row
 
 
 async def emit(session: AsyncSession, type: str, uscc: str, data: dict[str, Any]) -> Event:

@@ -27,8 +27,9 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.core.settings import AppSettings
+from app.core.types import trimmed
 from app.lists import downloads, feed, pages, redaction, retractions, service
 from app.lists.models import ListPublication
 from app.lists.schemas import (
@@ -146,13 +147,15 @@ def _last_modified(publication: ListPublication, redacted: object) -> dt.datetim
 
 @router.post(
     "/v1/lists/{kind}/publications",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": PublicationOut, "description": "Published"},
-        202: {"description": "Four eyes (black list): the pending approval, with `Location`"},
-        **responses(401, 403, 409, 422),
-    },
+    **created(
+        PublicationOut,
+        401,
+        403,
+        409,
+        422,
+        description="Published",
+        accepted="Four eyes (black list): the pending approval, with `Location`",
+    ),
 )
 async def publish(
     kind: KindPath,
@@ -335,18 +338,21 @@ class RetractionCreate(BaseModel):
         list[Annotated[str, StringConstraints(min_length=18, max_length=18)]],
         Field(min_length=1, max_length=retractions.MAX_RETRACTED),
     ]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    reason: Annotated[str, trimmed(min_length=1, max_length=4000)]
 
 
 @router.post(
     "/v1/lists/{kind}/publications/{number}/retractions",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": PublicationSummary, "description": "The correction publication"},
-        202: {"description": "Four eyes: the pending approval, with `Location`"},
-        **responses(401, 403, 404, 409, 422),
-    },
+    **created(
+        PublicationSummary,
+        401,
+        403,
+        404,
+        409,
+        422,
+        description="The correction publication",
+        accepted="Four eyes: the pending approval, with `Location`",
+    ),
 )
 async def retract_entries(
     kind: KindPath,

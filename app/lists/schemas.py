@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.dates import IsoDate
 from app.core.pagination import Page
+from app.core.types import trimmed
 
 
 class PublicationCreate(BaseModel):
@@ -17,10 +18,7 @@ class PublicationCreate(BaseModel):
     as_of: IsoDate | None = Field(
         default=None, description="valid date of the list (default: today); never after today"
     )
-    note: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-        | None
-    ) = None
+    note: Annotated[str, trimmed(min_length=1, max_length=2000)] | None = None
 
 
 class RedEntry(BaseModel):

@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+from app.core.types import trimmed
+
+Name = Annotated[str, trimmed(min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 # GB/T 4754: a section letter, optionally with a 2-4 digit division/group/class.

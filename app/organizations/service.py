@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import journal
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import PreconditionFailed
+from app.core.models import fields
 from app.core.principal import Principal
 from app.organizations import codes
 from app.organizations.models import Organization
@@ -31,7 +32,7 @@ AUDITED_FIELDS = (
 def snapshot(org: Organization) -> dict[str, Any]:
     """The audited fields; the legal representative (personal data) only as
     SHA-256(salt ‖ value), the salt in the organization's own row (SPEC §7)."""
-    data = {"uscc": org.uscc, "version": org.version} | {f: getattr(org, f) for f in AUDITED_FIELDS}
+    data = {"uscc": org.uscc, "version": org.version} | fields(org, AUDITED_FIELDS)
     data["legal_representative"] = journal.private_digest(
         org.private_salt, org.legal_representative
     )

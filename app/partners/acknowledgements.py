@@ -34,6 +34,19 @@ from app.partners.schemas import ApplicationCreate, Unacknowledged
 ACK_WORKING_DAYS = 1
 
 
+def audit_view(application: MeasureApplication) -> dict[str, Any]:
+    return {
+        "measure_id": str(application.measure_id),
+        "uscc": application.uscc,
+        "event_id": application.event_id,
+        "applied_on": application.applied_on.isoformat(),
+        "action": application.action,
+    }
+
+
+APPLICATION = journal.Audited("measure_application", audit_view, lambda a: a.uscc)
+
+
 async def record(
     session: AsyncSession, actor: Principal, measure_id: uuid.UUID, body: ApplicationCreate
 ) -> MeasureApplication:
@@ -66,24 +79,7 @@ async def record(
         created_by=actor.key_id,
         created_at=await db_now(session),
     )
-    session.add(application)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action=f"measure.{body.action}",
-        entity="measure_application",
-        entity_id=str(application.id),
-        uscc=org.uscc,
-        after={
-            "measure_id": str(measure.id),
-            "uscc": org.uscc,
-            "event_id": body.event_id,
-            "applied_on": body.applied_on.isoformat(),
-            "action": body.action,
-        },
-    )
-    return application
+    return await APPLICATION.save(session, actor, application, f"measure.{body.action}")
 
 
 def due_on(calendar: WorkCalendar, exited_on: dt.date) -> dt.date:

@@ -1,5 +1,5 @@
-"""One webhook delivery: the CloudEvent, its signature and the HTTP call, and the
-retry schedule (SPEC §11). Pure except for the call itself."""
+"""One webhook delivery: the CloudEvent, its signature and the HTTP call to a
+target, and the retry schedule (SPEC §11). Pure except for the call itself."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import datetime as dt
 import random
 import time
 from dataclasses import dataclass
+from ssl import SSLContext
 from typing import Any
 
-import httpcore
-import httpx
-import orjson
-
-from app.partners import signing
-from app.partners.targets import GuardedBackend, TargetRefused, TargetRules
+from app.partners import client, signing
+from app.partners.targets import TargetRules, check_url, checked_addresses
 
 CONTENT_TYPE = "application/cloudevents+json"
+HEADERS = f"User-Agent: qcr-webhooks/1\r\nContent-Type: {CONTENT_TYPE}\r\n".encode()
 
 
 @dataclass(frozen=True)
@@ -72,31 +70,6 @@ def cloud_event(
     }
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport on the SSRF-checking network backend."""
-
-    def __init__(self, rules: TargetRules, max_connections: int) -> None:
-        super().__init__()
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0,
-            network_backend=GuardedBackend(rules),
-        )
-
-
-def make_client(rules: TargetRules, policy: RetryPolicy, max_connections: int) -> httpx.AsyncClient:
-    """One client per subscription: no redirects, bounded time and connections."""
-    return httpx.AsyncClient(
-        transport=GuardedTransport(rules, max_connections),
-        follow_redirects=False,
-        timeout=httpx.Timeout(policy.timeout, connect=min(5.0, policy.timeout)),
-        headers={"user-agent": "qcr-webhooks/1"},
-        trust_env=False,
-    )
-
-
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
@@ -104,28 +77,37 @@ class Outcome:
     error: str | None
 
 
-async def send(
-    client: httpx.AsyncClient,
-    url: str,
-    secrets: list[str],
-    event: dict[str, Any],
-    policy: RetryPolicy,
-) -> Outcome:
-    """POST one signed event; a 2xx within the timeout is a success. The
-    response body is never read (nor kept: it is the partner's)."""
-    body = orjson.dumps(event)
-    headers = signing.headers(secrets, event["id"], int(time.time()), body)
-    headers["content-type"] = CONTENT_TYPE
-    try:
-        async with asyncio.timeout(policy.timeout):
-            async with client.stream("POST", url, content=body, headers=headers) as response:
-                status = response.status_code
-    except TargetRefused as exc:
-        return Outcome(False, None, str(exc))
-    except (TimeoutError, httpx.TimeoutException):
-        return Outcome(False, None, f"no answer within {policy.timeout:g} s")
-    except httpx.HTTPError as exc:
-        return Outcome(False, None, f"connection failed ({type(exc).__name__})")
-    if 200 <= status < 300:
-        return Outcome(True, status, None)
-    return Outcome(False, status, f"HTTP {status}")
+class Target:
+    """One subscription's endpoint: its URL, its pool of kept-alive connections,
+    and the SSRF check of its address, made once per delivery batch (`check`)."""
+
+    def __init__(self, url: str, rules: TargetRules, policy: RetryPolicy, tls: SSLContext) -> None:
+        self.url = url
+        self.host, self.port = check_url(url, rules)
+        self.rules, self.policy = rules, policy
+        self.pool = client.Pool(url, tls, connect_timeout=min(5.0, policy.timeout))
+
+    async def check(self) -> None:
+        """Resolve and check the host (TargetRefused if refused): the batch's new
+        connections go to these addresses, and those kept alive to others close."""
+        self.pool.use(await checked_addresses(self.host, self.port, self.rules))
+
+    async def send(self, signer: signing.Signer, event_id: str, body: bytes) -> Outcome:
+        """POST one signed event; a 2xx within the timeout is a success. The
+        answer's body is read and dropped, never kept (it is the partner's)."""
+        signed = signer.headers(event_id, int(time.time()), body)
+        headers = HEADERS + "".join(f"{k}: {v}\r\n" for k, v in signed.items()).encode()
+        timeout = self.policy.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                status = await self.pool.post(headers, body)
+        except TimeoutError:
+            return Outcome(False, None, f"no answer within {timeout:g} s")
+        except (OSError, client.AnswerError) as exc:
+            return Outcome(False, None, f"connection failed ({type(exc).__name__})")
+        if 200 <= status < 300:
+            return Outcome(True, status, None)
+        return Outcome(False, status, f"HTTP {status}")
+
+    def close(self) -> None:
+        self.pool.close()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.core.database import Reader, db_now, one_or_404
+from app.core.models import fields
 from app.core.principal import Principal
 from app.partners.models import Measure
 from app.partners.schemas import MeasureWrite
@@ -17,24 +18,17 @@ FIELDS = ("matter", "target_list", "measure", "department", "legal_basis")
 
 
 def snapshot(measure: Measure) -> dict[str, object]:
-    return {f: getattr(measure, f) for f in FIELDS} | {"version": measure.version}
+    return fields(measure, FIELDS) | {"version": measure.version}
+
+
+MEASURE = journal.Audited("measure", snapshot)
 
 
 async def create(session: AsyncSession, actor: Principal, body: MeasureWrite) -> Measure:
     now = await db_now(session)
     measure = Measure(**body.model_dump(), created_by=actor.key_id, created_at=now, updated_at=now)
     measure.version = 1
-    session.add(measure)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="measure.create",
-        entity="measure",
-        entity_id=str(measure.id),
-        after=snapshot(measure),
-    )
-    return measure
+    return await MEASURE.save(session, actor, measure, "measure.create")
 
 
 async def find(session: Reader, measure_id: uuid.UUID, *, for_update: bool = False) -> Measure:
@@ -56,17 +50,7 @@ async def replace(
         return measure  # nothing changed: no new version, no audit entry
     measure.version += 1
     measure.updated_at = await db_now(session)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="measure.update",
-        entity="measure",
-        entity_id=str(measure.id),
-        before=before,
-        after=snapshot(measure),
-    )
-    return measure
+    return await MEASURE.save(session, actor, measure, "measure.update", before=before)
 
 
 async def page(

@@ -19,7 +19,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.core.settings import AppSettings, Settings
 from app.partners import acknowledgements, measures, subscriptions
 from app.partners.schemas import (
@@ -108,9 +108,7 @@ async def get_measure(id: uuid.UUID, session: ReadSession) -> Any:
 
 @router.post(
     "/v1/measures",
-    status_code=201,
-    response_class=Response,
-    responses={201: {"model": MeasurePublic, "description": "Created"}, **responses(401, 403, 422)},
+    **created(MeasurePublic, 401, 403, 422),
 )
 async def create_measure(
     body: MeasureWrite, session: DbSession, principal: Regulator, idempotency: Idempotent
@@ -139,12 +137,7 @@ async def replace_measure(
 
 @router.post(
     "/v1/measures/{id}/applications",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": ApplicationPublic, "description": "Created"},
-        **responses(401, 403, 404, 422),
-    },
+    **created(ApplicationPublic, 401, 403, 404, 422),
 )
 async def record_application(
     id: uuid.UUID,
@@ -168,12 +161,9 @@ async def record_application(
 
 @router.post(
     "/v1/subscriptions",
-    status_code=201,
-    response_class=Response,
-    responses={
-        201: {"model": SubscriptionWithSecret, "description": "Created; the secret is shown once"},
-        **responses(401, 403, 409, 422),
-    },
+    **created(
+        SubscriptionWithSecret, 401, 403, 409, 422, description="Created; the secret is shown once"
+    ),
 )
 async def create_subscription(
     body: SubscriptionCreate,

@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.types import trimmed
 from app.organizations.types import Uscc
 from app.partners.outbox import EVENT_TYPES
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Line = Annotated[str, trimmed(min_length=1, max_length=200)]
+Paragraph = Annotated[str, trimmed(min_length=1, max_length=2000)]
 TargetList = Literal["red", "black"]
 EventType = Literal[
     "list.entered",

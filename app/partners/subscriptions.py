@@ -35,6 +35,9 @@ def audit_view(sub: Subscription) -> dict[str, Any]:
     }
 
 
+SUBSCRIPTION = journal.Audited("subscription", audit_view)
+
+
 async def notify(session: AsyncSession, sub_id: uuid.UUID, type: str, **data: Any) -> None:
     """An entry on the subscription's own feed (`GET /v1/subscriptions/{id}/notices`)."""
     at = await db_now(session)
@@ -71,17 +74,7 @@ async def create(
         created_by=actor.key_id,
         created_at=await db_now(session),
     )
-    session.add(sub)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="subscription.create",
-        entity="subscription",
-        entity_id=str(sub.id),
-        after=audit_view(sub),
-    )
-    return sub
+    return await SUBSCRIPTION.save(session, actor, sub, "subscription.create")
 
 
 def _readable(actor: Principal, *, deleted: bool = False) -> Any:
@@ -119,16 +112,7 @@ async def delete(session: AsyncSession, actor: Principal, sub_id: uuid.UUID) -> 
     sub = await find(session, actor, sub_id, for_update=True)
     before = audit_view(sub)
     sub.status, sub.deleted_at = "deleted", await db_now(session)
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action="subscription.delete",
-        entity="subscription",
-        entity_id=str(sub.id),
-        before=before,
-        after=audit_view(sub),
-    )
+    await SUBSCRIPTION.save(session, actor, sub, "subscription.delete", before=before)
 
 
 async def enable(
@@ -148,18 +132,8 @@ async def enable(
         ),
         {"now": now, "sub": sub.id},
     )
-    await session.flush()
     await notify(session, sub.id, "subscription.enabled")
-    await journal.record(
-        session,
-        actor,
-        action="subscription.enable",
-        entity="subscription",
-        entity_id=str(sub.id),
-        before=before,
-        after=audit_view(sub),
-    )
-    return sub
+    return await SUBSCRIPTION.save(session, actor, sub, "subscription.enable", before=before)
 
 
 async def rotate_secret(session: AsyncSession, actor: Principal, sub_id: uuid.UUID) -> Subscription:
@@ -169,22 +143,13 @@ async def rotate_secret(session: AsyncSession, actor: Principal, sub_id: uuid.UU
     sub.previous_secret, expires = sub.secret, now + OLD_SECRET_VALID
     sub.previous_secret_expires_at = expires
     sub.secret = signing.new_secret()
-    await session.flush()
     await notify(
         session,
         sub.id,
         "subscription.secret_rotated",
         previous_secret_expires_at=expires.isoformat(),
     )
-    await journal.record(
-        session,
-        actor,
-        action="subscription.rotate_secret",
-        entity="subscription",
-        entity_id=str(sub.id),
-        after=audit_view(sub),
-    )
-    return sub
+    return await SUBSCRIPTION.save(session, actor, sub, "subscription.rotate_secret")
 
 
 # `from_seq` is the change feed's `seq` (the journal sequencer's, change_sequence).

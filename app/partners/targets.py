@@ -1,13 +1,14 @@
 """Webhook targets and the SSRF rules of SPEC §11.
 
 A target is HTTPS (plain HTTP only with `QCR_WEBHOOK_ALLOW_HTTP`), its host is
-resolved at registration and again whenever the dispatcher opens a connection,
-every address it resolves to must be global unicast (private, loopback,
+resolved at registration and again before every delivery batch (the
+dispatcher's `delivery.Target.check`), every address it resolves to must be
+global unicast (private, loopback,
 link-local, CGNAT, ULA, multicast, reserved and the IPv4 forms embedded in IPv6
 — mapped, 6to4, Teredo, NAT64 — are refused unless `QCR_WEBHOOK_ALLOW_PRIVATE`),
 and the connection goes to the address that was checked, so a DNS answer that
 changes between the check and the connect (rebinding) cannot redirect it.
-Redirects are never followed (the dispatcher's client has them off).
+Redirects are never followed (app/partners/client.py follows none).
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
-
-import httpcore
 
 from app.core.errors import invalid
 
@@ -127,43 +125,3 @@ async def check_target(url: str, rules: TargetRules) -> None:
         await checked_addresses(host, port, rules)
     except TargetRefused as exc:
         raise invalid("url", str(exc)) from None
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend with the check between resolving and connecting:
-    it connects to the checked address (TLS still verifies the host name)."""
-
-    def __init__(self, rules: TargetRules) -> None:
-        self.rules = rules
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(host, port, self.rules)
-        error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self.inner.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        assert error is not None
-        raise error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise TargetRefused("unix sockets are not webhook targets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)

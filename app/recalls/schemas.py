@@ -8,10 +8,12 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.dates import IsoDate
+from app.core.types import trimmed
 from app.records.schemas import Gtin
 
-Level = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Channel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Level = Annotated[str, trimmed(min_length=1, max_length=40)]
+Channel = Annotated[str, trimmed(min_length=1, max_length=40)]
 Count = Annotated[int, Field(ge=0, le=10**12)]
 MAX_LEVELS = 10
 MAX_CHANNELS = 20
@@ -38,14 +40,14 @@ class ProgressCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reported_on: dt.date | None = Field(default=None, description="default: today")
+    reported_on: IsoDate | None = Field(default=None, description="default: today")
     levels: list[LevelProgress] = Field(min_length=1, max_length=MAX_LEVELS)
     notifications: dict[Channel, Count] = Field(
         default_factory=dict,
         max_length=MAX_CHANNELS,
         description="notifications sent, by channel (sms, letter, media, app, …)",
     )
-    planned_completion_on: dt.date | None = None
+    planned_completion_on: IsoDate | None = None
 
     @model_validator(mode="after")
     def _levels_once(self) -> Self:

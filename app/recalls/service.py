@@ -31,6 +31,18 @@ from app.records.kinds import RECALL
 from app.records.models import Recall
 
 
+def audit_view(progress: RecallProgress) -> dict[str, Any]:
+    return {
+        "recall_id": str(progress.recall_id),
+        "reported_on": progress.reported_on.isoformat(),
+        "levels": progress.levels,
+        "notifications": progress.notifications,
+    }
+
+
+PROGRESS = journal.Audited("recall_progress", audit_view)
+
+
 async def find_recall(
     session: Reader, actor: Principal, recall_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[Recall, str]:
@@ -63,25 +75,9 @@ async def record_progress(
         created_by=actor.key_id,
         created_at=await db_now(session),
     )
-    session.add(progress)
-    await session.flush()
-    after = {
-        "recall_id": str(recall.id),
-        "uscc": uscc,
-        "reported_on": on.isoformat(),
-        "levels": progress.levels,
-        "notifications": progress.notifications,
-    }
-    await journal.record(
-        session,
-        actor,
-        action="recall.progress",
-        entity="recall_progress",
-        entity_id=str(progress.id),
-        uscc=uscc,
-        after=after,
+    return await PROGRESS.save(
+        session, actor, progress, "recall.progress", also={"uscc": uscc}, uscc=uscc
     )
-    return progress
 
 
 # The item codes a recall covers: its GTIN, and its lots (none: every lot).

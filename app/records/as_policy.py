@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from app.core.models import fields
 from app.policy import policy
 from app.records import models
 
@@ -73,4 +74,4 @@ VIOLATION_FIELDS = (
 
 def violation_of(record: models.Violation) -> policy.Violation:
     """A stored violation as the policy sees it."""
-    return violation({f: getattr(record, f) for f in VIOLATION_FIELDS})
+    return violation(fields(record, VIOLATION_FIELDS))

@@ -31,7 +31,7 @@ from app.core.pagination import (
     encode_cursor,
 )
 from app.core.principal import Principal
-from app.core.routing import AutoCommitRoute, responses
+from app.core.routing import AutoCommitRoute, created, responses
 from app.organizations import service as organization_service
 from app.organizations.types import CodePath
 from app.records import disputes, imports, schemas, service
@@ -85,12 +85,7 @@ def add_kind(router: APIRouter, kind: Kind, create_schema: type, patch_schema: t
         create_record,
         "POST",
         f"create_{kind.name}",
-        status_code=201,
-        responses={
-            201: {"model": kind.privileged, "description": "Created"},
-            **responses(401, 403, 404, 409, 422),
-        },
-        response_class=Response,
+        **created(kind.privileged, 401, 403, 404, 409, 422),
     )
 
     status_pattern = STATUS_FILTERS[kind.name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -18,8 +18,8 @@ from pydantic import (
 )
 
 from app.core.dates import IsoDate
-from app.core.types import PastDate
-from app.identifiers.gtin import InvalidGtin, normalise_gtin
+from app.core.types import PastDate, trimmed
+from app.identifiers.gtin import GTIN_SCHEMA, InvalidGtin, normalise_gtin
 
 Grade = Literal["AAA", "AA", "A", "B", "C", "D"]
 Severity = Literal["minor", "general", "serious"]
@@ -40,9 +40,9 @@ PenaltyKind = Literal[
 ]
 PenaltyKinds = Annotated[list[PenaltyKind], Field(max_length=8)]
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Lot = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Line = Annotated[str, trimmed(min_length=1, max_length=200)]
+Paragraph = Annotated[str, trimmed(min_length=1, max_length=4000)]
+Lot = Annotated[str, trimmed(min_length=1, max_length=20)]
 CENT = decimal.Decimal("0.01")
 # Yuan and fen, never a float; always two places so that the stored and the
 # echoed value agree.
@@ -54,7 +54,7 @@ Money = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": 99999999999999.99},
+                {"type": "number", "minimum": 0, "maximum": 99999999999999.99, "multipleOf": 0.01},
                 {"type": "string", "pattern": r"^\d{1,14}(\.\d{1,2})?$", "maxLength": 17},
             ]
         }
@@ -69,11 +69,42 @@ def _gtin(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-Gtin = Annotated[str, StringConstraints(max_length=20), AfterValidator(_gtin)]
+Gtin = Annotated[
+    str,
+    StringConstraints(max_length=20),
+    AfterValidator(_gtin),
+    WithJsonSchema({"type": "string", "maxLength": 20, **GTIN_SCHEMA}),
+]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    schema["minProperties"] = 1
+    for name in getattr(model, "UNCLEARED", ()):
+        field = schema["properties"][name]
+        field.pop("default", None)
+        kept = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+        field.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+
+
+class StrictPatch(Strict):
+    """A patch: at least one field (an empty one is a 422); the fields of `UNCLEARED`
+    may be left out but not set to null. The document says both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
+    UNCLEARED: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _not_cleared(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("the patch is empty")
+        for name in self.UNCLEARED:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
 
 
 def _after(later: dt.date | None, earlier: dt.date | None, message: str) -> None:
@@ -141,7 +172,7 @@ class ViolationCreate(Strict):
     rectified_on: PastDate | None = None
     procedure: Procedure = Field(default="ordinary", description="policy v2 (SPEC §4.1)")
     penalty_kinds: PenaltyKinds = Field(default=[], description="policy v2 (SPEC §4.1)")
-    restriction_until: dt.date | None = Field(
+    restriction_until: IsoDate | None = Field(
         default=None, description="the end of a `restriction` (policy v2)"
     )
     published_on: PastDate | None = Field(
@@ -159,7 +190,7 @@ class ViolationCreate(Strict):
         return self
 
 
-class ViolationPatch(Strict):
+class ViolationPatch(StrictPatch):
     """Rectify (`rectified_on`), revoke (`revoked_on` + `revoked_reason`) or correct fields."""
 
     rectified_on: PastDate | None = None
@@ -173,26 +204,23 @@ class ViolationPatch(Strict):
     penalty_amount: Money | None = None
     procedure: Procedure | None = None
     penalty_kinds: PenaltyKinds | None = None
-    restriction_until: dt.date | None = None
+    restriction_until: IsoDate | None = None
     published_on: PastDate | None = None
+
+    UNCLEARED = (
+        "decided_on",
+        "category",
+        "severity",
+        "public_summary",
+        "procedure",
+        "penalty_kinds",
+        "published_on",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("the patch is empty")
         if ("revoked_on" in self.model_fields_set) != ("revoked_reason" in self.model_fields_set):
             raise ValueError("revoked_on and revoked_reason go together")
-        for required in (
-            "decided_on",
-            "category",
-            "severity",
-            "public_summary",
-            "procedure",
-            "penalty_kinds",
-            "published_on",
-        ):
-            if required in self.model_fields_set and getattr(self, required) is None:
-                raise ValueError(f"{required} cannot be cleared")
         return self
 
 
@@ -246,17 +274,11 @@ class InspectionCreate(Strict):
         return self
 
 
-class InspectionPatch(Strict):
+class InspectionPatch(StrictPatch):
     rectified_on: PastDate | None = None
     product_name: Line | None = None
     standard: Line | None = None
     failed_items: Annotated[list[Line], Field(max_length=100)] | None = None
-
-    @model_validator(mode="after")
-    def _shape(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("the patch is empty")
-        return self
 
 
 class InspectionPublic(RecordOut):
@@ -294,20 +316,14 @@ class RecallCreate(Strict):
     status: RecallStatus = "ongoing"
 
 
-class RecallPatch(Strict):
+class RecallPatch(StrictPatch):
     status: RecallStatus | None = None
     units: Annotated[int, Field(ge=0, le=10**9)] | None = None
     remedy: Paragraph | None = None
     lots: Annotated[list[Lot], Field(min_length=1, max_length=1000)] | None = None
     hazard_class: Literal[1, 2, 3] | None = None
 
-    @model_validator(mode="after")
-    def _shape(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError("the patch is empty")
-        if "status" in self.model_fields_set and self.status is None:
-            raise ValueError("status cannot be cleared")
-        return self
+    UNCLEARED = ("status",)
 
 
 class RecallPublic(RecordOut):

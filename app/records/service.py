@@ -157,9 +157,23 @@ def etag(record: OrganizationRecord) -> str:
     return f'"v{record.version}"'
 
 
-async def _write_version(
-    session: AsyncSession, actor: Principal, kind: Kind, record: OrganizationRecord, change: str
+async def _versioned(
+    session: AsyncSession,
+    actor: Principal,
+    kind: Kind,
+    record: OrganizationRecord,
+    org: Organization,
+    *,
+    action: str,
+    change: str,
+    event: str,
+    before: dict[str, Any] | None = None,
+    more: dict[str, Any] | None = None,
 ) -> None:
+    """The tail of a record's write: flush it, add its numbered version (`change`)
+    and journal it: `<kind>.<action>`, and the event `<kind>.<event>` with its
+    public snapshot (and `more`)."""
+    await session.flush()
     session.add(
         RecordVersion(
             record_type=kind.name,
@@ -174,6 +188,18 @@ async def _write_version(
         )
     )
     await session.flush()
+    await journal.record(
+        session,
+        actor,
+        action=f"{kind.name}.{action}",
+        entity=kind.name,
+        entity_id=str(record.id),
+        uscc=org.uscc,
+        before=before,
+        after=audited(record),
+        event=(f"{kind.name}.{event}", public_snapshot(kind, record, org.uscc) | (more or {})),
+        at=record.updated_at,
+    )
 
 
 async def _check_unique(session: AsyncSession, kind: Kind, values: dict[str, Any]) -> None:
@@ -211,18 +237,8 @@ async def create(
     for key, value in (fields | {"updated_at": now} | values).items():
         setattr(record, key, value)
     session.add(record)
-    await session.flush()
-    await _write_version(session, actor, kind, record, "created")
-    await journal.record(
-        session,
-        actor,
-        action=f"{kind.name}.create",
-        entity=kind.name,
-        entity_id=str(record.id),
-        uscc=org.uscc,
-        after=audited(record),
-        event=(f"{kind.name}.recorded", public_snapshot(kind, record, org.uscc)),
-        at=now,
+    await _versioned(
+        session, actor, kind, record, org, action="create", change="created", event="recorded"
     )
     return record
 
@@ -306,23 +322,18 @@ async def apply_changes(
         setattr(record, key, value)
     record.version += 1
     record.updated_at = await db_now(session)
-    await session.flush()
     change = change or _describe(kind, changes_)
-    await _write_version(session, actor, kind, record, change)
-    await journal.record(
+    await _versioned(
         session,
         actor,
-        action=f"{kind.name}.{change}",
-        entity=kind.name,
-        entity_id=str(record.id),
-        uscc=org.uscc,
+        kind,
+        record,
+        org,
+        action=change,
+        change=change,
+        event="updated",
         before=before,
-        after=audited(record),
-        event=(
-            f"{kind.name}.updated",
-            public_snapshot(kind, record, org.uscc) | {"change": change},
-        ),
-        at=record.updated_at,
+        more={"change": change},
     )
     return True
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.codes import daycounts
 from app.complaints import service as complaints_service
 from app.core.database import Database
 from app.core.settings import Settings
@@ -111,12 +112,14 @@ async def run_once(database: Database, settings: Settings, today: dt.date) -> li
             results.append(await run_day(session, day, settings))
             day += dt.timedelta(days=1)
         ended = await complaints_service.end_expired_mediations(session, today)
+        forgotten = await daycounts.forget_clients(session, today)
         await session.commit()
     for r in results:
         log.info(
             "signals_computed", day=r.day.isoformat(), series_rows=r.series_rows, raised=r.raised
         )
     log.info("mediations_ended", count=ended)
+    log.info("scan_day_clients_dropped", count=forgotten)
     return results
 
 

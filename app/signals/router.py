@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.auth.dependencies import Regulator
 from app.core.database import DbSession, ReadSession
 from app.core.errors import NotFound, invalid
+from app.core.filters import where_given
 from app.core.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -56,15 +57,13 @@ async def list_signals(
     cursor: CursorParam = None,
 ) -> Page[SignalOut]:
     """Signals, most severe first, then newest day, then id."""
-    statement = select(Signal).order_by(Signal.level, Signal.day.desc(), Signal.id)
-    if level is not None:
-        statement = statement.where(Signal.level == level)
-    if region is not None:
-        statement = statement.where(Signal.region == region)
-    if category is not None:
-        statement = statement.where(Signal.category == category)
-    if status is not None:
-        statement = statement.where(Signal.status == status)
+    statement = where_given(
+        select(Signal).order_by(Signal.level, Signal.day.desc(), Signal.id),
+        (Signal.level, level),
+        (Signal.region, region),
+        (Signal.category, category),
+        (Signal.status, status),
+    )
     if (key := decode_cursor(cursor, 3)) is not None:
         try:
             lvl, day, id = int(key[0]), dt.date.fromisoformat(str(key[1])), uuid.UUID(str(key[2]))

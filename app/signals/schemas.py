@@ -4,7 +4,9 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
+
+from app.core.types import trimmed
 
 Status = Literal["new", "triaged", "escalated", "dismissed", "closed"]
 
@@ -43,7 +45,4 @@ class SignalTransition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Literal["triaged", "escalated", "dismissed", "closed"]
-    reason: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-        | None
-    ) = None
+    reason: Annotated[str, trimmed(min_length=1, max_length=500)] | None = None

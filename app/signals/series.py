@@ -14,6 +14,14 @@ per address or /64 (SPEC §8: rate limits, `suspicious`) and `client_net`, the
 /48 of an IPv6 client (null for IPv4); the series count the latter, falling back
 to the former. (Rows stored before migration 0504 have no /48 and count per /64.)
 Anonymous complaints store their /48 hash directly.
+
+Scans are not read at night: the scan writer adds each batch to per-day
+counters (app/codes/daycounts.py), and the scans series of a day is its rows
+there, one per key. Suspicious codes are looked for among the codes with more
+kept clients than the threshold (`item_scan_clients.ordinal`), then judged on
+their scans as before. Days that began before the counters existed
+(`scan_counters.since`, migration 0701) are counted from the day's scans by the
+same definition.
 """
 
 from __future__ import annotations
@@ -23,14 +31,23 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.codes.daycounts import (
+    ITEM_JOIN,
+    LOCAL_DAY,
+    PRODUCT_CATEGORY,
+    RECORDS,
+    REGION,
+    SCAN_CLIENT,
+    SCANS_OF_WINDOW,
+)
+from app.codes.models import ScanCounters
 from app.signals.models import SeriesDay
 
-PRODUCT_CATEGORY = "coalesce(p.category, left(o.industry_code, 3), 'unclassified')"
-RECORDS = 50  # ids kept per row: the records behind a signal, bounded
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -60,47 +77,55 @@ class Window:
         }
 
 
-_ITEM_JOIN = """
-JOIN item_codes i ON i.id = s.item_id
-JOIN batches b ON b.id = i.batch_id
-JOIN products p ON p.id = b.product_id
-JOIN organizations o ON o.id = p.organization_id
-"""
-LOCAL_DAY = "(s.scanned_at AT TIME ZONE :zone)::date"
-# The client as the signals count it: per IPv4 address or IPv6 /48.
-SCAN_CLIENT = "coalesce(s.client_net, s.client_hash)"
 FEEDBACK_CLIENT = "coalesce(f.client_net, f.client_hash)"
 
-SCANS = f"""
-SELECT {LOCAL_DAY} AS day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
-       count(DISTINCT {SCAN_CLIENT}) AS value, count(*) AS events, 0 AS trials,
-       to_jsonb((array_agg(DISTINCT i.id::text))[1:{RECORDS}]) AS records
-FROM item_scans s {_ITEM_JOIN}
-WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
-GROUP BY 1, 2, 3
-"""
+_SCAN_SERIES = """
+SELECT day, category, region, clients AS value, scans AS events, 0 AS trials,
+       to_jsonb(items) AS records
+FROM """
+# Days before the counters (scan_counters.since): from the day's scans.
+SCANS = f"{_SCAN_SERIES}({SCANS_OF_WINDOW}) AS counted"
+# Later days: the scan writer's counters, one row per key (app/codes/daycounts.py).
+COUNTED_SCANS = f"{_SCAN_SERIES}scan_day_counts WHERE day BETWEEN :first AND :last"
 
-# Codes scanned that day that are suspicious by its end (more distinct clients
-# than the threshold, SPEC §6): the value is the clients that scanned them that day.
-SUSPICIOUS = f"""
-WITH touched AS (
-    SELECT s.item_id, {LOCAL_DAY} AS day FROM item_scans s
-    WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
-    GROUP BY 1, 2
-), flagged AS (
+
+DAY_SCANS = "s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'"
+
+
+def _suspicious(touched: str) -> str:
+    """Codes scanned that day that are suspicious by its end (more distinct clients
+    than the threshold, SPEC §6): the value is the clients that scanned them that
+    day. `touched`: the codes to look at and the days they were scanned."""
+    return f"""
+WITH touched AS ({touched}), flagged AS (
     SELECT t.item_id, t.day FROM touched t
     WHERE (SELECT count(DISTINCT x.client_hash) FROM item_scans x
            WHERE x.item_id = t.item_id AND x.agent <> 'bot'
              AND x.scanned_at < ((t.day + 1)::timestamp AT TIME ZONE :zone)) > :threshold
 )
-SELECT f.day, {PRODUCT_CATEGORY} AS category, left(o.region_code, 4) AS region,
+SELECT f.day, {PRODUCT_CATEGORY} AS category, {REGION} AS region,
        count(DISTINCT {SCAN_CLIENT}) AS value, count(DISTINCT s.item_id) AS events,
        0 AS trials,
        to_jsonb((array_agg(DISTINCT i.id::text))[1:{RECORDS}]) AS records
-FROM item_scans s JOIN flagged f ON f.item_id = s.item_id AND {LOCAL_DAY} = f.day {_ITEM_JOIN}
-WHERE s.scanned_at >= :start AND s.scanned_at < :end AND s.agent <> 'bot'
+FROM item_scans s JOIN flagged f ON f.item_id = s.item_id AND {LOCAL_DAY} = f.day {ITEM_JOIN}
+WHERE {DAY_SCANS}
 GROUP BY 1, 2, 3
 """
+
+
+# Every code scanned in the window.
+SUSPICIOUS = _suspicious(
+    f"SELECT s.item_id, {LOCAL_DAY} AS day FROM item_scans s WHERE {DAY_SCANS} GROUP BY 1, 2"
+)
+# Only the codes with more kept clients than the threshold ever (one numbered
+# threshold + 1, found by its index), each looked up in the window's scans by
+# its own index: not a pass over the day's scans.
+COUNTED_SUSPICIOUS = _suspicious(
+    f"""SELECT k.item_id, t.day FROM item_scan_clients k
+    CROSS JOIN LATERAL (SELECT DISTINCT {LOCAL_DAY} AS day FROM item_scans s
+                        WHERE s.item_id = k.item_id AND {DAY_SCANS}) AS t
+    WHERE k.ordinal = :threshold + 1"""
+)
 
 LOW_RATINGS = f"""
 SELECT (f.created_at AT TIME ZONE :zone)::date AS day, {PRODUCT_CATEGORY} AS category,
@@ -160,13 +185,38 @@ QUERIES = {
 }
 
 
+COUNTED = {"scans": COUNTED_SCANS, "suspicious": COUNTED_SUSPICIOUS}
+
+
+async def first_counted_day(session: AsyncSession, zone: ZoneInfo) -> dt.date | None:
+    """The first day that began after `scan_counters.since`: from it on, every
+    scan of the day is in the scan writer's counters."""
+    since: dt.datetime | None = await session.scalar(select(ScanCounters.since))
+    if since is None:
+        return None
+    day = since.astimezone(zone).date()
+    return day if Window(day, day, zone).start >= since else day + ONE_DAY
+
+
 async def scan_counts(
     session: AsyncSession, source: str, window: Window, threshold: int
 ) -> list[dict[str, Any]]:
-    """Days of scans (or of suspicious codes) from the scans table, by its time
-    index. The one place to repoint when scans are counted elsewhere."""
-    rows = await session.execute(text(QUERIES[source]), window.params(threshold))
-    return [dict(row) for row in rows.mappings()]
+    """Days of scans (or of suspicious codes): from the scan writer's counters for
+    the days it counted whole, from the scans table (by its time index) before."""
+    counted = await first_counted_day(session, window.zone)
+    parts = []
+    if counted is None or window.first < counted:
+        last = window.last if counted is None else min(window.last, counted - ONE_DAY)
+        parts.append((QUERIES[source], Window(window.first, last, window.zone)))
+    if counted is not None and window.last >= counted:
+        parts.append(
+            (COUNTED[source], Window(max(window.first, counted), window.last, window.zone))
+        )
+    found: list[dict[str, Any]] = []
+    for statement, part in parts:
+        rows = await session.execute(text(statement), part.params(threshold))
+        found += [dict(row) for row in rows.mappings()]
+    return found
 
 
 async def counts(

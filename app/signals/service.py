@@ -43,6 +43,9 @@ def audit_view(signal: Signal) -> dict[str, Any]:
     }
 
 
+SIGNAL = journal.Audited("signal", audit_view)
+
+
 async def _open(session: AsyncSession, key: str) -> Signal | None:
     return await session.scalar(
         select(Signal).where(Signal.key == key, Signal.status != "closed").with_for_update()
@@ -62,16 +65,7 @@ async def raise_findings(session: AsyncSession, day: dt.date, found: list[Findin
             before = audit_view(current)
             current.status, current.reason = "closed", f"superseded by level {finding.level}"
             current.updated_at, current.version = now, current.version + 1
-            await session.flush()
-            await journal.record(
-                session,
-                SYSTEM,
-                action="signal.superseded",
-                entity="signal",
-                entity_id=str(current.id),
-                before=before,
-                after=audit_view(current),
-            )
+            await SIGNAL.save(session, SYSTEM, current, "signal.superseded", before=before)
         d = finding.detection
         signal = Signal(
             key=finding.key,
@@ -93,16 +87,7 @@ async def raise_findings(session: AsyncSession, day: dt.date, found: list[Findin
             created_at=now,
             updated_at=now,
         )
-        session.add(signal)
-        await session.flush()
-        await journal.record(
-            session,
-            SYSTEM,
-            action="signal.raised",
-            entity="signal",
-            entity_id=str(signal.id),
-            after=audit_view(signal),
-        )
+        await SIGNAL.save(session, SYSTEM, signal, "signal.raised")
         raised += 1
     return raised
 
@@ -123,14 +108,4 @@ async def move(
     if body.reason is not None:
         signal.reason = body.reason
     signal.updated_at, signal.version = await db_now(session), signal.version + 1
-    await session.flush()
-    await journal.record(
-        session,
-        actor,
-        action=f"signal.{body.to}",
-        entity="signal",
-        entity_id=str(signal.id),
-        before=before,
-        after=audit_view(signal),
-    )
-    return signal
+    return await SIGNAL.save(session, actor, signal, f"signal.{body.to}", before=before)

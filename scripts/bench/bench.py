@@ -98,10 +98,13 @@ def parse_wrk(out: str) -> dict[str, float]:
 
 
 @contextmanager
-def server(cmd: list[str], env: dict[str, str], port: int, log: Path, ready: str) -> Iterator[None]:
+def server(
+    cmd: list[str], env: dict[str, str], port: int, log: Path, ready: str, cwd: Path = ROOT
+) -> Iterator[None]:
+    """`cmd` run from `cwd` (another checkout serves a baseline) until it answers `ready`."""
     with log.open("w") as out:
         proc = subprocess.Popen(
-            cmd, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+            cmd, env=os.environ | env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
         )
     try:
         deadline = time.monotonic() + 60

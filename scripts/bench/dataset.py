@@ -559,8 +559,8 @@ async def scan_heavily(conn: asyncpg.Connection, serials: list[str]) -> None:
     )
     await conn.execute(
         """
-        INSERT INTO item_scan_clients (item_id, client_hash)
-        SELECT i, substring(sha256(g::text::bytea) for 16)
+        INSERT INTO item_scan_clients (item_id, client_hash, ordinal)
+        SELECT i, substring(sha256(g::text::bytea) for 16), g
         FROM unnest($1::bigint[]) AS i, generate_series(1, 32) AS g
         """,
         ids,

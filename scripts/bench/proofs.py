@@ -7,8 +7,14 @@ Its own embedded PostgreSQL under var/bench-proofs (the log is insert-only, so
 it is kept apart from the main benchmark's data). The log is built once, by
 scripts/bench/biglog.py. Prints the proof's length, checks it verifies against
 the signed tree head (and that root against one recomputed here from the leaf
-hashes), and the latency of one proof over one keep-alive connection, alternating with
-`GET /v1/audit/keys` (one small row: this machine's floor at that moment).
+hashes), and the latency of one proof over one keep-alive connection, in turn
+with a consistency proof from size 1, `GET /v1/audit/keys` (an ordinary route
+reading one small row) and `GET /healthz` (no database): this machine's floors
+at that moment.
+
+    .venv/bin/python scripts/bench/proofs.py --baseline ../main-checkout --rounds 2
+
+serves the same log from another checkout and this one alternately (A B A B).
 """
 
 from __future__ import annotations
@@ -65,10 +71,73 @@ def get(conn: http.client.HTTPConnection, path: str, token: str) -> tuple[float,
     return took, json.loads(body)
 
 
+def percentiles(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(times), 2),
+        "p90_ms": round(times[int(0.9 * len(times)) - 1], 2),
+        "p99_ms": round(times[int(0.99 * len(times)) - 1], 2),
+    }
+
+
+def measure(
+    label: str, root: Path, env: dict[str, str], token: str, requests: int, size: int
+) -> dict[str, Any]:
+    """One server (the code under `root`): the proof of entry 1 in the tree of
+    `size` (the bulk log), a consistency proof, and the two floors, in turn."""
+    from scripts.bench.bench import server
+
+    cmd = [sys.executable, "-m", "app", "serve", "--no-migrate", "--port", str(PORT)]
+    served = env | {"PYTHONPATH": str(root)}
+    with server(cmd, served, PORT, DATA_DIR / f"registry-{label}.log", "/readyz", cwd=root):
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        # The head of the bulk log's own size (the bench's key writes come after).
+        _, head = get(conn, f"/v1/audit/tree-head?tree_size={size}", token)
+        paths = {
+            "proof": f"/v1/audit/entries/1/proof?tree_size={size}",
+            "consistency": f"/v1/audit/consistency?first=1&second={size}",
+            # The floors of this machine now: an authenticated read of one small
+            # row (the signing keys, an ordinary route), and a request that
+            # reads nothing.
+            "keys": "/v1/audit/keys",
+            "healthz": "/healthz",
+        }
+        for _ in range(50):  # warm the pools and the statement caches
+            for url in paths.values():
+                get(conn, url, token)
+        times: dict[str, list[float]] = {name: [] for name in paths}
+        for _ in range(requests):
+            for name, url in paths.items():
+                took, answer = get(conn, url, token)
+                times[name].append(took)
+                if name == "proof":
+                    proof = answer
+        conn.close()
+    audit_path = [bytes.fromhex(h) for h in proof["audit_path"]]
+    root_hash = bytes.fromhex(head["root_hash"])
+    leaf_hash = bytes.fromhex(proof["leaf_hash"])
+    return {
+        "label": label,
+        "tree_size": size,
+        "root_hash": head["root_hash"],
+        "proof_hashes": len(audit_path),
+        "verifies": merkle.verify_inclusion(0, size, leaf_hash, audit_path, root_hash),
+        "requests": requests,
+        **{name: percentiles(t) for name, t in times.items()},
+        "load_average": os.getloadavg(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. a worktree of main): served alternately with this one",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: A B pairs")
     args = parser.parse_args()
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -76,7 +145,7 @@ def main() -> None:
     os.environ.update(env)
     from app.core.database import prepare
     from app.core.settings import Settings
-    from scripts.bench.bench import make_keys, server
+    from scripts.bench.bench import make_keys
 
     settings = Settings()
     urls = prepare(settings, migrate=True)
@@ -84,44 +153,27 @@ def main() -> None:
     if log["build_seconds"] is not None:
         print(f"built a log of {log['tree_size']:,} entries in {log['build_seconds']:.1f} s")
     token = asyncio.run(make_keys(urls.service, settings))["regulator"]
-    cmd = [sys.executable, "-m", "app", "serve", "--no-migrate", "--port", str(PORT)]
-    with server(cmd, env, PORT, DATA_DIR / "registry.log", "/readyz"):
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        _, head = get(conn, "/v1/audit/tree-head", token)
-        size = head["tree_size"]
-        path = f"/v1/audit/entries/1/proof?tree_size={size}"
-        for _ in range(50):  # warm the pool and the statement caches
-            get(conn, path, token)
-        # Alternately, the floor of this machine now: an authenticated request
-        # that reads one small row (the signing keys).
-        times, floor = [], []
-        for _ in range(args.requests):
-            took, proof = get(conn, path, token)
-            times.append(took)
-            floor.append(get(conn, "/v1/audit/keys", token)[0])
-        conn.close()
-    audit_path = [bytes.fromhex(h) for h in proof["audit_path"]]
-    root = bytes.fromhex(head["root_hash"])
-    leaf_hash = bytes.fromhex(proof["leaf_hash"])
-    times.sort()
+    servers = [("branch", ROOT)]
+    if args.baseline is not None:
+        servers = [("baseline", args.baseline.resolve()), *servers]
+    runs = []
+    for _ in range(args.rounds if args.baseline is not None else 1):
+        for label, root in servers:
+            run = measure(label, root, env, token, args.requests, log["tree_size"])
+            print(json.dumps(run), flush=True)
+            runs.append(run)
     result = {
-        "tree_size": size,
-        "proof_hashes": len(audit_path),
-        "verifies": merkle.verify_inclusion(0, size, leaf_hash, audit_path, root),
-        "root_matches_recomputed": size == log["tree_size"] and root == log["root"],
-        "requests": len(times),
-        "p50_ms": statistics.median(times),
-        "p90_ms": times[int(0.9 * len(times)) - 1],
-        "p99_ms": times[int(0.99 * len(times)) - 1],
-        "max_ms": times[-1],
-        "floor_p50_ms": statistics.median(floor),
-        "floor_what": "GET /v1/audit/keys, alternating with the proof",
+        "runs": runs,
+        "root_matches_recomputed": all(bytes.fromhex(r["root_hash"]) == log["root"] for r in runs),
         "build_seconds": log["build_seconds"],
+        "cpus": os.cpu_count(),
         "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     (DATA_DIR / "results.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-    ok = result["verifies"] and result["root_matches_recomputed"] and len(audit_path) <= 20
+    ok = result["root_matches_recomputed"] and all(
+        r["verifies"] and r["proof_hashes"] <= 20 for r in runs
+    )
     sys.exit(0 if ok else 1)
 
 

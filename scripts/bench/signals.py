@@ -8,15 +8,21 @@ item codes per product), S scans on the measured day (most items scanned by two
 clients, a thousand cloned codes by a hundred each), a year of inspections (2 %
 failing), low ratings on the day, 35 days of history of every source in the
 stored series (copied from the day itself, ±5 %: a steady state, where the day
-raises few signals) and a year of counted days (the nights before). Then it times
-`app.signals.job.run_day` for the day — the series of every source counted from
-the day's rows, every detector, the signals raised — and the console's list of
-open signals (`app.console.builtin.open_signals`: the query, the 28-day charts
-of the 20 shown, the rendering) with thousands of open signals stored.
+raises few signals) and a year of counted days (the nights before). The scans
+are rows, so what the scan writer stores with them is filled from them: the
+codes' kept clients, numbered, and the day counters (`daycounts.FILL_FROM_SCANS`).
+Then it times `app.signals.job.run_day` for the day — every source's series
+(the scans from the day counters, or with `--from-scans` from the stored scans,
+as before the counters), every detector, the signals raised — and the console's
+list of open signals (`app.console.builtin.open_signals`: the query, the 28-day
+charts of the 20 shown, the rendering) with thousands of open signals stored;
+`--batch-cost` also times the scan writer's batches with and without the day
+counters' statement.
 
     python scripts/bench/signals.py --organizations 1000000 --scans 10000000
     python scripts/bench/signals.py -n 100000 -s 1000000 --data-dir var/bench-signals
     python scripts/bench/signals.py -s 10000000 --reuse --scans-from 2000000  # extend, measure
+    python scripts/bench/signals.py -s 10000000 --reuse --from-scans --batch-cost
 
 The organizations' name index (n-grams, for search) is dropped before loading:
 nothing here searches names, and building it for a million rows only adds time.
@@ -28,6 +34,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import random
 import statistics
 import sys
 import time
@@ -40,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from app.codes import daycounts, scans
 from app.console import builtin
 from app.core import embedded, migrations
 from app.core.database import make_engine
@@ -84,6 +92,22 @@ SELECT CASE WHEN g < :cloned_scans THEN 1 + g % :cloned ELSE 1 + g % :items END,
        'mobile'
 FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g
 """
+# What the scan writer would have stored with the day's scans (app/codes/scans.py):
+# each code's first distinct clients, numbered, and the day's counters, filled
+# from the stored scans by the counters' own definition; the counters hold every
+# scan from the day's start on (or, `--from-scans`, from now: the day is counted
+# from its scans, as before the counters).
+COUNTERS = [
+    "TRUNCATE item_scan_clients, scan_day_counts, scan_day_clients",
+    """INSERT INTO item_scan_clients (item_id, client_hash, ordinal)
+    SELECT item_id, client_hash, n FROM (
+        SELECT item_id, client_hash,
+               row_number() OVER (PARTITION BY item_id ORDER BY min(scanned_at), client_hash) AS n
+        FROM item_scans WHERE agent <> 'bot' GROUP BY item_id, client_hash
+    ) AS kept WHERE n <= :kept""",
+    *daycounts.FILL_FROM_SCANS,
+]
+SINCE = ["DELETE FROM scan_counters", "INSERT INTO scan_counters (since) VALUES (:since)"]
 OTHERS = [
     # A year of inspections, 2 % failing, over every organization with a product.
     """INSERT INTO inspections (organization_id, report_no, authority, inspected_on,
@@ -127,6 +151,9 @@ def _values(args: argparse.Namespace, day: dt.date) -> dict[str, Any]:
     start = dt.datetime.combine(day, dt.time(), get_settings().zone)
     products = min(args.products, args.organizations)
     return {
+        "end": start + dt.timedelta(days=1),
+        "zone": get_settings().timezone,
+        "kept": scans.CLIENTS_KEPT,
         "organizations": args.organizations,
         "products": products,
         "items": products * 10,
@@ -152,23 +179,47 @@ async def _scans(connection: Any, values: dict[str, Any], first: int, total: int
         print(f"  scans loaded: {high + 1:,}", file=sys.stderr, flush=True)
 
 
+async def _counters(connection: Any, values: dict[str, Any]) -> float:
+    began = time.perf_counter()
+    for statement in COUNTERS:
+        await connection.execute(*_sql(statement, values))
+    await connection.execute("ANALYZE item_scan_clients, scan_day_counts, scan_day_clients")
+    return time.perf_counter() - began
+
+
+async def since(url: str, instant: dt.datetime) -> None:
+    """`scan_counters.since`: the day is counted from the counters if it began after."""
+    connection = await asyncpg.connect(_asyncpg_url(url))
+    try:
+        for statement in SINCE:
+            await connection.execute(*_sql(statement, {"since": instant}))
+    finally:
+        await connection.close()
+
+
 async def load(url: str, args: argparse.Namespace, day: dt.date) -> dict[str, float]:
     values = _values(args, day)
     timings = {}
     connection = await asyncpg.connect(_asyncpg_url(url))
     try:
         await connection.execute("SET synchronous_commit = off")
+        await connection.execute("SET work_mem = '256MB'")  # the loader's sorts, not timed
         began = time.perf_counter()
         if args.reuse:  # only the scans from --scans-from on
             await _scans(connection, values, args.scans_from, args.scans)
             await connection.execute("ANALYZE item_scans")
-            return {"scans": round(time.perf_counter() - began, 1)}
+            scanned = time.perf_counter() - began
+            return {
+                "scans": round(scanned, 1),
+                "counters": round(await _counters(connection, values), 1),
+            }
         for statement in LOAD:
             await connection.execute(*_sql(statement, values))
         timings["organizations_products_codes"] = time.perf_counter() - began
         began = time.perf_counter()
         await _scans(connection, values, 0, args.scans)
         timings["scans"] = time.perf_counter() - began
+        timings["counters"] = await _counters(connection, values)
         began = time.perf_counter()
         for statement in OTHERS:
             await connection.execute(*_sql(statement, values))
@@ -233,6 +284,47 @@ async def measure(url: str, day: dt.date, repeats: int) -> dict[str, Any]:
         await engine.dispose()
 
 
+NO_COUNTERS = "SELECT $1::bigint[], $2::date[], $3::bytea[]"  # the same arguments, nothing done
+
+
+async def batch_cost(url: str, sizes: list[int], rounds: int) -> dict[str, Any]:
+    """What the day counters add to a batch of the scan writer (`scans.write`): the
+    batch written with its counters' statement and without (alternated, random
+    codes of the data set, now), each in a transaction rolled back; medians."""
+    zone = get_settings().zone
+    connection = await asyncpg.connect(_asyncpg_url(url))
+    counting = daycounts.COUNT_BATCH
+    out: dict[str, Any] = {}
+    try:
+        top = await connection.fetchval("SELECT max(id) FROM item_codes")
+        for size in sizes:
+            times: dict[str, list[float]] = {"with": [], "without": []}
+            for _ in range(rounds):
+                for variant, statement in (("with", counting), ("without", NO_COUNTERS)):
+                    daycounts.COUNT_BATCH = statement
+                    at = dt.datetime.now(dt.UTC)
+                    batch = [
+                        scans.Scan(random.randint(1, top), at, random.randbytes(16), "mobile")
+                        for _ in range(size)
+                    ]
+                    transaction = connection.transaction()
+                    await transaction.start()
+                    began = time.perf_counter()
+                    await scans.write(connection, batch, zone)
+                    times[variant].append((time.perf_counter() - began) * 1000)
+                    await transaction.rollback()
+            with_, without = (statistics.median(times[v]) for v in ("with", "without"))
+            out[str(size)] = {
+                "ms_with_counters": round(with_, 1),
+                "ms_without": round(without, 1),
+                "ratio": round(with_ / without, 2),
+            }
+    finally:
+        daycounts.COUNT_BATCH = counting
+        await connection.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--organizations", "-n", type=int, default=1_000_000)
@@ -247,6 +339,16 @@ def main() -> int:
     parser.add_argument(
         "--scans-from", type=int, help="with --reuse: first add the scans from this number on"
     )
+    parser.add_argument(
+        "--batch-cost",
+        action="store_true",
+        help="also time the scan writer's batches with and without the day counters",
+    )
+    parser.add_argument(
+        "--from-scans",
+        action="store_true",
+        help="count the day from its stored scans (as before the scan writer's counters)",
+    )
     args = parser.parse_args()
     if args.url is None:
         socket_dir = embedded.start(Path(args.data_dir))
@@ -259,7 +361,10 @@ def main() -> int:
         migrations.upgrade(_sqlalchemy_url(args.url))
     if not args.reuse or args.scans_from is not None:
         loaded = asyncio.run(load(args.url, args, day))
+    start = dt.datetime.combine(day, dt.time(), get_settings().zone)
+    asyncio.run(since(args.url, dt.datetime.now(dt.UTC) if args.from_scans else start))
     out = {
+        "counted_from": "scans" if args.from_scans else "counters",
         "organizations": args.organizations,
         "products": min(args.products, args.organizations),
         "item_codes": min(args.products, args.organizations) * 10,
@@ -268,6 +373,8 @@ def main() -> int:
         "load_seconds": loaded | {"total": round(time.perf_counter() - began, 1)},
     }
     out |= asyncio.run(measure(args.url, day, args.repeats))
+    if args.batch_cost:
+        out["scan_batch_ms"] = asyncio.run(batch_cost(args.url, [100, 1000, 10000], 9))
     print(json.dumps(out, indent=2))
     return 0
 

@@ -1,15 +1,20 @@
 """Time the webhook fan-out: E events to S subscribers on loopback.
 
-Creates a scratch database (dropped first if it exists), migrates it, registers
-S subscriptions to S receivers (uvicorn, in a child process, one port each),
+Creates a scratch database (dropped first if it exists; by default on an
+embedded PostgreSQL under --data-dir), migrates it, registers S subscriptions to
+S receivers (in a child process, one port each: `--receiver uvicorn`, an ASGI
+app answering 204, or `--receiver raw`, a bare asyncio HTTP/1.1 server answering
+204 to every request, lighter on the shared cores),
 appends E `credit.changed` events over O organizations through the real change
 feed and outbox (one transaction), then runs the real dispatcher in this
 process and reports the seconds until every delivery is marked delivered, and
-the deliveries per second.
+the deliveries per second. The dispatcher's loop is uvloop, as in `qcr serve`
+(`--loop asyncio` for the default one).
 
     python scripts/bench/webhooks.py --events 10000 --subscribers 20
+    python scripts/bench/webhooks.py --events 10000 --subscribers 20 --receiver raw
     python scripts/bench/webhooks.py --events 1000 --subscribers 5 \
-        --url postgresql://postgres@127.0.0.1:5432/qcr_bench_webhooks
+        --url postgresql://postgres@127.0.0.1:5432/qcr_bench_webhooks --loop asyncio
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app import journal
-from app.core import migrations
+from app.core import embedded, migrations
 from app.core.database import make_engine
 from app.core.principal import Principal, Role
 from app.core.settings import Settings
@@ -47,6 +53,45 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+class RawReceiver(asyncio.Protocol):
+    """A bare HTTP/1.1 server connection: reads each request (headers, then a
+    Content-Length body) and answers 204, keeping the connection alive."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            length = 0
+            for line in self.buffer[:end].split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
+            assert self.transport is not None
+            self.transport.write(NO_CONTENT)
+
+
+def _raw_receivers(ports: list[int]) -> None:
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for p in ports:
+            await loop.create_server(RawReceiver, "127.0.0.1", p)
+        await asyncio.Event().wait()
+
+    uvloop.run(serve())
 
 
 def _receivers(ports: list[int]) -> None:
@@ -87,7 +132,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     engine = make_engine(_sqlalchemy_url(args.url), settings, pool_size=args.subscribers + 5)
     install_listeners()
     ports = [_free_port() for _ in range(args.subscribers)]
-    child = multiprocessing.Process(target=_receivers, args=(ports,), daemon=True)
+    serve = _raw_receivers if args.receiver == "raw" else _receivers
+    child = multiprocessing.Process(target=serve, args=(ports,), daemon=True)
     child.start()
     try:
         await asyncio.sleep(2)
@@ -131,8 +177,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if done == total or time.perf_counter() - started > args.limit:
                 break
         elapsed = time.perf_counter() - started
-        task.cancel()
+        task.cancel()  # its clients close their connections
+        await asyncio.gather(task, return_exceptions=True)
         return {
+            "receiver": args.receiver,
+            "loop": args.loop,
             "events": args.events,
             "subscribers": args.subscribers,
             "organizations": args.organizations,
@@ -144,7 +193,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     finally:
         child.terminate()
-        child.join()
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join()
         await engine.dispose()
 
 
@@ -155,9 +207,15 @@ def main() -> int:
     parser.add_argument("--organizations", "-o", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--limit", type=float, default=300, help="give up after this many s")
-    parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/qcr_bench_webhooks")
+    parser.add_argument("--receiver", choices=("uvicorn", "raw"), default="uvicorn")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--url", help="a server to use (default: embedded, under --data-dir)")
+    parser.add_argument("--data-dir", default="var/bench-webhooks")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    if args.url is None:
+        args.url = embedded.url(embedded.start(Path(args.data_dir)), "qcr_bench_webhooks")
+    runner = uvloop.run if args.loop == "uvloop" else asyncio.run
+    print(json.dumps(runner(run(args)), indent=2))
     return 0
 
 

@@ -45,6 +45,17 @@ async def test_a_bulk_built_log_serves_short_proofs_that_verify(
     assert len(path) == math.ceil(math.log2(size))
     assert merkle.verify_inclusion(0, size, bytes.fromhex(proof["leaf_hash"]), path, root)
 
+    # In the tree of exactly N = 1,025 leaves: ⌈log2 1025⌉ = 11 hashes, against its own head.
+    at_n = await client.get(f"/v1/audit/entries/1/proof?tree_size={N}", headers=regulator)
+    assert at_n.status_code == 200, at_n.text
+    path = [bytes.fromhex(h) for h in at_n.json()["audit_path"]]
+    assert len(path) == math.ceil(math.log2(N)) == 11
+    root_n = bytes.fromhex(
+        (await client.get(f"/v1/audit/tree-head?tree_size={N}")).json()["root_hash"]
+    )
+    assert root_n == biglog.root_of(hashes[:N])
+    assert merkle.verify_inclusion(0, N, bytes.fromhex(proof["leaf_hash"]), path, root_n)
+
     last = await client.get(f"/v1/audit/entries/{size}/proof", headers=regulator)
     assert last.status_code == 200, last.text
     assert last.json()["entry"]["action"] != biglog.ACTION  # the write, appended after

@@ -141,7 +141,9 @@ async def test_feedback_on_forged_or_unknown_codes_is_404(
     for path in (forged, f"/01/{gtin}/10/NOPE", "/01/06901234567890"):
         response = await client.post(path + "/feedback", json={"rating": 5})
         assert response.status_code == 404
-    assert (await client.post(paths[0], json={"rating": 5})).status_code == 404
+    # The code's own URI is read, not posted to (feedback goes to `…/feedback`).
+    posted = await client.post(paths[0], json={"rating": 5})
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET, HEAD, OPTIONS"
 
 
 async def test_reading_feedback_by_role(

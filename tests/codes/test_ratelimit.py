@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from starlette.requests import Request
 
+from app.core.errors import TooManyRequests
 from app.core.ratelimit import MovingWindow, RateLimiter, client_id
 from app.core.settings import Settings
 from tests.codes.helpers import make_product
@@ -208,3 +209,16 @@ def test_the_memory_window_forgets_idle_clients() -> None:
     window.hit("late", 5, 60, 61.0)  # past SWEEP_SECONDS: the idle ones go
     assert window.held() == 1
     assert window.hit("client-0", 1, 60, 61.0) is None  # a fresh window
+
+
+async def test_each_rate_of_a_scope_counts_apart_in_memory() -> None:
+    # As with `limits`' keys: a scope whose rate changes (settings reloaded, a
+    # test tightening it) starts a window of its own.
+    limiter = RateLimiter()
+    for _ in range(3):
+        await limiter.hit("feedback", "3/minute", "198.51.100.7")
+    await limiter.hit("feedback", "1/minute", "198.51.100.7")
+    with pytest.raises(TooManyRequests):
+        await limiter.hit("feedback", "1/minute", "198.51.100.7")
+    with pytest.raises(TooManyRequests):
+        await limiter.hit("feedback", "3/minute", "198.51.100.7")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
@@ -16,9 +17,11 @@ from app.codes import scans
 from app.codes.context import agent_class
 from app.codes.models import ItemCode, ItemScan
 from app.core.database import asyncpg_dsn
+from app.core.settings import Settings
 from tests.codes.helpers import item_codes
 from tests.conftest import DatabaseUnderTest
 from tests.factories import committed_key, committed_organization
+from tests.waiting import wait_for
 
 JSON = {"Accept": "application/json"}
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"}
@@ -51,19 +54,29 @@ async def test_parallel_scans_lose_no_increment(
     assert first is not None and earliest is not None and first <= earliest
 
 
+async def _one_code(client: AsyncClient, engine: AsyncEngine) -> Any:
+    """A committed item code: its id, batch and serial."""
+    uscc = await committed_organization(engine)
+    headers = await committed_key(engine, "regulator")
+    await item_codes(client, headers, uscc, count=1)
+    async with AsyncSession(engine) as session:
+        return (
+            await session.execute(select(ItemCode.id, ItemCode.batch_id, ItemCode.serial))
+        ).one()
+
+
 async def test_buffered_counts_are_exact_while_the_buffer_is_written(
-    committed_client: AsyncClient, engine: AsyncEngine, test_database: DatabaseUnderTest
+    committed_client: AsyncClient,
+    engine: AsyncEngine,
+    test_database: DatabaseUnderTest,
+    test_settings: Settings,
 ) -> None:
     """A serving process (SPEC §6 Freshness): each scan is told the stored count plus
     this process's unwritten scans plus itself, also when writes of the buffer run
     between reads, so no two scans are told the same number."""
-    uscc = await committed_organization(engine)
-    headers = await committed_key(engine, "regulator")
-    await item_codes(committed_client, headers, uscc, count=1)
-    async with AsyncSession(engine) as session:
-        item = (await session.execute(select(ItemCode.batch_id, ItemCode.serial))).one()
+    item = await _one_code(committed_client, engine)
     pool = await asyncpg.create_pool(asyncpg_dsn(test_database.service_url), min_size=1, max_size=8)
-    buffer = scans.ScanBuffer(pool)
+    buffer = scans.ScanBuffer(pool, test_settings.zone)
 
     async def scan() -> int:
         row, unwritten, _ = await buffer.read_item(pool, item.batch_id, item.serial, b"c")
@@ -83,6 +96,45 @@ async def test_buffered_counts_are_exact_while_the_buffer_is_written(
     assert sorted(seen) == list(range(1, 121))
     async with AsyncSession(engine) as session:
         assert await session.scalar(select(ItemCode.scan_count)) == 120
+
+
+async def test_a_write_under_way_when_the_writer_stops_is_finished(
+    committed_client: AsyncClient,
+    engine: AsyncEngine,
+    test_database: DatabaseUnderTest,
+    test_settings: Settings,
+) -> None:
+    """The stop's drain (SIGTERM cancels the writer) finishes the batch being
+    written instead of cancelling its statements, which would lose its scans."""
+    item = await _one_code(committed_client, engine)
+    dsn = asyncpg_dsn(test_database.service_url)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    holder = await asyncpg.connect(dsn)
+    buffer = scans.ScanBuffer(pool, test_settings.zone)
+    try:
+        locked = holder.transaction()
+        await locked.start()
+        await holder.execute("SELECT id FROM item_codes WHERE id = $1 FOR UPDATE", item.id)
+        for n in range(3):
+            buffer.add(scans.Scan(item.id, dt.datetime.now(dt.UTC), bytes([n]), "mobile"))
+        writer = asyncio.create_task(buffer.run())
+
+        async def waiting_for_the_lock() -> bool:
+            query = "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
+            return bool(await holder.fetchval(query))
+
+        await wait_for(waiting_for_the_lock, "the batch's write waiting for the code's lock")
+        writer.cancel()
+        await asyncio.sleep(0.2)
+        assert not writer.done()  # still writing the batch
+        await locked.rollback()
+        await asyncio.gather(writer, return_exceptions=True)
+    finally:
+        await holder.close()
+        await pool.close()
+    async with AsyncSession(engine) as session:
+        assert await session.scalar(select(func.count()).select_from(ItemScan)) == 3
+        assert await session.scalar(select(ItemCode.scan_count)) == 3
 
 
 async def _client_from(app: FastAPI, address: str) -> AsyncIterator[AsyncClient]:

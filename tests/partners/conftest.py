@@ -31,6 +31,8 @@ from app.journal import heads, sequencer
 from app.main import create_app
 from app.partners.delivery import RetryPolicy
 from app.partners.dispatcher import Dispatcher
+from tests.factories import committed_key
+from tests.partners.helpers import subscribe
 
 
 async def eventually(check: Callable[[], Any], within: float = 5.0) -> None:
@@ -55,6 +57,7 @@ FAST = RetryPolicy(delays=(0.05,), repeat=0.05, jitter=0.0, timeout=2.0)
 class Received:
     headers: dict[str, str]
     body: bytes
+    peer: tuple[str, int] | None = None  # the connection it came on
 
     @property
     def event(self) -> dict[str, Any]:
@@ -85,7 +88,8 @@ class Receiver:
             return
         request = Request(scope, receive)
         body = await request.body()
-        self.received.append(Received(dict(request.headers), body))
+        peer = scope.get("client")
+        self.received.append(Received(dict(request.headers), body, tuple(peer) if peer else None))
         if self.hold:
             await asyncio.sleep(self.hold)
         status = self.status
@@ -195,6 +199,16 @@ async def live_client(
         )
         names = ", ".join(f'"{t}"' for t in tables)
         await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+
+
+@pytest.fixture
+async def subscribed_regulator(
+    live_client: AsyncClient, engine: AsyncEngine, receiver: Receiver
+) -> dict[str, str]:
+    """A regulator's key, `receiver` being subscribed to `recall.opened`."""
+    partner = await committed_key(engine, "partner")
+    await subscribe(live_client, partner, receiver.url, ["recall.opened"])
+    return await committed_key(engine, "regulator")
 
 
 class FrozenClock:
