@@ -20,7 +20,11 @@ def install_listeners() -> None:
     """Idempotent: every app, CLI command and test calls it."""
     # A write to an organization's inputs refreshes its materialised credit in
     # the same transaction (SPEC §4.6); once per organization in a bulk import.
-    journal.listen(credit_service.refresh_after_write, coalesce=True)
+    journal.listen(
+        credit_service.refresh_after_write,
+        coalesce=True,
+        many=credit_service.refresh_after_writes,
+    )
     # Due process feeds credit (notices, objections) and four eyes guards the acts
     # of SPEC §9; both register hooks the lower packages call.
     dueprocess_wiring.install()

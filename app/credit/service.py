@@ -3,6 +3,7 @@ answer time-travel queries, refresh statuses whose window edge has passed."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
@@ -52,7 +53,14 @@ def published_until(
     return publication.public_until(v, on, versions.current(), others)
 
 
-def reason_json(reason: policy.Reason, hist: policy.History, on: dt.date) -> dict[str, Any]:
+def reason_json(
+    reason: policy.Reason,
+    hist: policy.History,
+    on: dt.date,
+    violations: dict[uuid.UUID, policy.Violation] | None = None,
+) -> dict[str, Any]:
+    """A reason as stored; `violations`: the history's by id (when many reasons
+    name them: a linear search each grows with the square of their number)."""
     out: dict[str, Any] = {
         "rule_id": reason.rule_id,
         "effect": reason.effect,
@@ -62,7 +70,9 @@ def reason_json(reason: policy.Reason, hist: policy.History, on: dt.date) -> dic
         "explanation_en": reason.explanation_en,
     }
     if reason.record_type == "violation":
-        found = next((v for v in hist.violations if v.id == reason.record_id), None)
+        if violations is None:
+            violations = {v.id: v for v in hist.violations}
+        found = violations.get(reason.record_id) if reason.record_id else None
         if found is not None:
             out["published_until"] = published_until(found, on, hist).isoformat()
     if reason.disputed:
@@ -111,7 +121,8 @@ def evaluate(org_id: uuid.UUID, uscc: str, hist: policy.History, on: dt.date) ->
     schedule = versions.current()
     result = policy.evaluate(hist, on, schedule)
     since = policy.black_listed_since(hist, on, schedule) if result.black_list else None
-    reasons = [reason_json(r, hist, on) for r in result.reasons]
+    violations = {v.id: v for v in hist.violations}
+    reasons = [reason_json(r, hist, on, violations) for r in result.reasons]
     return Evaluated(org_id, uscc, result, reasons, since)
 
 
@@ -240,6 +251,9 @@ def _inputs_statement(where: ColumnElement[bool]) -> Select[Any]:
 
 _INPUTS_BY_ID = _inputs_statement(Organization.id == func.any(bindparam("ids", type_=_IDS)))
 _INPUTS_BY_USCC = _inputs_statement(Organization.uscc == bindparam("uscc"))
+_INPUTS_BY_USCCS = _inputs_statement(
+    Organization.uscc == func.any(bindparam("usccs", type_=ARRAY(String)))
+)
 
 
 async def _inputs(
@@ -313,7 +327,11 @@ async def _recompute(
     """`refresh` without reading the stored statuses back."""
     histories = await histories_of(session, statuses)
     await _store_publication_periods(session, histories)
-    evaluated = [evaluate(org_id, uscc, histories[org_id], on) for org_id, uscc in organizations]
+    evaluated = []
+    for i, (org_id, uscc) in enumerate(organizations):
+        if i:  # each organization's evaluation between two turns of the event loop
+            await asyncio.sleep(0)
+        evaluated.append(evaluate(org_id, uscc, histories[org_id], on))
     # Policy v2 (SPEC §9): an S rule holding with no notice in its episode gets one
     # served now, in this transaction; those organizations are evaluated again.
     unnoticed = [
@@ -390,6 +408,33 @@ async def refresh_after_write(
     usccs, statuses, previous = await _inputs(session, _INPUTS_BY_USCC, {"uscc": entry.uscc})
     if usccs:
         await _recompute(session, list(usccs.items()), statuses, previous, today())
+
+
+# Organizations refreshed together after a bulk write: their statements are
+# shared, their evaluation (CPU) runs between two turns of the event loop.
+REFRESH_GROUP = 4
+
+
+async def refresh_after_writes(
+    session: AsyncSession, written: Sequence[tuple[journal.Entry | None, journal.Event | None]]
+) -> None:
+    """`refresh_after_write` for many organizations' writes (the end of a
+    `journal.deferred` block: a CSV import's chunk), in the order they were first
+    written to: `REFRESH_GROUP` at a time, in a few statements per group, with a
+    turn of the event loop between groups for the other requests."""
+    wanted = list(
+        dict.fromkeys(
+            e.uscc for e, _ in written if e and e.uscc is not None and e.entity in CREDIT_ENTITIES
+        )
+    )
+    for start in range(0, len(wanted), REFRESH_GROUP):
+        if start:
+            await asyncio.sleep(0)
+        group = wanted[start : start + REFRESH_GROUP]
+        usccs, statuses, previous = await _inputs(session, _INPUTS_BY_USCCS, {"usccs": group})
+        ids = {uscc: org_id for org_id, uscc in usccs.items()}
+        organizations = [(ids[u], u) for u in group if u in ids]
+        await _recompute(session, organizations, statuses, previous, today())
 
 
 def past_edge(holds_until: dt.date | None, on: dt.date) -> bool:

@@ -25,7 +25,10 @@ commit order, by the sequencer: `app.journal.sequencer`), and then runs every
 after-write listener. `journal.emit(session, type, uscc, data)` appends an
 event that has no audit entry of its own (`credit.changed`), and runs the
 listeners too; `journal.emit_many(session, [(type, uscc, data), ...])` appends
-many in one statement (a publication's list movements).
+many in one statement (a publication's list movements);
+`journal.record_many(session, actor, [journal.Write(action=..., ...), ...])`
+records many writes at once (a CSV import's chunk): the same entry and event
+per write as `record` makes, inserted in bulk, the listeners run for each.
 
 Listeners are registered once at start-up by the edge (`app/wiring.py`), never
 by the writer, so a writer never imports what reacts to it::
@@ -38,8 +41,10 @@ the write). `entry` is the `Entry` just written (None for `emit`), `event` the
 `Event` (None when the write had none). A `coalesce=True` listener (keyed by
 the entry's `uscc`) runs once per organization at the end of a
 `async with journal.deferred(session):` block instead of once per write — what
-a bulk import wants from a credit refresh; other listeners (a webhook outbox,
-notices) still run per write inside the block.
+a bulk import wants from a credit refresh; registered with
+`many=refresh_credits` (`(session, [(entry, event), ...])`), the block's end
+calls that once instead, with each organization's last write. Other listeners
+(a webhook outbox, notices) still run per write inside the block.
 
 Private fields (a legal representative, an internal description, a contact)
 enter an entry only as `journal.private_digest(salt, value)`, the salt kept
@@ -54,11 +59,13 @@ from app.journal.service import (
     Audited,
     Entry,
     Event,
+    Write,
     deferred,
     emit,
     emit_many,
     listen,
     record,
+    record_many,
     unlisten,
 )
 
@@ -66,11 +73,13 @@ __all__ = [
     "Audited",
     "Entry",
     "Event",
+    "Write",
     "deferred",
     "emit",
     "emit_many",
     "listen",
     "private_digest",
     "record",
+    "record_many",
     "unlisten",
 ]

@@ -59,21 +59,26 @@ class Identified(Protocol):
 Row = TypeVar("Row", bound=Identified)
 
 Listener = Callable[[AsyncSession, Entry | None, Event | None], Awaitable[None]]
+Written = tuple[Entry | None, Event | None]
+ManyListener = Callable[[AsyncSession, Sequence[Written]], Awaitable[None]]
 
 
 @dataclass
 class _Registered:
     fn: Listener
     coalesce: bool
+    many: ManyListener | None = None
 
 
 _listeners: list[_Registered] = []
 
 
-def listen(fn: Listener, *, coalesce: bool = False) -> None:
-    """Run `fn` after every write (idempotent: registering twice keeps one)."""
+def listen(fn: Listener, *, coalesce: bool = False, many: ManyListener | None = None) -> None:
+    """Run `fn` after every write (idempotent: registering twice keeps one).
+    `many`: a coalescing listener's form for many organizations at once, which
+    the end of a `deferred` block calls with each one's last write."""
     if not any(r.fn is fn for r in _listeners):
-        _listeners.append(_Registered(fn, coalesce))
+        _listeners.append(_Registered(fn, coalesce, many))
 
 
 def unlisten(fn: Listener) -> None:
@@ -82,7 +87,7 @@ def unlisten(fn: Listener) -> None:
 
 @dataclass
 class _Deferred:
-    by_uscc: dict[str, tuple[Entry | None, Event | None]] = field(default_factory=dict)
+    by_uscc: dict[str, Written] = field(default_factory=dict)
 
 
 _DEFERRED = "journal.deferred"
@@ -100,10 +105,13 @@ async def deferred(session: AsyncSession) -> AsyncIterator[None]:
         yield
     finally:
         del session.info[_DEFERRED]
-    for entry, event in state.by_uscc.values():
-        for registered in list(_listeners):
-            if registered.coalesce:
-                await registered.fn(session, entry, event)
+    written = list(state.by_uscc.values())
+    for registered in [r for r in _listeners if r.coalesce]:
+        if registered.many is not None:
+            await registered.many(session, written)
+            continue
+        for entry, event in written:
+            await registered.fn(session, entry, event)
 
 
 async def _run_listeners(session: AsyncSession, entry: Entry | None, event: Event | None) -> None:
@@ -146,6 +154,53 @@ _ENTRY_AND_EVENT = _entry_and_event()
 _EVENT = _event_insert(func.clock_timestamp())
 
 
+@dataclass(frozen=True)
+class Write:
+    """One write for `record_many`: what `record` takes as keywords."""
+
+    action: str
+    entity: str
+    entity_id: str
+    uscc: str | None = None
+    before: Any = None
+    after: Any = None
+    event: tuple[str, dict[str, Any]] | None = None
+    at: dt.datetime | None = None
+
+
+def _entry_params(actor: Actor, write: Write, at: dt.datetime) -> dict[str, Any]:
+    """The audit entry's row (its canonical leaf bytes included) for `_ENTRY`."""
+    role = actor.role.value if hasattr(actor.role, "value") else str(actor.role)
+    who_what: dict[str, Any] = {
+        "at": at,
+        "actor_key_id": actor.key_id,
+        "actor_role": role,
+        "action": write.action,
+        "entity": write.entity,
+        "entity_id": write.entity_id,
+    }
+    obj = leaf.leaf_object(**who_what, before=write.before, after=write.after)
+    return who_what | {
+        "uscc": write.uscc,
+        "before": obj["before"],
+        "after": obj["after"],
+        "leaf": leaf.canonical(obj),
+    }
+
+
+def _entry(entry_id: int | None, write: Write, params: dict[str, Any]) -> Entry:
+    assert entry_id is not None
+    return Entry(
+        entry_id,
+        write.action,
+        write.entity,
+        write.entity_id,
+        write.uscc,
+        params["before"],
+        params["after"],
+    )
+
+
 async def record(
     session: AsyncSession,
     actor: Actor,
@@ -163,23 +218,8 @@ async def record(
     without any lock, in one statement, then run the after-write listeners.
     `at`: the write's own time read from the database's clock (`db_now`) by the
     caller, if it has one; else it is read here."""
-    at = at or await db_now(session)
-    role = actor.role.value if hasattr(actor.role, "value") else str(actor.role)
-    who_what: dict[str, Any] = {
-        "at": at,
-        "actor_key_id": actor.key_id,
-        "actor_role": role,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-    }
-    obj = leaf.leaf_object(**who_what, before=before, after=after)
-    params = who_what | {
-        "uscc": uscc,
-        "before": obj["before"],
-        "after": obj["after"],
-        "leaf": leaf.canonical(obj),
-    }
+    write = Write(action, entity, entity_id, uscc, before, after, event, at)
+    params = _entry_params(actor, write, at or await db_now(session))
     written: Event | None = None
     if event is None:
         entry_id = await session.scalar(_ENTRY, params)
@@ -189,10 +229,47 @@ async def record(
         row = (await session.execute(_ENTRY_AND_EVENT, params)).one()
         entry_id = row[0]
         written = Event(row[1], event[0], uscc or "", data)
-    assert entry_id is not None
-    entry = Entry(entry_id, action, entity, entity_id, uscc, obj["before"], obj["after"])
+    entry = _entry(entry_id, write, params)
     await _run_listeners(session, entry, written)
     return entry
+
+
+async def record_many(session: AsyncSession, actor: Actor, writes: Sequence[Write]) -> list[Entry]:
+    """`record` for many writes (a CSV import's chunk): the same entry, and event,
+    per write as `record` stores, inserted in two statements (the entries, then
+    the events, each in the writes' order); then the listeners run for each
+    write, in order. A write without `at` gets the database's clock, read once."""
+    now = await db_now(session) if any(w.at is None for w in writes) else None
+    params = []
+    for write in writes:
+        at = write.at or now
+        assert at is not None
+        params.append(_entry_params(actor, write, at))
+    entry_ids = await _insert(session, AuditEntry, params)
+    rows = [
+        {"type": w.event[0], "uscc": w.uscc or "", "at": p["at"], "data": leaf.jsonable(w.event[1])}
+        for w, p in zip(writes, params, strict=True)
+        if w.event is not None
+    ]
+    events = iter(
+        Event(i, r["type"], r["uscc"], r["data"])
+        for i, r in zip(await _insert(session, ChangeEvent, rows), rows, strict=True)
+    )
+    entries = []
+    for write, entry_id, p in zip(writes, entry_ids, params, strict=True):
+        entries.append(_entry(entry_id, write, p))
+        await _run_listeners(session, entries[-1], next(events) if write.event else None)
+    return entries
+
+
+async def _insert(
+    session: AsyncSession, model: type[AuditEntry] | type[ChangeEvent], rows: list[dict[str, Any]]
+) -> Sequence[int]:
+    """Insert the rows (in statements of up to 1,000); their ids, in their order."""
+    if not rows:
+        return []
+    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+    return (await session.scalars(statement, rows)).all()
 
 
 _Change = tuple[str, dict[str, Any]]  # a change-feed event: its type and data
@@ -264,11 +341,7 @@ async def emit_many(
         {"type": type, "uscc": uscc, "at": at, "data": leaf.jsonable(data)}
         for type, uscc, data in events
     ]
-    ids = (
-        await session.scalars(
-            insert(ChangeEvent).returning(ChangeEvent.id, sort_by_parameter_order=True), rows
-        )
-    ).all()
+    ids = await _insert(session, ChangeEvent, rows)
     written = [Event(i, r["type"], r["uscc"], r["data"]) for i, r in zip(ids, rows, strict=True)]
     for event in written:
         await _run_listeners(session, None, event)

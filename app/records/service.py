@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.calendar import service as calendar_service
+from app.calendar.days import WorkCalendar
 from app.changes import redaction
 from app.core.clock import today
 from app.core.database import Reader, db_now
@@ -77,11 +78,18 @@ async def publication_fields(
     """`published_on` (default: the day it is recorded under policy v2, else — and for
     imports — `decided_on`) and `published_late` (SAMR Order 45 art. 9: more than 20
     working days after the decision), for a new or corrected violation."""
+    set_publication_fields(await calendar_service.current(session), values, imported=imported)
+
+
+def set_publication_fields(
+    calendar: WorkCalendar, values: dict[str, Any], *, imported: bool = False
+) -> None:
+    """`publication_fields` with the calendar in force already read (an import
+    reads it once for all its rows)."""
     p = versions.current().in_force(today())
     if values.get("published_on") is None:
         recorded_v2 = p.publication_rule == "order45" and not imported
         values["published_on"] = today() if recorded_v2 else values["decided_on"]
-    calendar = await calendar_service.current(session)
     decided = values["decided_on"]
     due = calendar.working_deadline(decided, p.publication_due_working_days)
     calendar_service.warn_unknown(calendar, decided, due)

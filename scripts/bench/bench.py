@@ -40,7 +40,9 @@ from scripts.bench import dataset  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 LUA = Path(__file__).with_name("paths.lua")
-REGISTRY_PORT, BASELINE_PORT = 8101, 8102
+# Another port pair when several benches share a machine (QCR_BENCH_PORT: the registry's).
+REGISTRY_PORT = int(os.environ.get("QCR_BENCH_PORT", "8101"))
+BASELINE_PORT = REGISTRY_PORT + 1
 
 
 def wrk(

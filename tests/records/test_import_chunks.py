@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import journal
+from app.core.errors import Conflict
 from app.core.principal import SYSTEM
 from app.journal import sequencer
 from app.journal.models import AuditEntry, LogLeaf
@@ -22,7 +23,7 @@ from app.organizations.models import Organization
 from app.records import imports
 from app.records.models import Violation
 from tests.factories import committed_regulator_and_two, make_organization
-from tests.records.helpers import days_ago, grade
+from tests.records.helpers import days_ago, grade, violation
 
 HEADER = "uscc,case_no,authority,decided_on,category,severity,public_summary"
 
@@ -212,3 +213,54 @@ async def test_an_atomic_import_that_meets_a_deadlock_runs_again(
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == 4
     assert await session.scalar(select(func.count()).select_from(Violation)) == 4
+
+
+def _recording_row_3(client: AsyncClient, regulator: dict[str, str], uscc: str) -> Listener:
+    """A listener that, when the import has written its second row, has someone
+    else record (and commit) the case of the file's third row."""
+    rows = {"n": 0}
+
+    async def record_it(_: AsyncSession, entry: journal.Entry | None, __: object) -> None:
+        if entry is None or entry.action != "violation.create":
+            return
+        rows["n"] += 1
+        if rows["n"] == 2:
+            response = await client.post(
+                f"/v1/organizations/{uscc}/violations",
+                json=violation(case_no="块3", authority="局"),
+                headers=regulator,
+            )
+            assert response.status_code == 201, response.text
+
+    return record_it
+
+
+async def test_a_case_recorded_since_the_file_was_checked_is_rejected_by_line(
+    engine: AsyncEngine, committed_client: AsyncClient, listen: Callable[[Listener], None]
+) -> None:
+    regulator, busy, other = await committed_regulator_and_two(engine)
+    listen(_recording_row_3(committed_client, regulator, other))
+    response = await _import(committed_client, regulator, busy, 5)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert [c["line"] for c in report["created"]] == [2, 3, 5, 6]
+    assert [r["line"] for r in report["rejected"]] == [4]
+    assert "already recorded" in report["rejected"][0]["reasons"][0]["message"]
+    assert await _committed_violations(engine, busy) == 4
+
+
+async def test_an_atomic_import_meeting_a_case_recorded_since_imports_nothing(
+    engine: AsyncEngine,
+    committed_client: AsyncClient,
+    listen: Callable[[Listener], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(imports, "BATCH", 2)  # rows 1-2 are written before row 3 is
+    regulator, busy, other = await committed_regulator_and_two(engine)
+    listen(_recording_row_3(committed_client, regulator, other))
+    async with AsyncSession(engine, expire_on_commit=False) as importer:
+        with pytest.raises(Conflict, match="case_no '块3' exists"):
+            await imports.run(importer, SYSTEM, _csv(busy, 4), "atomic")
+        await importer.rollback()
+    assert await _committed_violations(engine, busy) == 0
+    assert await _committed_violations(engine, other) == 1
