@@ -149,5 +149,6 @@ _.producer
 _.connection_made
 _.data_received
 _.connection_lost
+_.on_message_begin
 _.on_headers_complete
 _.on_message_complete

@@ -84,7 +84,9 @@ class MovingWindow:
 
     def _sweep(self, now: float) -> None:
         self._swept = now
-        idle = [k for k, (window, hits) in self._hits.items() if hits[-1] <= now - window]
+        idle = [
+            k for k, (window, hits) in self._hits.items() if not hits or hits[-1] <= now - window
+        ]
         for key in idle:
             del self._hits[key]
 

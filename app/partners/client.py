@@ -78,7 +78,7 @@ class _Connection(asyncio.Protocol):
         self.read += len(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
             self.close()
             self._settle(None, "the answer is not HTTP/1.1")
             return
@@ -92,12 +92,28 @@ class _Connection(asyncio.Protocol):
         self._settle(self.status, "the connection closed")
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.answer is None or self.answer.done():
+            # A second answer to one request: its bytes must never be read as
+            # the next request's answer, so the connection is not reused.
+            self.keep = False
+            self.close()
+
     def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
+        status = self.parser.get_status_code()
+        if status < 200:
+            return  # informational (100, 103): the final answer follows
+        self.status = status
 
     def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status < 200:
+            if status == 101:  # a protocol switch was never asked for
+                self.close()
+                self._settle(None, "the answer switched protocols")
+            return
         self.keep = self.parser.should_keep_alive()
-        self._settle(self.parser.get_status_code())
+        self._settle(status)
 
 
 class Pool:

@@ -220,7 +220,15 @@ class Dispatcher:
                 if target is None or target.url != sub.url:
                     if target is not None:
                         target.close()
-                    target = delivery.Target(sub.url, self.rules, self.policy, self.ssl)
+                    try:
+                        target = delivery.Target(sub.url, self.rules, self.policy, self.ssl)
+                    except (ValueError, httpx.InvalidURL) as exc:
+                        # A URL stored before registration refused it: its events
+                        # take the path of a refused target (retries, then failed).
+                        target = None
+                        refused = _refused(rows, f"the URL cannot be used: {type(exc).__name__}")
+                        await self._record(subscription_id, rows, refused)
+                        continue
                 secrets = [sub.secret]
                 if sub.previous_secret and sub.previous_secret_expires_at > now:
                     secrets.append(sub.previous_secret)
@@ -242,7 +250,7 @@ class Dispatcher:
         try:
             await target.check()  # the address, resolved and checked for this batch
         except TargetRefused as exc:
-            return {chain[0].event_id: Outcome(False, None, str(exc)) for chain in chains.values()}
+            return _refused(rows, str(exc))
         waiting = collections.deque(chains.values())
         outcomes: dict[int, Outcome] = {}
 
@@ -330,3 +338,11 @@ class Dispatcher:
 def start(engine: AsyncEngine, settings: Settings) -> asyncio.Task[None]:
     """The dispatcher of `qcr serve` (cancel the task to stop it)."""
     return asyncio.create_task(Dispatcher(engine, settings).run(), name="webhook-dispatcher")
+
+
+def _refused(rows: Sequence[Any], reason: str) -> dict[int, Outcome]:
+    """A failed outcome for each organization's first event (the rest wait behind it)."""
+    firsts: dict[str, int] = {}
+    for row in rows:
+        firsts.setdefault(row.uscc, row.event_id)
+    return {event_id: Outcome(False, None, reason) for event_id in firsts.values()}

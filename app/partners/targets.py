@@ -19,6 +19,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+
 from app.core.errors import invalid
 
 MAX_URL_LENGTH = 2000
@@ -71,10 +73,13 @@ def check_url(url: str, rules: TargetRules) -> tuple[str, int]:
     """The host and port of an acceptable URL; 422 naming `url` otherwise."""
     if len(url) > MAX_URL_LENGTH:
         raise invalid("url", f"is longer than {MAX_URL_LENGTH} characters")
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise invalid("url", "may not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError:
+        httpx.URL(url)  # what the dispatcher's client will parse
+    except (ValueError, httpx.InvalidURL):
         raise invalid("url", "is not a valid URL") from None
     allowed = ("https", "http") if rules.allow_http else ("https",)
     if parts.scheme not in allowed:

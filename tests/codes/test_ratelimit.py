@@ -206,6 +206,7 @@ def test_the_memory_window_forgets_idle_clients() -> None:
     window = MovingWindow()
     for n in range(100):
         window.hit(f"client-{n}", 5, 60, 0.0)
+    window.hit("refused", 0, 60, 0.0)  # a limit of 0 holds a key with no hits
     window.hit("late", 5, 60, 61.0)  # past SWEEP_SECONDS: the idle ones go
     assert window.held() == 1
     assert window.hit("client-0", 1, 60, 61.0) is None  # a fresh window
