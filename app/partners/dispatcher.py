@@ -33,6 +33,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from app.core.errors import Unprocessable
 from app.core.settings import Settings
 from app.partners import delivery, outbox, signing, subscriptions
 from app.partners.delivery import Outcome, RetryPolicy
@@ -222,11 +223,12 @@ class Dispatcher:
                         target.close()
                     try:
                         target = delivery.Target(sub.url, self.rules, self.policy, self.ssl)
-                    except (ValueError, httpx.InvalidURL) as exc:
-                        # A URL stored before registration refused it: its events
-                        # take the path of a refused target (retries, then failed).
+                    except Unprocessable as exc:
+                        # A URL that registration would refuse today (stored before
+                        # a check, or the HTTP flag since turned off): its events take
+                        # the path of a refused target (retries, then failed).
                         target = None
-                        refused = _refused(rows, f"the URL cannot be used: {type(exc).__name__}")
+                        refused = _refused(rows, exc.detail)
                         await self._record(subscription_id, rows, refused)
                         continue
                 secrets = [sub.secret]

@@ -12,12 +12,12 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.partners.delivery import RetryPolicy
 from app.partners.dispatcher import Dispatcher
-from app.partners.models import Delivery
+from app.partners.models import Delivery, Subscription
 from tests.factories import committed_key, committed_organization
 from tests.partners.conftest import Receiver, settle
 from tests.partners.helpers import open_recall, subscribe
@@ -116,3 +116,26 @@ async def test_a_dead_endpoint_does_not_delay_a_live_one(
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
     assert len(receiver.received) == 4
+
+
+async def test_a_stored_url_registration_would_refuse_fails_like_a_refused_target(
+    live_client: AsyncClient,
+    engine: AsyncEngine,
+    receiver: Receiver,
+    subscribed_regulator: dict[str, str],
+    make_dispatcher: Callable[..., Dispatcher],
+) -> None:
+    # A URL stored before the registration check existed (or a flag turned off
+    # since): its events are failed attempts with a retry, not a worker that
+    # stops at every tick with nothing recorded.
+    await open_recall(live_client, subscribed_regulator, await committed_organization(engine))
+    async with AsyncSession(engine) as session:
+        await session.execute(update(Subscription).values(url=receiver.url + "x\x01"))
+        await session.commit()
+    await settle(make_dispatcher(policy=LATER))
+    async with AsyncSession(engine) as session:
+        rows = (await session.scalars(select(Delivery))).all()
+    assert [(d.status, d.attempts, d.last_error) for d in rows] == [
+        ("pending", 1, "url: may not contain spaces or control characters")
+    ]
+    assert receiver.received == []
