@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.credit.models import CreditStatus
 from app.demo import loader as demo
@@ -11,6 +11,7 @@ from app.demo import signals as signals_demo
 from app.organizations import codes
 from app.organizations.models import Organization
 from app.records.models import GradeAssessment, Violation
+from tests.factories import committed_key
 
 
 async def test_demo_data_loads_once(session: AsyncSession) -> None:
@@ -86,3 +87,18 @@ async def test_demo_shows_signals(session: AsyncSession) -> None:
         select(func.count()).select_from(Complaint).group_by(Complaint.cluster_key)
     )
     assert max(clusters) == signals_demo.CLUSTER
+
+
+async def test_the_cli_loads_in_one_ordinary_transaction(engine: AsyncEngine) -> None:
+    # As `qcr demo-data` (the README's first command) loads it: one ordinary
+    # transaction, not the tests' inline sequencing. Its lists are published
+    # after its own writes in that transaction; the witness must not wait for
+    # them (they cannot be sequenced before the transaction commits). An entry
+    # committed meanwhile by another transaction makes the first publication
+    # sequence it; the sequencer's newer transaction then leaves this one's own
+    # entries visible in later snapshots (a snapshot never lists its own xid).
+    await committed_key(engine, "partner")
+    async with AsyncSession(engine) as session:
+        summary = await demo.load(session, organizations=30)
+        assert "lists published: 红榜 第" in summary and "黑榜 第" in summary
+        await session.rollback()

@@ -42,10 +42,17 @@ def _engine_of(session: AsyncSession) -> AsyncEngine | None:
     return None
 
 
+# Entries committed before the snapshot and not sequenced yet. A snapshot never
+# lists its own transaction as in progress, so once a newer transaction exists
+# (the sequencer's, say) the caller's own entries look committed in it; they
+# cannot be sequenced before it commits, and its writes are not "committed
+# before" the publication (SPEC §7): they are left out, or a publication after
+# writes in one transaction (`qcr demo-data`) would wait for itself and fail.
 _PENDING = text(
     "SELECT count(*) FROM audit_entries e "
     "WHERE e.xact_id >= "
     "coalesce((SELECT horizon FROM sequencer_batches ORDER BY id DESC LIMIT 1), 0) "
+    "AND e.xact_id IS DISTINCT FROM pg_current_xact_id_if_assigned()::text::bigint "
     "AND pg_visible_in_snapshot(e.xact_id::text::xid8, CAST(CAST(:snap AS text) AS pg_snapshot)) "
     "AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.entry_id = e.id)"
 )
