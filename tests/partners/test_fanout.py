@@ -19,7 +19,7 @@ from app.partners.delivery import RetryPolicy
 from app.partners.dispatcher import Dispatcher
 from app.partners.models import Delivery, Subscription
 from tests.factories import committed_key, committed_organization
-from tests.partners.conftest import Receiver, settle
+from tests.partners.conftest import Receiver, sequenced, settle
 from tests.partners.helpers import open_recall, subscribe
 
 # A retry a minute later (not within the test), and a 6-second (or 60-second) timeout.
@@ -100,6 +100,7 @@ async def test_a_dead_endpoint_does_not_delay_a_live_one(
         # The dead endpoint's first answer is awaited for 60 s: the live one must
         # have all four long before that, however loaded the machine.
         dispatcher = make_dispatcher(policy=PATIENT)
+        await sequenced(engine)  # one tick: the events must be in the feed first
         await dispatcher.tick()
         await receiver.wait_for(4, within=30)
         async with AsyncSession(engine) as session:
