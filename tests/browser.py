@@ -90,12 +90,22 @@ def browser() -> Iterator[object]:
 def wait_for(driver: Any, condition: Callable[[Any], bool], timeout: float = 10) -> None:
     """Wait until `condition(driver)` holds: a click that submits a form or follows
     a link returns before the browser has loaded the next page. An element read
-    while the old page unloads is stale: that is "not yet", like a missing one."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    while the old page unloads is stale: that is "not yet", like a missing one.
+    Chromium sometimes reports the same as an inspector error ("Node with given
+    id does not belong to the document") rather than a stale element."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def holds(d: Any) -> bool:
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            if "does not belong to the document" in (exc.msg or ""):
+                return False
+            raise
+
     WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
-        condition
+        holds
     )
 
 
