@@ -206,18 +206,9 @@ async def make_fast_pool(url: str, settings: Settings) -> HotPool:
                 schema="pg_catalog",
             )
 
-    async def keep_session(_connection: Any) -> None:
-        # On release asyncpg always rolls back an open transaction; its default
-        # reset then sends one more statement (RESET ALL, UNLISTEN *, advisory
-        # unlock…) per request. The hot paths set no session state (no SET,
-        # LISTEN or advisory lock: those have their own connections), so there
-        # is nothing to reset, and a hot read costs one round trip, not two.
-        return None
-
     pool: HotPool = await asyncpg.create_pool(
         dsn,
         init=json_codecs,
-        reset=keep_session,
         min_size=1,
         max_size=settings.pool_size,
         timeout=5,
