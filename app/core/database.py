@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, overload
 
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from app.core import embedded
-from app.core.errors import NotFound
+from app.core.errors import NotFound, is_broken_connection
 from app.core.handles import Handle
 from app.core.settings import Settings
 
@@ -375,12 +375,24 @@ Db = Annotated[Database, Depends(get_database)]
 
 async def get_session(database: Db) -> AsyncIterator[AsyncSession]:
     """One session per request; rolled back on any exception (the route commits)."""
-    async with database.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
+    async with database.sessionmaker() as session, discarding_broken(session):
+        yield session
+
+
+@asynccontextmanager
+async def discarding_broken(session: AsyncSession) -> AsyncIterator[None]:
+    """Roll the session back on any exception; when the exception says its
+    connection is broken, discard the connection instead. A statement of the raw
+    driver (hot paths) that a server shutdown cut short leaves SQLAlchemy thinking
+    the connection fine, and the next request to check it out would fail on it."""
+    try:
+        yield
+    except BaseException as exc:
+        if is_broken_connection(exc):
+            await session.invalidate()
+        else:
             await session.rollback()
-            raise
+        raise
 
 
 DbSession = Annotated[AsyncSession, Depends(get_session)]
@@ -392,7 +404,7 @@ async def get_read_session(database: Db, primary: DbSession) -> AsyncIterator[Re
     if database.read_sessionmaker is None:
         yield primary
         return
-    async with database.read_sessionmaker() as session:
+    async with database.read_sessionmaker() as session, discarding_broken(session):
         yield session
 
 

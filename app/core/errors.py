@@ -239,8 +239,8 @@ def is_unavailable(exc: Exception) -> bool:
         return True
     if _sqlstate(exc).startswith(_UNAVAILABLE_STATES):
         return True
-    if isinstance(exc, asyncpg.InterfaceError):  # the hot paths' raw driver connection
-        return "closed" in str(exc)
+    if is_broken_connection(exc):
+        return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
@@ -248,6 +248,21 @@ def is_unavailable(exc: Exception) -> bool:
         name = type(getattr(orig, "__cause__", None) or orig).__name__
         return any(k in name for k in ("Connection", "CannotConnect", "AdminShutdown", "Timeout"))
     return False
+
+
+def is_broken_connection(exc: BaseException) -> bool:
+    """The connection under the request cannot be used again: the server closed
+    it or went away (class 08, 57P01-57P03), or the raw driver's protocol was left
+    mid-operation by such an error ("another operation is in progress"). Such a
+    connection is discarded, never put back in the pool."""
+    if isinstance(exc, (asyncpg.InternalClientError, OSError)):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError):  # not a bad argument (DataError)
+        return any(k in str(exc) for k in ("closed", "another operation is in progress"))
+    state = _sqlstate(exc)
+    if state.startswith(("08", "57P01", "57P02", "57P03")):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 # Contention: a deadlock, a serialisation failure, a lock wait or a statement
@@ -293,5 +308,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # asyncpg's own errors reach here from the hot paths' raw driver connection.
     database_errors = (DBAPIError, OSError, TimeoutError, PoolTimeout)
-    for kind in (*database_errors, asyncpg.PostgresError, asyncpg.InterfaceError):
+    raw = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    for kind in (*database_errors, *raw):
         app.add_exception_handler(kind, _database_error)

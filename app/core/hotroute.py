@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
 from app.core import fastpath
-from app.core.database import HotPool, Reader, database_of, get_session
+from app.core.database import HotPool, Reader, database_of, discarding_broken, get_session
 from app.core.errors import validation_problem
 
 Answer = Callable[[Request], Awaitable[Response]]
@@ -180,7 +180,7 @@ async def read_sessions(request: Request) -> AsyncIterator[tuple[Reader, AsyncSe
         async with request_session(request) as session:
             yield session, session
         return
-    async with database.read_sessionmaker() as session:
+    async with database.read_sessionmaker() as session, discarding_broken(session):
         yield session, None
 
 

@@ -33,12 +33,17 @@ async def orgs(session: AsyncSession) -> list[str]:
     return [await make_organization(session) for _ in range(2)]
 
 
+def _wrong_check(uscc: str) -> str:
+    """A check character that is not `uscc`'s (a fixed "X" was right one time in 31)."""
+    return "Y" if uscc[17] != "Y" else "W"
+
+
 def _rows(orgs: list[str]) -> list[str]:
     a, b = orgs
     return [
         f"{a},杭罚〔2026〕1号,杭州市市场监督管理局,{days_ago(40)},产品质量,general,内部说明,销售不合格插座,5000,",
         f"{b},杭罚〔2026〕2号,杭州市市场监督管理局,{days_ago(30)},标签标识,minor,,标签不规范,,{days_ago(5)}",
-        f"{a[:8]}{a[8:16]}-{a[16]}X,杭罚〔2026〕3号,杭州市市场监督管理局,{days_ago(20)},产品质量,grave,,严重,1,",
+        f"{a[:8]}-{a[8:17]}{_wrong_check(a)},杭罚〔2026〕3号,杭州市市场监督管理局,{days_ago(20)},产品质量,grave,,严重,1,",
         f"{b},杭罚〔2026〕4号,杭州市市场监督管理局,2026-02-30,产品质量,serious,,以次充好,1,",
         f"{a},杭罚〔2026〕1号,杭州市市场监督管理局,{days_ago(10)},产品质量,general,,重复,1,",
     ]
