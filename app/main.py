@@ -22,7 +22,17 @@ from app.codes import router as codes_router
 from app.complaints import pages as complaint_pages
 from app.complaints import router as complaints_router
 from app.console import router as console_router
-from app.core import bodylimit, cors, deployment, docs, errors, health, hotroute, textguard
+from app.core import (
+    bodylimit,
+    collector,
+    cors,
+    deployment,
+    docs,
+    errors,
+    health,
+    hotroute,
+    textguard,
+)
 from app.core.database import (
     DATABASE,
     Database,
@@ -113,6 +123,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         dispatcher = (
             webhook_dispatcher.start(made.engine, settings) if settings.webhook_dispatcher else None
         )
+        collector.settle()
         try:
             yield
         finally:
