@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, overload
 
@@ -206,9 +207,10 @@ async def make_fast_pool(url: str, settings: Settings) -> HotPool:
                 schema="pg_catalog",
             )
 
-    pool: HotPool = await asyncpg.create_pool(
+    pool = await asyncpg.create_pool(
         dsn,
         init=json_codecs,
+        reset=_reset_unless_clean,
         min_size=1,
         max_size=settings.pool_size,
         timeout=5,
@@ -219,7 +221,64 @@ async def make_fast_pool(url: str, settings: Settings) -> HotPool:
             "TimeZone": "UTC",
         },
     )
-    return pool
+    return FastPool(pool, settings.pool_size)
+
+
+# Set (in the releasing task's context) when the connection going back to the
+# pool ran one statement that ended normally.
+_CLEAN_RELEASE: ContextVar[bool] = ContextVar("clean_release", default=False)
+
+
+async def _reset_unless_clean(connection: Any) -> None:
+    """The hot pool's reset on release. asyncpg's default sends `RESET ALL`,
+    `UNLISTEN *`, `CLOSE ALL` and unlocks advisory locks: one more round trip per
+    request, as many as the request's own. A connection that ran one statement of
+    `FastPool.fetchrow`/`fetch` to its end has none of that state, so it goes
+    back as it is; any other (a statement cut short by a server shutdown, which
+    can leave the driver mid-protocol; a caller of `acquire()`) gets the full
+    reset, and one that fails it is closed by asyncpg, never pooled."""
+    if _CLEAN_RELEASE.get() and not connection.is_in_transaction():
+        return
+    query = connection.get_reset_query()
+    if query:
+        await connection.execute(query)
+
+
+class FastPool:
+    """An asyncpg pool for one-statement hot reads: each call runs one prepared
+    statement on a pooled connection and skips the reset round trip on release
+    when the statement ended normally (`_reset_unless_clean`)."""
+
+    def __init__(self, pool: Any, size: int) -> None:
+        self._pool = pool
+        # First come, first served. asyncpg's own wait for a free connection lets a
+        # request that arrives just as one is released take it ahead of those
+        # already waiting, who go to the back: with no reset round trip on release
+        # that happens all the time, and the slowest lookups waited 3x longer
+        # (p99 of the credit lookup under 64 clients: 275-300 ms against 95-105).
+        self._turns = asyncio.Semaphore(size)
+
+    async def fetchrow(self, query: str, *args: Any) -> Any:
+        async with self._turns, self._pool.acquire() as connection:
+            row = await connection.fetchrow(query, *args)
+            clean = _CLEAN_RELEASE.set(True)
+        _CLEAN_RELEASE.reset(clean)
+        return row
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        async with self._turns, self._pool.acquire() as connection:
+            rows: list[Any] = await connection.fetch(query, *args)
+            clean = _CLEAN_RELEASE.set(True)
+        _CLEAN_RELEASE.reset(clean)
+        return rows
+
+    def acquire(self) -> AbstractAsyncContextManager[Any]:
+        """A connection for several statements (fully reset on release)."""
+        acquired: AbstractAsyncContextManager[Any] = self._pool.acquire()
+        return acquired
+
+    async def close(self) -> None:
+        await self._pool.close()
 
 
 class HotPool(Protocol):
