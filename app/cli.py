@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.journal import heads
+    from app.partners import process as dispatcher_process
 
     settings = get_settings()
     try:
@@ -61,18 +63,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # with the handler found at start; a drained shutdown is a clean one, so that
     # handler absorbs it and `serve` exits 0 (process managers read 143 as a crash).
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
-        "app.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        proxy_headers=False,  # X-Forwarded-For is read by the app, from trusted proxies only
-        timeout_graceful_shutdown=20,
-    )
+    # One webhook dispatcher leads per deployment (SPEC §11); each `serve` runs one
+    # for the election, in a process of its own that the requests go before.
+    dispatcher = dispatcher_process.spawn() if settings.webhook_dispatcher else None
+    try:
+        uvicorn.run(
+            "app.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            proxy_headers=False,  # X-Forwarded-For is read by the app, from trusted proxies only
+            timeout_graceful_shutdown=20,
+        )
+    finally:
+        if dispatcher is not None:
+            dispatcher_process.stop(dispatcher)
     return 0
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    from app.partners import process as dispatcher_process
+
+    return dispatcher_process.run(get_settings(), args.parent)
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -278,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-migrate", action="store_true")
     serve.set_defaults(func=cmd_serve)
+
+    dispatch = sub.add_parser(
+        "dispatch", help="the webhook dispatcher (`serve` starts one; it stops with its parent)"
+    )
+    dispatch.add_argument("--parent", type=int, default=os.getppid(), help="stop when it ends")
+    dispatch.set_defaults(func=cmd_dispatch)
 
     sub.add_parser("migrate", help="upgrade the schema to head").set_defaults(func=cmd_migrate)
 

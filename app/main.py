@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,7 +52,6 @@ from app.dueprocess import router as dueprocess_router
 from app.journal import heads, sequencer, witness
 from app.lists import router as lists_router
 from app.organizations.router import router as organizations_router
-from app.partners import dispatcher as webhook_dispatcher
 from app.partners import webhooks_doc
 from app.partners.router import router as partners_router
 from app.recalls.router import router as recalls_router
@@ -119,10 +117,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             asyncio.create_task(watch.run()),
         ]
         scan_writer = asyncio.create_task(buffer.run())
-        # One webhook dispatcher leads per deployment (SPEC §11).
-        dispatcher = (
-            webhook_dispatcher.start(made.engine, settings) if settings.webhook_dispatcher else None
-        )
         collector.settle()
         try:
             yield
@@ -132,10 +126,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             sequencing.cancel()
             scan_writer.cancel()  # writes what is buffered (the drain), then ends
             await asyncio.gather(scan_writer, return_exceptions=True)
-            if dispatcher is not None:  # its lock connection is closed, not pooled
-                dispatcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await dispatcher
             await made.dispose()
 
     app = FastAPI(

@@ -55,8 +55,12 @@ class Settings(BaseSettings):
     # (tests and closed networks only).
     webhook_allow_private: bool = Field(default=False, alias="QCR_WEBHOOK_ALLOW_PRIVATE")
     webhook_allow_http: bool = Field(default=False, alias="QCR_WEBHOOK_ALLOW_HTTP")
-    # Run the webhook dispatcher inside `qcr serve` (one is active per deployment).
+    # Run the webhook dispatcher beside `qcr serve` (one is active per deployment),
+    # in a child process at this nice value: requests go first (app/partners/process.py).
     webhook_dispatcher: bool = Field(default=True, alias="QCR_WEBHOOK_DISPATCHER")
+    webhook_nice: int = Field(default=10, ge=0, le=19, alias="QCR_WEBHOOK_NICE")
+    # Deliveries a second while the serving processes are busy (app/partners/pace.py).
+    webhook_busy_rate: float = Field(default=100.0, gt=0, alias="QCR_WEBHOOK_BUSY_RATE")
 
     @field_validator("database_url", "migration_database_url", "database_read_url")
     @classmethod

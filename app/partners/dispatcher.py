@@ -37,6 +37,7 @@ from app.core.errors import Unprocessable
 from app.core.settings import Settings
 from app.partners import delivery, outbox, signing, subscriptions
 from app.partners.delivery import Outcome, RetryPolicy
+from app.partners.pace import Pace
 from app.partners.targets import TargetRefused, TargetRules
 
 log = structlog.get_logger("qcr.webhooks")
@@ -114,6 +115,7 @@ class Dispatcher:
         batch: int = 1000,
         concurrency: int = 32,
         rng: random.Random | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.engine = engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
@@ -126,6 +128,7 @@ class Dispatcher:
         self.batch = batch
         self.concurrency = concurrency
         self.rng = rng or random.Random()
+        self.pace = pace  # None: as fast as it can
         self.workers: dict[uuid.UUID, asyncio.Task[None]] = {}
         self.leading = asyncio.Event()
         self.ssl = httpx.create_ssl_context()  # loading the CA bundle is slow: once
@@ -259,6 +262,8 @@ class Dispatcher:
         async def worker() -> None:
             while waiting:
                 for row in waiting.popleft():
+                    if self.pace is not None:
+                        await self.pace.take()
                     outcome = await target.send(signer, outbox.event_id(row.seq), self._body(row))
                     outcomes[row.event_id] = outcome
                     if not outcome.ok:
@@ -335,11 +340,6 @@ class Dispatcher:
                 await session.execute(FAILING, {"sub": subscription_id, "now": now})
                 await subscriptions.disable_failing(session, now, self.policy.disable_after)
             await session.commit()
-
-
-def start(engine: AsyncEngine, settings: Settings) -> asyncio.Task[None]:
-    """The dispatcher of `qcr serve` (cancel the task to stop it)."""
-    return asyncio.create_task(Dispatcher(engine, settings).run(), name="webhook-dispatcher")
 
 
 def _refused(rows: Sequence[Any], reason: str) -> dict[int, Outcome]:

@@ -36,7 +36,7 @@ from app.apikeys import service as key_service  # noqa: E402
 from app.core.database import Database, make_engine, prepare  # noqa: E402
 from app.core.principal import SYSTEM, Role  # noqa: E402
 from app.core.settings import Settings  # noqa: E402
-from scripts.bench import dataset  # noqa: E402
+from scripts.bench import dataset, delivery_load  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 LUA = Path(__file__).with_name("paths.lua")
@@ -100,7 +100,7 @@ def parse_wrk(out: str) -> dict[str, float]:
 @contextmanager
 def server(
     cmd: list[str], env: dict[str, str], port: int, log: Path, ready: str, cwd: Path = ROOT
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """`cmd` run from `cwd` (another checkout serves a baseline) until it answers `ready`."""
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -116,7 +116,7 @@ def server(
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"{cmd} did not start; see {log}") from None
                 time.sleep(0.2)
-        yield
+        yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -209,6 +209,12 @@ def main() -> None:
         "--skip-load", action="store_true", help="reuse the data set already loaded"
     )
     parser.add_argument(
+        "--delivery-events",
+        type=int,
+        default=20_000,
+        help="credit.changed events (x20 deliveries) behind the delivery-load runs",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="NAME",
@@ -230,6 +236,9 @@ def main() -> None:
         # One official publishes: the bench times the list's computation, not the
         # second official's approval of it (four eyes, SPEC §9).
         "QCR_FOUR_EYES": "false",
+        # The delivery-load part subscribes receivers on loopback, over plain HTTP.
+        "QCR_WEBHOOK_ALLOW_PRIVATE": "true",
+        "QCR_WEBHOOK_ALLOW_HTTP": "true",
     }
     os.environ.update(env)
     settings = Settings()
@@ -305,13 +314,16 @@ def main() -> None:
             "connections": 16,
         },
     }
+    every_scenario = dict(scenarios)
     scenarios = {name: s for name, s in scenarios.items() if wanted(name)}
     base_paths = [f"/credit/{u}" for u in usccs]
     asyncio.run(make_baseline_table(urls.owner))
 
     baseline_env = env | {"BASELINE_DSN": baseline_dsn}
     with (
-        server(registry_cmd, env, REGISTRY_PORT, BENCH_DIR / "registry.log", "/readyz"),
+        server(
+            registry_cmd, env, REGISTRY_PORT, BENCH_DIR / "registry.log", "/readyz"
+        ) as registry_process,
         server(baseline_cmd, baseline_env, BASELINE_PORT, BENCH_DIR / "baseline.log", "/docs"),
     ):
         registry = f"http://127.0.0.1:{REGISTRY_PORT}"
@@ -355,6 +367,25 @@ def main() -> None:
             results["import"] = import_while_writing(registry, keys, usccs, post_env, args)
         if wanted("timed"):
             results.update(timed_scenarios(registry, keys, sample))
+        if wanted("delivery load"):
+            loaded = ("credit lookup", "credit lookup, partner key", "resolver item JSON")
+            results["delivery_load"] = delivery_load.run(
+                registry,
+                registry_process.pid,
+                urls.service,
+                keys["partner"],
+                usccs,
+                {name: every_scenario[name] for name in loaded if name in every_scenario},
+                lambda s: wrk(
+                    registry,
+                    s["paths"],
+                    duration=args.duration,
+                    connections=s.get("connections", args.connections),
+                    env=s.get("env"),
+                ),
+                args.pairs,
+                args.delivery_events,
+            )
     if wanted("qr"):
         results["qr"] = qr_rates()
         print("qr", json.dumps(results["qr"]), flush=True)

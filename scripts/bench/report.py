@@ -62,6 +62,24 @@ def table(results: dict[str, Any]) -> str:
             f"{b['codes_per_s']:,.0f} codes/s; one lookup {b['one_lookup_p50_ms']:.2f} ms: "
             f"**{b['ratio']:.1f}×** one lookup's latency (budget ≤ 20×) {ok}",
         ]
+    d = results.get("delivery_load")
+    if d:
+        lines += [
+            "",
+            f"Delivery load: the registry's own dispatcher delivering a backlog of "
+            f"{d['events']:,} events to {d['subscribers']} receivers, against it paused, "
+            "alternately (registry delivering ÷ paused; budget: within 10 %):",
+            "",
+            "| scenario | req/s ratio | p99 ratio | deliveries/s meanwhile | budget |",
+            "|---|---|---|---|---|",
+        ]
+        for name, s in d["scenarios"].items():
+            m = s["median"]
+            ok = "✅" if m["rps_ratio"] >= 0.9 and m["p99_ratio"] <= 1.1 else "❌"
+            lines.append(
+                f"| {name} | {m['rps_ratio']:.2f}× | {m['p99_ratio']:.2f}× | "
+                f"{m['deliveries_per_s']:,.0f} | {ok} |"
+            )
     timed = [
         ("publish_black_seconds", "publish the black list", 60, "publish_black_entries"),
         ("publish_red_seconds", "publish the red list", 60, "publish_red_entries"),

@@ -80,8 +80,11 @@ class RawReceiver(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 return
             self.buffer = self.buffer[end + 4 + length :]
-            assert self.transport is not None
-            self.transport.write(NO_CONTENT)
+            self.answer()
+
+    def answer(self) -> None:
+        assert self.transport is not None
+        self.transport.write(NO_CONTENT)
 
 
 def _raw_receivers(ports: list[int]) -> None:

@@ -18,9 +18,8 @@ def restored_collector() -> Iterator[None]:
     gc.set_threshold(*threshold)
 
 
-def test_settle_takes_what_start_up_made_out_of_every_collection(
-    restored_collector: None,
-) -> None:
+@pytest.mark.usefixtures("restored_collector")
+def test_settle_takes_what_start_up_made_out_of_every_collection() -> None:
     made_at_start_up = [[n] for n in range(10_000)]  # long-lived, as modules and routes are
     collector.settle()
     assert gc.get_freeze_count() >= len(made_at_start_up)

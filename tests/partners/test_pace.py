@@ -1,0 +1,111 @@
+"""Deliveries give way to requests (app/partners/pace.py): full speed while the
+serving processes are idle, `busy_rate` a second while they are busy, and the
+serving processes' CPU is read from /proc."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.partners.pace import Pace, serving_cpu
+
+
+class Load:
+    """A serving CPU reading the test sets: `share` of a core, as time goes."""
+
+    def __init__(self) -> None:
+        self.share = 0.0
+        self.used = 0.0
+        self.at = asyncio.get_running_loop().time()
+
+    def __call__(self) -> float:
+        now = asyncio.get_running_loop().time()
+        self.used += (now - self.at) * self.share
+        self.at = now
+        return self.used
+
+
+async def _rate(pace: Pace, takes: int) -> float:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(takes):
+        await pace.take()
+    return takes / (loop.time() - started)
+
+
+async def test_full_speed_while_serving_is_idle_and_paced_while_it_is_busy() -> None:
+    load = Load()
+    pace = Pace(load, busy_rate=50, interval=0.05)
+    watching = asyncio.create_task(pace.watch())
+    try:
+        await asyncio.sleep(0.12)
+        assert not pace.busy
+        assert await _rate(pace, 1000) > 10_000  # no wait at all
+
+        load.share = 0.9  # the serving processes use 90 % of a core
+        await asyncio.sleep(0.12)
+        assert pace.busy
+        rate = await _rate(pace, 30)  # the burst (5), then 50 a second
+        assert 15 <= rate <= 80, rate  # never faster; slower only on a loaded machine
+
+        load.share = 0.3  # below the busy share (half a core): full speed again
+        await asyncio.sleep(0.12)
+        assert not pace.busy
+        assert await _rate(pace, 1000) > 10_000
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+
+
+async def test_waiters_go_in_the_order_they_asked() -> None:
+    pace = Pace(lambda: 0.0, busy_rate=200)
+    pace.busy = True
+    order: list[int] = []
+
+    async def one(n: int) -> None:
+        await pace.take()
+        order.append(n)
+
+    await asyncio.gather(*(one(n) for n in range(40)))
+    assert order == list(range(40))
+
+
+def test_serving_cpu_counts_the_parent_and_its_children_but_the_dispatcher() -> None:
+    spin = f"{sys.executable} -c 'while True: pass'"
+    parent = subprocess.Popen(["bash", "-c", f"{spin} & {spin} & wait"])
+    try:
+        children: list[int] = []
+        deadline = time.monotonic() + 10
+        while len(children) < 2 and time.monotonic() < deadline:
+            children = _children(parent.pid)
+        a, b = children
+        time.sleep(1.0)
+        both = serving_cpu(parent.pid, own=-1)()
+        without_b = serving_cpu(parent.pid, own=b)()
+        alone_b = both - without_b
+        assert without_b > 0.05 and alone_b > 0.05, (both, without_b)
+        assert serving_cpu(a, own=-1)() < both  # a process without children: its own
+    finally:
+        for pid in _children(parent.pid):
+            os.kill(pid, signal.SIGKILL)
+        parent.wait(10)
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return sorted(found)
