@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,6 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core.database import Database
 from app.core.settings import Settings
 from app.main import create_app
+
+
+def children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (from /proc), in pid order."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return sorted(found)
 
 
 def free_port() -> int:

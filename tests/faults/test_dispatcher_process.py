@@ -20,24 +20,10 @@ from tests.conftest import ROOT
 from tests.factories import committed_key, committed_organization
 from tests.faults.conftest import FaultServer
 from tests.faults.servers import environment, wait_until_ready
-from tests.live import free_port
+from tests.live import children, free_port
 from tests.partners.conftest import Receiver
 from tests.partners.helpers import open_recall, subscribe
 from tests.waiting import wait_for
-
-
-def _children(parent: int) -> list[int]:
-    """The processes whose parent is `parent` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
 
 
 def _nice(pid: int) -> int:
@@ -80,11 +66,11 @@ async def test_the_dispatcher_process_follows_its_server(
             servers.append((process, f"http://127.0.0.1:{port}", log))
         for process, base, _ in servers:
             await wait_until_ready(base, process)
-        children = {process.pid: _children(process.pid) for process, _, _ in servers}
-        assert all(len(c) == 1 for c in children.values()), children
+        spawned = {process.pid: children(process.pid) for process, _, _ in servers}
+        assert all(len(c) == 1 for c in spawned.values()), spawned
         # The child lowers its own priority once started (imports first).
         await wait_for(
-            lambda: {_nice(c[0]) for c in children.values()} == {fault_settings.webhook_nice},
+            lambda: {_nice(c[0]) for c in spawned.values()} == {fault_settings.webhook_nice},
             "the dispatcher processes to lower their priority",
         )
 
@@ -103,7 +89,7 @@ async def test_the_dispatcher_process_follows_its_server(
             await open_recall(client, regulator, uscc)
             await receiver.wait_for(1, within=30)
 
-            leading_child = children[servers[lead][0].pid][0]
+            leading_child = spawned[servers[lead][0].pid][0]
             servers[lead][0].send_signal(signal.SIGKILL)
             await asyncio.to_thread(servers[lead][0].wait, 10)
             await wait_for(lambda: not _alive(leading_child), "the orphaned dispatcher to end")
@@ -112,7 +98,7 @@ async def test_the_dispatcher_process_follows_its_server(
             await receiver.wait_for(2, within=30)  # the other's child took over
         assert b"webhook_dispatcher_leading" in servers[other][2].read_bytes()
 
-        survivor, survivor_child = servers[other][0], children[servers[other][0].pid][0]
+        survivor, survivor_child = servers[other][0], spawned[servers[other][0].pid][0]
         survivor.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(survivor.wait, 30) == 0
         await wait_for(lambda: not _alive(survivor_child), "the dispatcher to stop with serve")

@@ -11,9 +11,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from app.partners.pace import Pace, serving_cpu
+from tests.live import children
 
 
 class Load:
@@ -79,13 +79,13 @@ async def test_waiters_go_in_the_order_they_asked() -> None:
 
 def test_serving_cpu_counts_the_parent_and_its_children_but_the_dispatcher() -> None:
     spin = f"{sys.executable} -c 'while True: pass'"
-    parent = subprocess.Popen(["bash", "-c", f"{spin} & {spin} & wait"])
+    parent = subprocess.Popen(["bash", "-c", f"{spin} & {spin} & wait"], start_new_session=True)
     try:
-        children: list[int] = []
+        spinners: list[int] = []
         deadline = time.monotonic() + 10
-        while len(children) < 2 and time.monotonic() < deadline:
-            children = _children(parent.pid)
-        a, b = children
+        while len(spinners) < 2 and time.monotonic() < deadline:
+            spinners = children(parent.pid)
+        a, b = spinners
         time.sleep(1.0)
         both = serving_cpu(parent.pid, own=-1)()
         without_b = serving_cpu(parent.pid, own=b)()
@@ -93,19 +93,5 @@ def test_serving_cpu_counts_the_parent_and_its_children_but_the_dispatcher() -> 
         assert without_b > 0.05 and alone_b > 0.05, (both, without_b)
         assert serving_cpu(a, own=-1)() < both  # a process without children: its own
     finally:
-        for pid in _children(parent.pid):
-            os.kill(pid, signal.SIGKILL)
+        os.killpg(parent.pid, signal.SIGKILL)  # bash and both spinners
         parent.wait(10)
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return sorted(found)
