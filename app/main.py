@@ -45,6 +45,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.notify import Watch
 from app.core.settings import SETTINGS, Settings, get_settings
 from app.core.templates import STATIC_DIR
+from app.credit import answers as credit_answers
 from app.credit import router as credit_router
 from app.credit.policies import router as policies_router
 from app.credit.refresher import run_daily as refresh_daily
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         watch = Watch(asyncpg_dsn(urls.service))
         KEY_CACHE.bind(app, key_cache(watch))
         resolution.CACHE.bind(app, resolution.cache(watch))
+        credit_answers.CACHE.bind(app, credit_answers.cache(watch))
         buffer = scans.ScanBuffer(made.primary_pool, settings.zone)
         scans.BUFFER.bind(app, buffer)
         tasks = [

@@ -24,6 +24,7 @@ from app.core.errors import NotFound, invalid
 from app.core.hotroute import read_session, read_sessions
 from app.core.principal import Principal
 from app.core.settings import get_settings
+from app.core.watched import WatchedCache
 from app.credit import answers
 from app.credit import service as credit_service
 from app.organizations import codes
@@ -107,17 +108,20 @@ async def credit_lookup(request: Request) -> Response:
     on = as_of or today()
     database = database_of(request)
     if as_of is None and known_at is None:
+        full = principal.is_regulator
+        cache = None if full else answers.CACHE.of(request)
+        if cache is not None and (cached := cache.get(code)) is not None:
+            return Response(answers.single(cached), media_type=JSON)
+        token = cache.begin() if cache is not None else 0
         if database.fast_pool is not None:
-            stored = await answers.current(
-                None, database.fast_pool, code, full=principal.is_regulator, on=on
-            )
+            stored = await answers.current(None, database.fast_pool, code, full=full, on=on)
         else:
             async with read_session(request) as session:
-                stored = await answers.current(
-                    session, None, code, full=principal.is_regulator, on=on
-                )
-        if stored is not None and stored[0]:
-            return Response(stored[1], media_type=JSON)
+                stored = await answers.current(session, None, code, full=full, on=on)
+        if stored is not None and stored.fresh:
+            if cache is not None:
+                cache.put(code, stored.fields, (str(stored.organization_id),), token)
+            return Response(answers.single(stored.fields), media_type=JSON)
     # Evaluated: time travel, or past its edge.
     async with read_sessions(request) as (session, primary):
         org = await organization_service.find(session, code)
@@ -166,14 +170,50 @@ async def credit_batch(
     full = principal.is_regulator
     pool = database_of(request).fast_pool
     past = as_of is not None  # a past date: every status is evaluated, none is stored
+    cache = None if full or past else answers.CACHE.of(request)
+    if cache is not None:
+        cached = _from_cache(cache, raws, normalised, invalid_results)
+        if cached is not None:
+            return Response(cached, media_type=JSON)
+    token = cache.begin() if cache is not None else 0
     async with read_session(request) as session:
         db = None if pool is not None else session
         args = (raws, normalised, invalid_results, evaluated)
-        row = await answers.batch(db, pool, *args, full=full, on=on, evaluate_all=past)
+        wanted = cache is not None
+        row = await answers.batch(
+            db, pool, *args, full=full, on=on, evaluate_all=past, cacheable=wanted
+        )
         if row["stale_positions"]:
             await _evaluate(session, row, raws, evaluated, principal, on)
-            row = await answers.batch(db, pool, *args, full=full, on=on, evaluate_all=past)
+            row = await answers.batch(
+                db, pool, *args, full=full, on=on, evaluate_all=past, cacheable=wanted
+            )
+    if cache is not None:
+        for code, fields, org_id in zip(
+            row["fresh_codes"], row["fresh_fields"], row["fresh_ids"], strict=True
+        ):
+            cache.put(code, fields.encode(), (str(org_id),), token)
     return Response(b'{"results":' + row["body"].encode() + b"}", media_type=JSON)
+
+
+def _from_cache(
+    cache: WatchedCache[str, bytes],
+    raws: list[str],
+    normalised: list[str | None],
+    invalid_results: list[str | None],
+) -> bytes | None:
+    """The whole answer when every valid code's stored answer is cached, else None."""
+    entries = []
+    for raw, code, refused in zip(raws, normalised, invalid_results, strict=True):
+        if code is None:
+            assert refused is not None
+            entries.append(refused.encode())
+            continue
+        fields = cache.get(code)
+        if fields is None:
+            return None
+        entries.append(answers.entry(raw, fields))
+    return b'{"results":[' + b", ".join(entries) + b"]}"
 
 
 async def _evaluate(

@@ -18,7 +18,7 @@ from tests.codes.helpers import item_codes
 from tests.factories import committed_key, committed_organization
 from tests.faults.conftest import FaultServer
 from tests.faults.servers import serving
-from tests.records.helpers import recall
+from tests.records.helpers import grade, recall
 from tests.waiting import wait_for
 
 JSON = {"Accept": "application/json"}
@@ -118,3 +118,47 @@ async def test_scans_are_counted_across_processes_and_flushed_on_stop(
     finally:
         await owner.dispose()
     assert stored == rows == 9
+
+
+async def test_a_new_grade_reaches_every_processs_credit_answers_within_a_second(
+    fault_server: FaultServer, fault_settings: Settings, tmp_path: Path
+) -> None:
+    """The credit answer cache (app/credit/answers.py) of single lookups and
+    batches: answers from the cache equal those the database builds, and a grade
+    recorded on one process is in every process's answers 1 s after its commit."""
+    engine = make_engine(fault_server.service_url, fault_settings, pool_size=2)
+    regulator = await committed_key(engine, "regulator")
+    partner = await committed_key(engine, "partner")
+    uscc = await committed_organization(engine)
+    await engine.dispose()
+    legacy = f"{uscc[8:16]}-{uscc[16]}"  # the organization code, with its hyphen
+    batch = {"codes": [uscc, legacy, "not-a-code"]}
+
+    async def answers(base: str) -> tuple[dict[str, object], list[dict[str, object]]]:
+        single = await client.get(f"{base}/v1/organizations/{uscc}/credit")
+        many = await client.post(f"{base}/v1/credit/batch", json=batch, headers=partner)
+        assert single.status_code == 200 and many.status_code == 200, (single, many)
+        return single.json(), many.json()["results"]
+
+    async with (
+        serving(fault_server, fault_settings, tmp_path) as (first, second),
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        for served in (first, second):
+            built = await answers(served.base)  # from the database, then cached
+            for _ in range(2):
+                assert await answers(served.base) == built  # from the cache, the same
+            single, results = built
+            assert single["grade"] == "B"
+            assert [r.get("grade") for r in results] == ["B", "B", None]
+            assert [r["code"] for r in results] == batch["codes"]
+        made = await client.post(
+            f"{first.base}/v1/organizations/{uscc}/grades", json=grade(), headers=regulator
+        )
+        committed = time.monotonic()
+        assert made.status_code == 201, made.text
+        await asyncio.sleep(max(0.0, committed + 1.0 - time.monotonic()))
+        for served in (second, first):
+            single, results = await answers(served.base)
+            assert single["grade"] == "AA"
+            assert [r.get("grade") for r in results] == ["AA", "AA", None]
