@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Path
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
@@ -26,6 +26,7 @@ from app.records.models import Violation
 
 log = structlog.get_logger("qcr.policy")
 router = APIRouter(tags=["credit"], route_class=AutoCommitRoute)
+SCHEDULE_LOCK_ID = 0x51C4_0009
 
 
 async def _scheduled(
@@ -47,6 +48,10 @@ async def load_schedule(session: AsyncSession, requested: dt.date) -> dt.date:
     """Store `v2`'s date at first start; move it only when both the stored and the
     requested date are still in the future (history is never rewritten); configure
     this process with the stored date and return it."""
+    # Replicas starting together on a new database: the first stores the date,
+    # the others wait for its commit and read it (FOR UPDATE locks no missing row;
+    # both inserted, and the second process failed to start).
+    await session.execute(select(func.pg_advisory_xact_lock(SCHEDULE_LOCK_ID)))
     stored = await session.get(PolicyVersion, "v2", with_for_update=True)
     now = today()
     if stored is None:

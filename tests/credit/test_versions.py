@@ -3,12 +3,14 @@ stored v2 date, and the materialised status switching versions with no write."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core import clock
 from app.credit import policies
@@ -70,3 +72,35 @@ async def test_status_switches_version_on_the_effective_date_with_no_write(
             assert after["policy_version"] == "v2"
             past = (await client.get(f"/v1/organizations/{uscc}/credit?as_of=2026-06-30")).json()
             assert past["policy_version"] == "v1"
+
+
+async def test_replicas_starting_together_store_the_date_once(
+    engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """Two processes at first start on one database: the first stores the date, the
+    other waits for it and reads it (both inserted before: the second failed)."""
+    forget = text("DELETE FROM policy_versions WHERE version = 'v2' RETURNING effective_from")
+    async with owner_engine.begin() as conn:
+        kept = (await conn.execute(forget)).scalar()
+
+    async def start() -> dt.date:
+        async with AsyncSession(engine) as session:
+            stored = await policies.load_schedule(session, V2_FROM)
+            await asyncio.sleep(0.2)  # the rest of start-up, in the same transaction
+            await session.commit()
+            return stored
+
+    try:
+        with clock.frozen(dt.date(2026, 6, 1)):
+            assert list(await asyncio.gather(start(), start())) == [V2_FROM, V2_FROM]
+    finally:
+        async with owner_engine.begin() as conn:
+            await conn.execute(forget)
+            if kept is not None:
+                await conn.execute(
+                    text(
+                        "INSERT INTO policy_versions (version, effective_from, recorded_at) "
+                        "VALUES ('v2', :d, now())"
+                    ),
+                    {"d": kept},
+                )
