@@ -48,6 +48,19 @@ class WatchedCache(Generic[K, V]):
             return None
         return value
 
+    def get_many(self, keys: list[K]) -> list[V | None]:
+        """`get` of each key (the watch, the clock and the day read once)."""
+        if not self.watch.confirmed():
+            return [None] * len(keys)
+        now, day, found = time.monotonic(), today(), []
+        for key in keys:
+            entry = self._entries.get(key)
+            if entry is not None and (now - entry[0] > self.ttl or entry[1] != day):
+                self._drop(key)
+                entry = None
+            found.append(None if entry is None else entry[3])
+        return found
+
     def begin(self) -> int:
         """Call before loading what `put` will store."""
         return self._epoch

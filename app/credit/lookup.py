@@ -203,13 +203,14 @@ def _from_cache(
     invalid_results: list[str | None],
 ) -> bytes | None:
     """The whole answer when every valid code's stored answer is cached, else None."""
+    cached = iter(cache.get_many([code for code in normalised if code is not None]))
     entries = []
     for raw, code, refused in zip(raws, normalised, invalid_results, strict=True):
         if code is None:
             assert refused is not None
             entries.append(refused.encode())
             continue
-        fields = cache.get(code)
+        fields = next(cached)
         if fields is None:
             return None
         entries.append(answers.entry(raw, fields))
