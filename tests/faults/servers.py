@@ -77,10 +77,15 @@ def _pinged(metrics: str) -> bool:
 
 @asynccontextmanager
 async def serving(
-    server: FaultServer, settings: Settings, data_dir: Path, count: int = 2
+    server: FaultServer,
+    settings: Settings,
+    data_dir: Path,
+    count: int = 2,
+    extra: dict[str, str] | None = None,
 ) -> AsyncIterator[list[Served]]:
-    """`count` server processes (no migration: the fault server is at head)."""
-    env = environment(server, settings, data_dir)
+    """`count` server processes (no migration: the fault server is at head), with
+    `extra` environment if given."""
+    env = environment(server, settings, data_dir) | (extra or {})
     started: list[Served] = []
     try:
         for _ in range(count):

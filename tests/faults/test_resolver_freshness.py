@@ -162,3 +162,67 @@ async def test_a_new_grade_reaches_every_processs_credit_answers_within_a_second
             single, results = await answers(served.base)
             assert single["grade"] == "AA"
             assert [r.get("grade") for r in results] == ["AA", "AA", None]
+
+
+async def test_day_counts_of_scans_from_two_processes_count_each_client_once(
+    fault_server: FaultServer, fault_settings: Settings, tmp_path: Path
+) -> None:
+    """The signals' day counters (app/codes/daycounts.py) written by two scan
+    writers at once: every scan counted, a client that scanned on both processes
+    counted once (issue #15)."""
+    engine = make_engine(fault_server.service_url, fault_settings, pool_size=2)
+    regulator = await committed_key(engine, "regulator")
+    uscc = await committed_organization(engine)
+    await engine.dispose()
+    trusted = {"QCR_TRUSTED_PROXIES": "127.0.0.1"}  # so that X-Forwarded-For names the client
+    phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+    async with (
+        serving(fault_server, fault_settings, tmp_path, extra=trusted) as (first, second),
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        async with httpx.AsyncClient(base_url=first.base, timeout=10) as writer:
+            _, paths = await item_codes(writer, regulator, uscc, count=2)
+        before = await _day_counts(fault_server.owner_url, uscc)
+        scans = [  # (process, client): 10.0.0.2 scans on both
+            (first, "10.0.0.1"),
+            (first, "10.0.0.2"),
+            (second, "10.0.0.2"),
+            (second, "10.0.0.3"),
+        ] * 3
+        answers = await asyncio.gather(
+            *(
+                client.get(
+                    served.base + paths[n % 2],
+                    headers=JSON | {"X-Forwarded-For": address, "User-Agent": phone},
+                )
+                for n, (served, address) in enumerate(scans)
+            )
+        )
+        assert all(a.status_code == 200 for a in answers)
+
+        async def counted() -> bool:
+            return (await _day_counts(fault_server.owner_url, uscc))[0] == before[0] + len(scans)
+
+        await wait_for(counted, "both processes' scans written and counted")
+        _, clients = await _day_counts(fault_server.owner_url, uscc)
+        assert clients - before[1] == 3
+
+
+async def _day_counts(url: str, uscc: str) -> tuple[int, int]:
+    """(scans, distinct clients) of today's counters in the organization's prefecture."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT coalesce(sum(c.scans), 0), coalesce(sum(c.clients), 0) "
+                        "FROM scan_day_counts c JOIN organizations o "
+                        "ON c.region = left(o.region_code, 4) WHERE o.uscc = :u"
+                    ),
+                    {"u": uscc},
+                )
+            ).one()
+            return int(row[0]), int(row[1])
+    finally:
+        await engine.dispose()
