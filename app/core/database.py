@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -259,18 +259,20 @@ class FastPool:
         self._turns = asyncio.Semaphore(size)
 
     async def fetchrow(self, query: str, *args: Any) -> Any:
-        async with self._turns, self._pool.acquire() as connection:
-            row = await connection.fetchrow(query, *args)
-            clean = _CLEAN_RELEASE.set(True)
-        _CLEAN_RELEASE.reset(clean)
-        return row
+        return await self._one(lambda connection: connection.fetchrow(query, *args))
 
     async def fetch(self, query: str, *args: Any) -> list[Any]:
+        rows: list[Any] = await self._one(lambda connection: connection.fetch(query, *args))
+        return rows
+
+    async def _one(self, statement: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run one statement on a pooled connection, in turn; released without the
+        reset round trip only if it ended normally."""
         async with self._turns, self._pool.acquire() as connection:
-            rows: list[Any] = await connection.fetch(query, *args)
+            result = await statement(connection)
             clean = _CLEAN_RELEASE.set(True)
         _CLEAN_RELEASE.reset(clean)
-        return rows
+        return result
 
     def acquire(self) -> AbstractAsyncContextManager[Any]:
         """A connection for several statements (fully reset on release)."""

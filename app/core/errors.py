@@ -226,24 +226,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return kind(detail, headers=headers).response()
 
 
-# SQLSTATEs of a server that is gone or going: connection exceptions (class 08),
-# too many connections, administrator or crash shutdown, starting up; and
-# contention, which is never the client's error: a lock wait past lock_timeout
-# (55P03), a serialization failure (40001) or a deadlock (40P01) — retry later.
-_UNAVAILABLE_STATES = ("08", "53300", "57P01", "57P02", "57P03", "55P03", "40001", "40P01")
+# SQLSTATEs of a connection that is gone: connection exceptions (class 08),
+# administrator or crash shutdown, starting up.
+_BROKEN_STATES = ("08", "57P01", "57P02", "57P03")
+# And of a database that cannot serve now: too many connections, and contention,
+# which is never the client's error: a lock wait past lock_timeout (55P03), a
+# serialization failure (40001) or a deadlock (40P01) — retry later.
+_UNAVAILABLE_STATES = (*_BROKEN_STATES, "53300", "55P03", "40001", "40P01")
 
 
 def is_unavailable(exc: Exception) -> bool:
     """The database (or the pool) cannot be reached: retry later, not a bug."""
-    if isinstance(exc, (OperationalError, InterfaceError, OSError, TimeoutError, PoolTimeout)):
+    if is_broken_connection(exc):
+        return True
+    if isinstance(exc, (OperationalError, InterfaceError, TimeoutError, PoolTimeout)):
         return True
     if _sqlstate(exc).startswith(_UNAVAILABLE_STATES):
         return True
-    if is_broken_connection(exc):
-        return True
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
         orig = getattr(exc, "orig", None)
         name = type(getattr(orig, "__cause__", None) or orig).__name__
         return any(k in name for k in ("Connection", "CannotConnect", "AdminShutdown", "Timeout"))
@@ -259,8 +259,7 @@ def is_broken_connection(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.InterfaceError):  # not a bad argument (DataError)
         return any(k in str(exc) for k in ("closed", "another operation is in progress"))
-    state = _sqlstate(exc)
-    if state.startswith(("08", "57P01", "57P02", "57P03")):
+    if _sqlstate(exc).startswith(_BROKEN_STATES):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 

@@ -39,27 +39,26 @@ class WatchedCache(Generic[K, V]):
     def get(self, key: K) -> V | None:
         if not self.watch.confirmed():
             return None
-        found = self._entries.get(key)
-        if found is None:
-            return None
-        made, day, _, value = found
-        if time.monotonic() - made > self.ttl or day != today():
-            self._drop(key)
-            return None
-        return value
+        return self._live(key, time.monotonic(), today())
 
     def get_many(self, keys: list[K]) -> list[V | None]:
         """`get` of each key (the watch, the clock and the day read once)."""
         if not self.watch.confirmed():
             return [None] * len(keys)
-        now, day, found = time.monotonic(), today(), []
-        for key in keys:
-            entry = self._entries.get(key)
-            if entry is not None and (now - entry[0] > self.ttl or entry[1] != day):
-                self._drop(key)
-                entry = None
-            found.append(None if entry is None else entry[3])
-        return found
+        now, day = time.monotonic(), today()
+        return [self._live(key, now, day) for key in keys]
+
+    def _live(self, key: K, now: float, day: object) -> V | None:
+        """The entry's value unless it is past its `ttl` or from another day
+        (then dropped)."""
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        made, made_on, _, value = found
+        if now - made > self.ttl or made_on != day:
+            self._drop(key)
+            return None
+        return value
 
     def begin(self) -> int:
         """Call before loading what `put` will store."""
