@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import re
@@ -53,8 +54,13 @@ CodeSecret = Annotated[bytes, Depends(code_secret)]
 def client_hash(secret: bytes, client: str) -> bytes:
     """A keyed hash of the client's address: stable (distinct clients can be
     counted) but, without the secret, not reversible even over all IPv4 addresses."""
-    key = hmac.digest(secret, _CLIENT_LABEL, "sha256")
+    key = _client_key(secret)
     return hmac.digest(key, client.encode("utf-8", "replace"), "sha256")[:CLIENT_HASH_BYTES]
+
+
+@functools.lru_cache(maxsize=8)  # one secret per deployment (a few in tests)
+def _client_key(secret: bytes) -> bytes:
+    return hmac.digest(secret, _CLIENT_LABEL, "sha256")
 
 
 def request_client_hash(request: Request) -> bytes:
@@ -64,6 +70,8 @@ def request_client_hash(request: Request) -> bytes:
 def signal_network(client: str) -> str | None:
     """The /48 of an IPv6 client (`client_id` gives its /64), or None for IPv4,
     where the address itself is the client the signals count (SPEC §10)."""
+    if ":" not in client:  # an IPv4 address (or no address at all)
+        return None
     try:
         network = ipaddress.ip_network(client, strict=False)
     except ValueError:

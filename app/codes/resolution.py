@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.codes import digital_link
@@ -93,6 +94,14 @@ class BatchDocument:
     gtin: str
     lot: str | None
     parts: dict[str, Any]  # product, producer, batch, credit, recalls, feedback
+    # The JSON answer around its item, encoded once per cached document:
+    # `json_head + item + json_tail` is `orjson.dumps(document(parts, item))`.
+    json_head: bytes
+    json_tail: bytes
+
+    def json(self, item: dict[str, Any] | None) -> bytes:
+        """The resolver's JSON answer (`document`) with this item, as bytes."""
+        return self.json_head + orjson.dumps(item) + self.json_tail
 
 
 def cache(watch: Watch) -> WatchedCache[tuple[str, str | None], BatchDocument]:
@@ -125,14 +134,26 @@ async def load(
     if row is None or (code.lot and row["batch_id"] is None):
         raise UnknownCode(code)
     credit = await _credit(session, row, store=store)
+    parts = _parts(row, credit, code, base)
+    head, tail = _around_item(parts)
     return BatchDocument(
         organization_id=row["organization_id"],
         product_id=row["product_id"],
         batch_id=row["batch_id"],
         gtin=row["gtin"],
         lot=row["lot"] if code.lot else None,
-        parts=_parts(row, credit, code, base),
+        parts=parts,
+        json_head=head,
+        json_tail=tail,
     )
+
+
+def _around_item(parts: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The document's JSON (`document`'s keys, in its order) before and after its
+    item's value."""
+    before = {k: parts[k] for k in ("product", "producer", "batch", "credit", "recalls")}
+    head = orjson.dumps(before)[:-1] + b',"item":'
+    return head, b',"feedback":' + orjson.dumps(parts["feedback"]) + b"}"
 
 
 _CREDIT = (

@@ -168,7 +168,7 @@ async def resolve_code(request: Request) -> Response:
         body = pages.json_body(linkset.part(wanted, anchor, document))
         return pages.respond(request, body, "application/json", headers)
     if not html:
-        return pages.respond(request, pages.json_body(document), "application/json", headers)
+        return pages.respond(request, batch_doc.json(item), "application/json", headers)
     return pages.respond(request, _page(document, raw, settings), "text/html", headers)
 
 

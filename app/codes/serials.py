@@ -16,6 +16,7 @@ unique constraint); within one call it is checked here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -34,6 +35,7 @@ _TAG_BYTES = 5  # base32 turns 5 bytes into 8 characters; the first 7 hold 35 bi
 _KEY_LABEL = b"qcr/serial-tag/v1"
 
 
+@functools.lru_cache(maxsize=8)  # one secret per deployment (a few in tests)
 def _tag_key(secret: bytes) -> bytes:
     if not secret:
         raise ValueError("the code secret is empty")

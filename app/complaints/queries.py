@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ARRAY, Select, and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import aliased
 
 from app.complaints import clock
@@ -164,12 +165,8 @@ async def stats(
     )
 
 
-async def credit_facts(
-    session: Reader, organizations: Sequence[uuid.UUID], known_at: dt.datetime | None
-) -> dict[uuid.UUID, list[ComplaintFact]]:
-    """Credit rule C1's provider (registered in app/wiring.py): the substantiated
-    complaints of these organizations, recorded by `known_at` when given. The
-    policy applies the window of T and counts each identical cluster once."""
+def _facts_statement(known_at: bool) -> Select[*tuple[Any, ...]]:
+    """Built once (building a statement per write cost more than running it)."""
     statement = select(
         Complaint.organization_id,
         Complaint.id,
@@ -179,15 +176,32 @@ async def credit_facts(
         Complaint.category,
         Complaint.substantiated_recorded_at,
     ).where(
-        Complaint.organization_id.in_(list(organizations)),
+        Complaint.organization_id == func.any(bindparam("ids", type_=_IDS)),
         Complaint.kind == "complaint",
         Complaint.substantiated.is_(True),
         Complaint.substantiated_on.is_not(None),
     )
+    if known_at:
+        statement = statement.where(Complaint.substantiated_recorded_at <= bindparam("known_at"))
+    return statement.order_by(Complaint.substantiated_on)
+
+
+_IDS = ARRAY(PG_UUID(as_uuid=True))
+_FACTS = _facts_statement(known_at=False)
+_FACTS_KNOWN_AT = _facts_statement(known_at=True)
+
+
+async def credit_facts(
+    session: Reader, organizations: Sequence[uuid.UUID], known_at: dt.datetime | None
+) -> dict[uuid.UUID, list[ComplaintFact]]:
+    """Credit rule C1's provider (registered in app/wiring.py): the substantiated
+    complaints of these organizations, recorded by `known_at` when given. The
+    policy applies the window of T and counts each identical cluster once."""
+    statement, params = _FACTS, dict[str, Any](ids=list(organizations))
     if known_at is not None:
-        statement = statement.where(Complaint.substantiated_recorded_at <= known_at)
+        statement, params = _FACTS_KNOWN_AT, params | {"known_at": known_at}
     found: dict[uuid.UUID, list[ComplaintFact]] = {}
-    for r in await session.execute(statement.order_by(Complaint.substantiated_on)):
+    for r in await session.execute(statement, params):
         fact = ComplaintFact(
             substantiated_on=r.substantiated_on,
             gtin=r.gtin,

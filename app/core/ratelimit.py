@@ -183,8 +183,20 @@ def _is_trusted(value: str, networks: tuple[Network, ...]) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
+_CLIENT_KEY = "qcr.client_id"
+
+
 def client_id(request: Request) -> str:
-    """The client's address as this service can trust it (see the module docstring)."""
+    """The client's address as this service can trust it (see the module docstring);
+    worked out once per request (the limiter and the resolver's hashes all ask)."""
+    scope = request.scope
+    found: str | None = scope.get(_CLIENT_KEY)
+    if found is None:
+        found = scope[_CLIENT_KEY] = _client_id(request)
+    return found
+
+
+def _client_id(request: Request) -> str:
     peer = request.client.host if request.client else "unknown"
     networks = _networks(settings_of(request.app).trusted_proxy_set)
     if not networks or not _is_trusted(peer, networks):
@@ -201,6 +213,7 @@ def client_id(request: Request) -> str:
     return _normalised(hops[0]) if hops else _normalised(peer)
 
 
+@lru_cache(maxsize=65_536)  # a pure function of the address: clients come back
 def _normalised(value: str) -> str:
     """IPv4 per address, IPv6 per /64 (SPEC §8): a subscriber is handed a whole /64
     and can use any of its 2^64 addresses, so one address is not one client."""

@@ -9,6 +9,7 @@ character, which length, which check digit was expected), so the checks are ours
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from stdnum import ean
@@ -38,6 +39,10 @@ def gs1_check_digit(body: str) -> str:
     return str(ean.calc_check_digit(body))
 
 
+# A product's GTIN is checked several times per resolver scan (the path, the
+# serial's tag, the answer's URIs); a valid one is remembered (a bounded LRU: a
+# GTIN is one product, and an invalid one raises, which is never cached).
+@functools.lru_cache(maxsize=65_536)
 def normalise_gtin(raw: str) -> str:
     """Validate a GTIN-8/12/13/14 and return it as GTIN-14 (left-padded with zeros)."""
     code = unicodedata.normalize("NFKC", raw).translate(_STRIP)

@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.core.database import Reader, db_now, one_or_404
-from app.core.errors import PreconditionFailed
+from app.core.database import Reader, db_now
+from app.core.errors import NotFound, PreconditionFailed
 from app.core.models import fields
 from app.core.principal import Principal
 from app.organizations import codes
@@ -41,11 +41,24 @@ def snapshot(org: Organization) -> dict[str, Any]:
 
 async def find(session: Reader, code: str, *, for_update: bool = False) -> Organization:
     """The organization holding a normalised USCC or organization code, else 404."""
-    column = Organization.uscc if len(code) == 18 else Organization.org_code
-    statement = select(Organization).where(column == code)
-    return await one_or_404(
-        session, statement, f"no organization with code {code}", for_update=for_update
-    )
+    found = await session.scalar(_FIND[len(code) == 18, for_update], {"code": code})
+    if found is None:
+        raise NotFound(f"no organization with code {code}")
+    return found
+
+
+def _find_statement(column: Any, for_update: bool) -> Select[Organization]:
+    statement = select(Organization).where(column == bindparam("code"))
+    return statement.with_for_update() if for_update else statement
+
+
+# Built once per (by USCC?, for update?): building a statement per write cost more
+# than running it.
+_FIND = {
+    (by_uscc, lock): _find_statement(Organization.uscc if by_uscc else Organization.org_code, lock)
+    for by_uscc in (True, False)
+    for lock in (True, False)
+}
 
 
 async def upsert(

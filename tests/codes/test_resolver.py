@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import orjson
 import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.codes import resolution
 from app.codes.serials import SERIAL_LENGTH
 from tests.codes.helpers import (
     code_path,
@@ -420,3 +423,38 @@ async def test_an_item_whose_lot_needs_percent_encoding(
     assert doc["item"]["uri"] == "http://localhost:8000" + paths[0]
     response = await client.post(paths[0] + "/feedback", json={"rating": 3})
     assert response.status_code == 201 and response.json()["lot"] == "B/2026:11%"
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        None,
+        {"serial": "S1", "uri": "https://x/01/1/10/L/21/S1", "scan_count": 3, "suspicious": False},
+    ],
+)
+def test_the_json_answer_is_the_document_encoded_around_its_item(
+    item: dict[str, Any] | None,
+) -> None:
+    """The cached document's encoded head and tail and the item between them are,
+    byte for byte, the whole document encoded at once (in the contract's key order)."""
+    parts = {
+        "product": {"gtin": "06901234567892", "name": '电热水壶 "X"', "inspections": []},
+        "producer": {"uscc": "91350100M000100Y43", "name": "厂"},
+        "batch": None,
+        "credit": {"grade": "A", "reasons": [{"rule": "G1"}]},
+        "recalls": [{"recall_no": "R-1", "lots": None}],
+        "feedback": {"count": 2, "average": 4.5},
+    }
+    head, tail = resolution._around_item(parts)
+    doc = resolution.BatchDocument(uuid.uuid4(), uuid.uuid4(), None, "g", None, parts, head, tail)
+    encoded = doc.json(item)
+    assert encoded == orjson.dumps(resolution.document(parts, item))
+    assert list(orjson.loads(encoded)) == [
+        "product",
+        "producer",
+        "batch",
+        "credit",
+        "recalls",
+        "item",
+        "feedback",
+    ]
