@@ -7,7 +7,7 @@ while the credit lookup ran flat out, and the lookup lost 20 % of its requests a
 second, because a delivery's work is not all the dispatcher's (PostgreSQL marks
 it, the cores share their caches). So the dispatcher also watches the serving
 processes: while they used more than `busy_share` of a core in the last
-`interval`, it sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE);
+`interval` (0.1 s), it sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE);
 otherwise as fast as it can. What it defers is only late, never lost: events
 wait in the outbox in order.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,29 +27,52 @@ log = structlog.get_logger()
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def serving_cpu(parent: int, own: int) -> Callable[[], float]:
+def serving_cpu(parent: int, own: int, rescan: float = 2.0) -> Callable[[], float]:
     """CPU seconds used so far by `parent` and its children but `own` (the serving
     processes of `qcr serve`: uvicorn's workers are its children), from /proc;
-    0 where there is no /proc (never busy)."""
+    0 where there is no /proc (never busy). The processes are found by a scan of
+    /proc at most every `rescan` seconds (a worker restarted is seen within it);
+    each call reads only their `stat` files."""
+    found: list[Path] = []
+    scanned = -rescan
 
     def used() -> float:
+        nonlocal found, scanned
+        now = time.monotonic()
+        if now - scanned >= rescan:
+            found, scanned = _serving(parent, own), now
         ticks = 0
-        try:
-            entries = list(Path("/proc").iterdir())
-        except OSError:
-            return 0.0
-        for entry in entries:
-            if not entry.name.isdigit() or int(entry.name) == own:
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # gone meanwhile
-                continue
-            if int(entry.name) == parent or int(fields[1]) == parent:
+        for stat in found:
+            fields = _stat(stat)
+            if fields is not None:
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / _TICKS
 
     return used
+
+
+def _serving(parent: int, own: int) -> list[Path]:
+    """The `stat` files of `parent` and its children but `own`."""
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    out = []
+    for entry in entries:
+        if not entry.name.isdigit() or int(entry.name) == own:
+            continue
+        fields = _stat(entry / "stat")
+        if fields is not None and (int(entry.name) == parent or int(fields[1]) == parent):
+            out.append(entry / "stat")
+    return out
+
+
+def _stat(path: Path) -> list[str] | None:
+    """A process's `stat` fields after its name (None: gone meanwhile)."""
+    try:
+        return path.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
 
 
 class Pace:
@@ -58,28 +82,34 @@ class Pace:
         *,
         busy_rate: float,
         busy_share: float = 0.5,
-        interval: float = 0.5,
+        interval: float = 0.1,
     ) -> None:
         self.serving = serving
         self.busy_rate = busy_rate
         self.busy_share = busy_share
         self.interval = interval
         self.burst = max(1.0, busy_rate / 10)  # a tenth of a second's worth
-        self.busy = False
+        # Until a reading says otherwise, give way: a dispatcher that starts (or
+        # resumes after its loop stood still) cannot know what serving is doing.
+        self.busy = True
         self._turns = asyncio.Lock()
         self._tokens = 0.0
         self._at = 0.0
 
     async def watch(self) -> None:
-        """Forever: is serving busy? (one /proc read per `interval`)."""
+        """Forever: is serving busy? (its processes' CPU read every `interval`: load
+        that starts finds deliveries paced within a tenth of a second)."""
         loop = asyncio.get_running_loop()
         last_cpu, last_at = self.serving(), loop.time()
         while True:
             await asyncio.sleep(self.interval)
             cpu, at = self.serving(), loop.time()
-            busy = (cpu - last_cpu) / max(at - last_at, 1e-6) > self.busy_share
+            span = at - last_at
+            # A reading over much more than `interval` (the loop stood still, the
+            # process was stopped) averages old load: give way until a fresh one.
+            busy = span > 2 * self.interval or (cpu - last_cpu) / max(span, 1e-6) > self.busy_share
             if busy != self.busy:
-                log.info("webhook_pace", busy=busy)
+                log.debug("webhook_pace", busy=busy)  # up to 10 a second: not for the console
             self.busy, last_cpu, last_at = busy, cpu, at
 
     async def take(self) -> None:

@@ -95,3 +95,23 @@ def test_serving_cpu_counts_the_parent_and_its_children_but_the_dispatcher() -> 
     finally:
         os.killpg(parent.pid, signal.SIGKILL)  # bash and both spinners
         parent.wait(10)
+
+
+async def test_gives_way_at_start_and_after_the_loop_stood_still() -> None:
+    load = Load()  # serving idle throughout
+    pace = Pace(load, busy_rate=50, interval=0.05)
+    assert pace.busy  # nothing read yet: give way
+    watching = asyncio.create_task(pace.watch())
+    try:
+        await asyncio.sleep(0.12)
+        assert not pace.busy
+        time.sleep(0.3)  # noqa: ASYNC251 - the loop stands still, as a stopped process's
+        for _ in range(5):  # the reading due meanwhile spans 0.3 s: not trusted
+            await asyncio.sleep(0)
+        assert pace.busy
+        await asyncio.sleep(0.12)  # fresh readings: idle, full speed again
+        assert not pace.busy
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
