@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from app.codes import linkset
 from app.core import conditional
 from app.core.errors import NotFound
-from app.core.templates import render
+from app.core.templates import render_text
 
 CACHE_CONTROL = "no-cache"
 HAZARD = {1: "一级（最严重）", 2: "二级", 3: "三级"}
@@ -64,7 +64,7 @@ def json_body(data: Any) -> bytes:
 
 
 def html_body(template: str, **context: Any) -> bytes:
-    return bytes(render(template, **(LABELS | context)).body)
+    return render_text(template, **(LABELS | context)).encode()
 
 
 class NotGenuine(NotFound):
