@@ -18,6 +18,7 @@ from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintS
 from app.core.clock import today
 from app.core.database import Reader
 from app.core.errors import NotFound
+from app.core.fastpath import Compiled
 from app.core.filters import where_given
 from app.core.principal import Principal
 from app.policy.facts import ComplaintFact
@@ -187,8 +188,8 @@ def _facts_statement(known_at: bool) -> Select[*tuple[Any, ...]]:
 
 
 _IDS = ARRAY(PG_UUID(as_uuid=True))
-_FACTS = _facts_statement(known_at=False)
-_FACTS_KNOWN_AT = _facts_statement(known_at=True)
+_FACTS = Compiled(_facts_statement(known_at=False))
+_FACTS_KNOWN_AT = Compiled(_facts_statement(known_at=True))
 
 
 async def credit_facts(
@@ -201,14 +202,14 @@ async def credit_facts(
     if known_at is not None:
         statement, params = _FACTS_KNOWN_AT, params | {"known_at": known_at}
     found: dict[uuid.UUID, list[ComplaintFact]] = {}
-    for r in await session.execute(statement, params):
+    for r in await statement.fetch(session, params):
         fact = ComplaintFact(
-            substantiated_on=r.substantiated_on,
-            gtin=r.gtin,
-            lot=r.lot,
-            category=r.category,
-            recorded_at=r.substantiated_recorded_at,
-            id=r.id,
+            substantiated_on=r["substantiated_on"],
+            gtin=r["gtin"],
+            lot=r["lot"],
+            category=r["category"],
+            recorded_at=r["substantiated_recorded_at"],
+            id=r["id"],
         )
-        found.setdefault(r.organization_id, []).append(fact)
+        found.setdefault(r["organization_id"], []).append(fact)
     return found

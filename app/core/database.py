@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, overload
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Select, event, text
 from sqlalchemy.exc import DisconnectionError
@@ -496,7 +497,22 @@ async def one_or_404(
 
 async def db_now(session: Reader) -> dt.datetime:
     """The database's clock now (not the transaction's start): recording times
-    must order the writes, which `known_at` time travel relies on."""
-    value: Any = await session.scalar(text("SELECT clock_timestamp()"))
+    must order the writes, which `known_at` time travel relies on. Read on the
+    session's own connection by the driver (every write asks; through the
+    session the statement cost 0.1 ms of CPU more)."""
+    value: Any = await (await driver_of(session)).fetchval("SELECT clock_timestamp()")
     assert isinstance(value, dt.datetime)
     return value
+
+
+async def driver_of(session: Reader) -> asyncpg.Connection:
+    """The asyncpg connection under the session (hot reads, COPY; `fastpath.driver`).
+
+    Statements on it join the session's transaction once SQLAlchemy has begun
+    one; before that they run on their own (reads) or in an explicit
+    `transaction()` (writes)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver_connection = raw.driver_connection
+    assert isinstance(driver_connection, asyncpg.Connection)
+    return driver_connection

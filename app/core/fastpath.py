@@ -8,19 +8,55 @@ transactions); asyncpg keeps the prepared statement per connection.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.sql.elements import ClauseElement
 
-from app.core.database import Reader
+from app.core.database import Reader, driver_of
+
+# The asyncpg connection under a session: statements on it join the session's
+# transaction once SQLAlchemy has begun one (app/core/database.py).
+driver = driver_of
 
 
-async def driver(session: Reader) -> asyncpg.Connection:
-    """The asyncpg connection under the session (hot reads, COPY).
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
-    Statements on it join the session's transaction once SQLAlchemy has begun
-    one; before that they run on their own (reads) or in an explicit
-    `transaction()` (writes)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver_connection = raw.driver_connection
-    assert isinstance(driver_connection, asyncpg.Connection)
-    return driver_connection
+
+class Compiled:
+    """A read statement built once with SQLAlchemy and compiled once for asyncpg,
+    run on the session's own connection (`driver`): no compilation, cache key or
+    result processing per call — a statement of the write path cost 100-200 µs of
+    CPU more through the session than through the driver. Rows come back as
+    asyncpg records (`row["name"]`; JSON decoded, as by the session).
+
+    Parameters are converted by the same bind processors SQLAlchemy would apply;
+    a statement with an `IN` list expanded per call is refused (use `= ANY(:ids)`)."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled: Any = statement.compile(dialect=_DIALECT)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("an expanding IN parameter: use = ANY(:name)")
+        self.sql = compiled.string
+        self._names = tuple(compiled.positiontup or ())
+        self._defaults = dict(compiled.params)
+        # What SQLAlchemy's execution applies to each parameter (an attribute of
+        # its compiled form, stable across 2.x), applied here the same way.
+        self._processors = dict(compiled._bind_processors)
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The statement's positional arguments: `params`, else its own literals."""
+        out = []
+        for name in self._names:
+            value = params[name] if name in params else self._defaults[name]
+            process = self._processors.get(name)
+            out.append(value if process is None or value is None else process(value))
+        return out
+
+    async def fetch(self, session: Reader, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await (await driver(session)).fetch(
+            self.sql, *self.arguments(params)
+        )
+        return rows

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, distinct_on
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from app.core.database import Reader
+from app.core.fastpath import Compiled
 from app.journal.models import AuditEntry
 from app.policy import policy
 from app.records import models
@@ -108,7 +109,7 @@ def _current_statement() -> TextualSelect:
     )
 
 
-_CURRENT = _current_statement()
+_CURRENT = Compiled(_current_statement())
 
 
 async def current(
@@ -118,8 +119,8 @@ async def current(
     ids = list(statuses)
     rows: list[tuple[uuid.UUID, str, RowMap]] = []
     if ids:
-        result = await session.execute(_CURRENT, {"ids": ids})
-        rows = [(r.organization_id, r.record_type, r.row) for r in result]
+        found = await _CURRENT.fetch(session, {"ids": ids})
+        rows = [(r["organization_id"], r["record_type"], r["row"]) for r in found]
     return _assemble(statuses, rows)
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm.util import identity_key
 from app import journal
 from app.core.clock import today
 from app.core.database import Reader, db_now
+from app.core.fastpath import Compiled
 from app.core.progress import Advance
 from app.credit import history, providers
 from app.credit.models import CreditStatus
@@ -249,23 +250,25 @@ def _inputs_statement(where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-_INPUTS_BY_ID = _inputs_statement(Organization.id == func.any(bindparam("ids", type_=_IDS)))
-_INPUTS_BY_USCC = _inputs_statement(Organization.uscc == bindparam("uscc"))
-_INPUTS_BY_USCCS = _inputs_statement(
-    Organization.uscc == func.any(bindparam("usccs", type_=ARRAY(String)))
+_INPUTS_BY_ID = Compiled(
+    _inputs_statement(Organization.id == func.any(bindparam("ids", type_=_IDS)))
+)
+_INPUTS_BY_USCC = Compiled(_inputs_statement(Organization.uscc == bindparam("uscc")))
+_INPUTS_BY_USCCS = Compiled(
+    _inputs_statement(Organization.uscc == func.any(bindparam("usccs", type_=ARRAY(String))))
 )
 
 
 async def _inputs(
-    session: AsyncSession, statement: Select[Any], params: dict[str, Any]
+    session: AsyncSession, statement: Compiled, params: dict[str, Any]
 ) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str], dict[uuid.UUID, dict[str, Any]]]:
     """The organizations one of the statements above selects, in one round trip."""
     usccs, statuses, previous = {}, {}, {}
-    for r in await session.execute(statement, params):
-        usccs[r.id] = r.uscc
-        statuses[r.id] = r.status
-        if r.stored is not None:
-            previous[r.id] = {f: getattr(r, f) for f in FLAGS}
+    for r in await statement.fetch(session, params):
+        usccs[r["id"]] = r["uscc"]
+        statuses[r["id"]] = r["status"]
+        if r["stored"] is not None:
+            previous[r["id"]] = {f: r[f] for f in FLAGS}
     return usccs, statuses, previous
 
 

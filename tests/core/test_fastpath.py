@@ -132,3 +132,31 @@ async def test_the_credit_answer_has_the_documented_fields(
     assert set(credit_service.CREDIT_FIELDS) | {"known_at"} == set(CreditOut.model_fields)
     then = await client.get(f"/v1/organizations/{uscc}/credit", params={"as_of": "2026-01-01"})
     assert set(then.json()) == set(CreditOut.model_fields)
+
+
+async def test_a_compiled_read_runs_in_the_sessions_transaction(session: Any) -> None:
+    """`fastpath.Compiled`: SQLAlchemy's statement, its literals and its parameter
+    conversion, run by the driver inside the session's transaction (it sees what
+    the transaction wrote and has not committed)."""
+    import uuid
+
+    import pytest
+    from sqlalchemy import ARRAY, bindparam, func, literal, select
+    from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+
+    from app.core.fastpath import Compiled
+    from app.organizations.models import Organization
+    from tests.factories import make_organization
+
+    uscc = await make_organization(session)  # not committed
+    org_id = await session.scalar(select(Organization.id).where(Organization.uscc == uscc))
+    ids = func.any(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+    statement = Compiled(
+        select(Organization.uscc, literal("x").label("tag")).where(Organization.id == ids)
+    )
+    rows = await statement.fetch(session, {"ids": [org_id, uuid.uuid4()]})
+    assert [(r["uscc"], r["tag"]) for r in rows] == [(uscc, "x")]
+    with pytest.raises(ValueError, match="ANY"):
+        Compiled(
+            select(Organization.uscc).where(Organization.id.in_(bindparam("ids", expanding=True)))
+        )
