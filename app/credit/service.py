@@ -317,7 +317,7 @@ def _upsert_statement() -> Select[Any]:
     )
 
 
-_UPSERT = _upsert_statement()
+_UPSERT = Compiled(_upsert_statement())
 
 
 async def _recompute(
@@ -357,7 +357,7 @@ async def _recompute(
             for e in evaluated
         ]
     rows = [_row(e, None) for e in evaluated]
-    await session.execute(_UPSERT, {"rows": orjson.dumps(rows, default=str).decode()})
+    await _UPSERT.write(session, {"rows": orjson.dumps(rows, default=str).decode()})
     await _reload_loaded(session, [e.organization_id for e in evaluated])
     for row in rows:
         before = previous.get(row["organization_id"])

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import db_now
+from app.core.fastpath import Compiled
 from app.journal import leaf
 from app.journal.models import AuditEntry, ChangeEvent
 
@@ -150,7 +151,8 @@ def _entry_and_event() -> Any:
     return select(select(entries.c.id).scalar_subquery(), select(events.c.id).scalar_subquery())
 
 
-_ENTRY_AND_EVENT = _entry_and_event()
+_ENTRY_AND_EVENT = Compiled(_entry_and_event())
+_ENTRY_ONLY = Compiled(_ENTRY)
 _EVENT = _event_insert(func.clock_timestamp())
 
 
@@ -222,11 +224,11 @@ async def record(
     params = _entry_params(actor, write, at or await db_now(session))
     written: Event | None = None
     if event is None:
-        entry_id = await session.scalar(_ENTRY, params)
+        entry_id = (await _ENTRY_ONLY.write(session, params))[0][0]
     else:
         data = leaf.jsonable(event[1])
         params |= {"type": event[0], "event_uscc": uscc or "", "data": data}
-        row = (await session.execute(_ENTRY_AND_EVENT, params)).one()
+        row = (await _ENTRY_AND_EVENT.write(session, params))[0]
         entry_id = row[0]
         written = Event(row[1], event[0], uscc or "", data)
     entry = _entry(entry_id, write, params)
