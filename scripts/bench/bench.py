@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -52,8 +53,14 @@ def wrk(
     duration: int,
     connections: int,
     env: dict[str, str] | None = None,
+    rotate: bool = False,
 ) -> dict[str, float]:
-    """One wrk run; requests/s and latency percentiles in ms."""
+    """One wrk run; requests/s and latency percentiles in ms. `rotate`: start the
+    paths at a random place, so that writes of a rerun on the same data set go to
+    other organizations than the last run's (whose histories they lengthened)."""
+    if rotate:
+        start = random.randrange(len(paths))
+        paths = paths[start:] + paths[:start]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(paths) + "\n")
     run_env = os.environ | {"WRK_PATHS": f.name} | (env or {})
@@ -308,6 +315,7 @@ def main() -> None:
         "paths": [f"/v1/organizations/{u}/grades" for u in usccs],
         "env": post_env | {"WRK_AUTH": keys["regulator"]},
         "connections": 16,
+        "rotate": True,
         "baseline": {
             "paths": [f"/write/{u}" for u in usccs],
             "env": post_env,
@@ -349,6 +357,7 @@ def main() -> None:
                     duration=args.duration,
                     connections=scenario.get("connections", args.connections),
                     env=scenario.get("env"),
+                    rotate=scenario.get("rotate", False),
                 )
                 pairs.append(
                     {
@@ -496,6 +505,7 @@ def import_while_writing(
             duration=args.duration,
             connections=16,
             env=post_env | {"WRK_AUTH": keys["regulator"]},
+            rotate=True,
         )
         thread.join()
         out[mode] = {
