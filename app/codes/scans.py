@@ -18,9 +18,15 @@ new ones back for its few milliseconds), so no scan is counted twice or missed.
 
 What a crash can lose: the scans of this process not yet written — at most
 0.1 s of scans, and never more than `MAX_PENDING` (10,000): a buffer that
-reaches it is written at once. While the primary is unreachable, writes are
-retried every 0.1 s and scans are kept up to `MAX_KEPT` (100,000); beyond that
-the oldest are dropped and counted in the log (scans are telemetry).
+reaches it is written at once. What it never does is count a scan twice: a
+batch whose COMMIT got no answer (the server or the connection died as it
+committed) may have committed or not, so it is neither written again nor
+forgotten until PostgreSQL says what became of its transaction
+(`pg_xact_status` of the id the batch read inside it, asked at the next
+write); meanwhile its scans still count as this process's unwritten ones.
+While the primary is unreachable, writes are retried every 0.1 s and scans
+are kept up to `MAX_KEPT` (100,000); beyond that the oldest are dropped and
+counted in the log (scans are telemetry).
 
 Tests and the no-pool fallback write each scan at once through the request's
 own connection (`write`, the same statements).
@@ -101,6 +107,18 @@ FROM item_codes i WHERE i.batch_id = $1 AND i.serial = $2
 """
 
 
+XACT_ID = "SELECT pg_current_xact_id()::text"
+XACT_STATUS = "SELECT pg_xact_status($1::text::xid8)"
+
+
+class Unsure(Exception):
+    """A batch's COMMIT got no answer: its transaction `xact_id` may have committed."""
+
+    def __init__(self, xact_id: str) -> None:
+        super().__init__(f"the commit of transaction {xact_id} got no answer")
+        self.xact_id = xact_id
+
+
 async def read_item(driver: Any, batch_id: Any, serial: str, client: bytes) -> Any:
     """The item's stored row: counters and the number of its other kept clients."""
     return await driver.fetchrow(ITEM, batch_id, serial, client)
@@ -112,6 +130,12 @@ async def write(connection: Any, scans: list[Scan], zone: ZoneInfo) -> None:
     own): items locked in id order, so concurrent writers never deadlock."""
     if not scans:
         return
+    async with connection.transaction():
+        await _statements(connection, scans, zone)
+
+
+async def _statements(connection: Any, scans: list[Scan], zone: ZoneInfo) -> None:
+    """`write`'s statements, in the connection's current transaction."""
     counted_scans = [scan for scan in scans if scan.counted]
     counted: Counter[int] = Counter()
     first: dict[int, dt.datetime] = {}
@@ -120,31 +144,30 @@ async def write(connection: Any, scans: list[Scan], zone: ZoneInfo) -> None:
         counted[scan.item_id] += 1
         first[scan.item_id] = min(first.get(scan.item_id, scan.at), scan.at)
         clients.add((scan.item_id, scan.client_hash))
-    async with connection.transaction():
-        await connection.fetch(LOCK_ITEMS, sorted({s.item_id for s in scans}))
+    await connection.fetch(LOCK_ITEMS, sorted({s.item_id for s in scans}))
+    await connection.execute(
+        INSERT_SCANS,
+        [s.item_id for s in scans],
+        [s.at for s in scans],
+        [s.client_hash for s in scans],
+        [s.agent for s in scans],
+        [s.client_net for s in scans],
+    )
+    if counted:
+        ids = list(counted)
         await connection.execute(
-            INSERT_SCANS,
-            [s.item_id for s in scans],
-            [s.at for s in scans],
-            [s.client_hash for s in scans],
-            [s.agent for s in scans],
-            [s.client_net for s in scans],
+            BUMP_COUNTERS, ids, [counted[i] for i in ids], [first[i] for i in ids]
         )
-        if counted:
-            ids = list(counted)
-            await connection.execute(
-                BUMP_COUNTERS, ids, [counted[i] for i in ids], [first[i] for i in ids]
-            )
-            pairs = sorted(clients)
-            await connection.execute(
-                KEEP_CLIENTS, [i for i, _ in pairs], [c for _, c in pairs], CLIENTS_KEPT
-            )
-            await connection.execute(
-                daycounts.COUNT_BATCH,
-                [s.item_id for s in counted_scans],
-                [s.at.astimezone(zone).date() for s in counted_scans],
-                [s.client_net or s.client_hash for s in counted_scans],
-            )
+        pairs = sorted(clients)
+        await connection.execute(
+            KEEP_CLIENTS, [i for i, _ in pairs], [c for _, c in pairs], CLIENTS_KEPT
+        )
+        await connection.execute(
+            daycounts.COUNT_BATCH,
+            [s.item_id for s in counted_scans],
+            [s.at.astimezone(zone).date() for s in counted_scans],
+            [s.client_net or s.client_hash for s in counted_scans],
+        )
 
 
 class ScanBuffer:
@@ -165,6 +188,9 @@ class ScanBuffer:
         self._first: dict[int, dt.datetime] = {}  # the earliest of those
         self._wake = asyncio.Event()
         self.dropped = 0
+        # Batches whose COMMIT got no answer, by their transaction's id: settled
+        # (forgotten or written again) once PostgreSQL says what became of them.
+        self._unsure: list[tuple[str, list[Scan]]] = []
 
     def add(self, scan: Scan) -> None:
         self._pending.append(scan)
@@ -201,11 +227,15 @@ class ScanBuffer:
         """Write what is pending; on failure keep it (bounded) for the next attempt.
         A write under way when the task is cancelled (the stop) is finished first:
         cancelled mid-statement it would be rolled back, and its scans lost."""
-        if not self._pending:
+        if not self._pending and not self._unsure:
             return
         self._no_writer.clear()  # new reads wait; those in flight end first
         try:
             await self._no_readers.wait()
+            if self._unsure:
+                await self._settle()
+            if not self._pending:
+                return
             batch, self._pending = self._pending, []
             writing = asyncio.ensure_future(self._write(batch))
             cancelled = False
@@ -216,6 +246,11 @@ class ScanBuffer:
                     cancelled = True
             try:
                 writing.result()
+            except Unsure as unsure:
+                self._unsure.append((unsure.xact_id, batch))  # still counted as unwritten
+                if cancelled:
+                    raise asyncio.CancelledError from None
+                raise
             except Exception:
                 self._pending = batch + self._pending  # still counted as unwritten
                 self._trim()
@@ -229,8 +264,39 @@ class ScanBuffer:
             self._no_writer.set()
 
     async def _write(self, batch: list[Scan]) -> None:
+        """One transaction; `Unsure` when its COMMIT got no answer (then it may have
+        committed), any other error when it surely did not."""
         async with self.pool.acquire() as connection:
-            await write(connection, batch, self.zone)
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                xact_id = await connection.fetchval(XACT_ID)
+                await _statements(connection, batch, self.zone)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await transaction.rollback()
+                raise
+            try:
+                await transaction.commit()
+            except Exception as exc:
+                raise Unsure(xact_id) from exc
+
+    async def _settle(self) -> None:
+        """What became of the batches whose COMMIT got no answer: committed ones are
+        forgotten (written), aborted ones written again; one still in progress (the
+        server has not finished it) is asked about at the next write."""
+        async with self.pool.acquire() as connection:
+            for unsure in list(self._unsure):
+                xact_id, batch = unsure
+                status = await connection.fetchval(XACT_STATUS, xact_id)
+                if status == "in progress":
+                    continue
+                self._unsure.remove(unsure)
+                if status == "committed":
+                    self._forget(batch)
+                else:  # aborted (or, past all memory, unknown): not written
+                    self._pending = batch + self._pending
+                log.info("scans_commit_settled", scans=len(batch), committed=status == "committed")
 
     def _forget(self, written: list[Scan]) -> None:
         for scan in written:
@@ -263,6 +329,8 @@ class ScanBuffer:
                 started = time.monotonic()
                 try:
                     await self.flush()
+                except Unsure:
+                    log.warning("scans_commit_unanswered", next="asked at the next write")
                 except Exception as exc:
                     log.warning("scans_not_written", error=type(exc).__name__)
                 self._wake.clear()

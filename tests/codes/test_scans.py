@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
@@ -208,3 +209,80 @@ async def test_one_ipv6_64_counts_as_one_client(
         item = await _scan_from(app, f"2001:db8:77:1::{n + 1:x}", paths[0])
     assert item["suspicious"] is False
     assert item["scan_count"] == 8
+
+
+class _AnswerLost:
+    """A pool whose next transaction's COMMIT gets no answer: after committing it
+    (`committed=True`: the server committed, the reply was lost) or instead of it
+    (the connection died before the server committed)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, committed: bool) -> None:
+        self.pool, self.committed, self.armed = pool, committed, True
+        outer = self
+
+        class Held:
+            def __init__(self, connection: Any) -> None:
+                self.connection = connection
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.connection, name)
+
+            def transaction(self) -> Any:
+                real = self.connection.transaction()
+
+                class Lost:
+                    start, rollback = real.start, real.rollback
+
+                    async def commit(self) -> None:
+                        if not outer.armed:
+                            await real.commit()
+                            return
+                        outer.armed = False
+                        await (real.commit() if outer.committed else real.rollback())
+                        raise ConnectionResetError("the connection closed as it committed")
+
+                return Lost()
+
+        self.held = Held
+
+    def acquire(self) -> Any:
+        outer = self
+
+        class Acquired:
+            async def __aenter__(self) -> Any:
+                self.cm = outer.pool.acquire()
+                return outer.held(await self.cm.__aenter__())
+
+            async def __aexit__(self, *exc: object) -> None:
+                await self.cm.__aexit__(*exc)
+
+        return Acquired()
+
+
+async def test_a_commit_without_an_answer_is_never_counted_twice_nor_lost(
+    committed_client: AsyncClient,
+    engine: AsyncEngine,
+    test_database: DatabaseUnderTest,
+    test_settings: Settings,
+) -> None:
+    """A batch whose COMMIT got no answer is settled by what PostgreSQL says of its
+    transaction: committed, it is not written again; aborted, it is written once."""
+    item = await _one_code(committed_client, engine)
+    pool = await asyncpg.create_pool(asyncpg_dsn(test_database.service_url), min_size=1, max_size=2)
+    try:
+        for committed, expected in ((True, 3), (False, 6)):
+            lossy = _AnswerLost(pool, committed=committed)
+            buffer = scans.ScanBuffer(lossy, test_settings.zone)
+            for n in range(3):
+                buffer.add(scans.Scan(item.id, dt.datetime.now(dt.UTC), bytes([n]), "mobile"))
+            with pytest.raises(scans.Unsure):
+                await buffer.flush()
+            assert buffer.unwritten(item.id) == 3  # shown to scanners until settled
+            await buffer.flush()  # asks what became of it
+            assert buffer.unwritten(item.id) == 0
+            async with AsyncSession(engine) as session:
+                assert await session.scalar(select(ItemCode.scan_count)) == expected
+                stored = await session.scalar(select(func.count()).select_from(ItemScan))
+                assert stored == expected
+    finally:
+        await pool.close()
