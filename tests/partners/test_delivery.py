@@ -183,7 +183,9 @@ async def test_a_slow_endpoint_does_not_delay_another(
             # on each organization's first event while the other gets all six
             # (allowed 30 s: the machine may be loaded; what matters is the order).
             await receiver.wait_for(6, within=30)
-            assert slow.received and len(set(slow.ids())) <= 2
+            # The slow one's first request may still be on its way (a loaded machine).
+            await slow.wait_for(1, within=30)
+            assert len(set(slow.ids())) <= 2
     finally:
         await slow.stop()
 
