@@ -30,7 +30,8 @@ from tests.faults.conftest import FaultServer
 from tests.live import free_port
 from tests.waiting import wait_for
 
-ROWS = 80  # enough to be caught in flight (a condition, not a sleep), well inside the 20 s drain
+ROWS = 1000  # in flight for a good part of a second (caught by a condition, not a sleep; at 80
+# rows a faster write path finished between two 50 ms polls), well inside the 20 s drain
 
 
 def _csv(uscc: str, batch: str) -> bytes:
