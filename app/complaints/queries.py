@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, and_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from app.complaints import clock
@@ -18,7 +17,7 @@ from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintS
 from app.core.clock import today
 from app.core.database import Reader
 from app.core.errors import NotFound
-from app.core.fastpath import Compiled
+from app.core.fastpath import Compiled, any_uuid
 from app.core.filters import where_given
 from app.core.principal import Principal
 from app.policy.facts import ComplaintFact
@@ -177,7 +176,7 @@ def _facts_statement(known_at: bool) -> Select[*tuple[Any, ...]]:
         Complaint.category,
         Complaint.substantiated_recorded_at,
     ).where(
-        Complaint.organization_id == func.any(bindparam("ids", type_=_IDS)),
+        Complaint.organization_id == any_uuid(),
         Complaint.kind == "complaint",
         Complaint.substantiated.is_(True),
         Complaint.substantiated_on.is_not(None),
@@ -187,7 +186,6 @@ def _facts_statement(known_at: bool) -> Select[*tuple[Any, ...]]:
     return statement.order_by(Complaint.substantiated_on)
 
 
-_IDS = ARRAY(PG_UUID(as_uuid=True))
 _FACTS = Compiled(_facts_statement(known_at=False))
 _FACTS_KNOWN_AT = Compiled(_facts_statement(known_at=True))
 

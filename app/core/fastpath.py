@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import ARRAY, bindparam, func, text
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ClauseElement
@@ -76,3 +77,11 @@ class Compiled:
 
 
 _BEGIN = text("SELECT 1")
+
+# A list of UUIDs as one parameter (what `Compiled` takes instead of an IN list).
+UUIDS = ARRAY(PG_UUID(as_uuid=True))
+
+
+def any_uuid(name: str = "ids") -> Any:
+    """`column == any_uuid()`: the column is one of the UUIDs given as `name`."""
+    return func.any(bindparam(name, type_=UUIDS))

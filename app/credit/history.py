@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import String, TextualSelect, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, distinct_on
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from app.core.database import Reader
-from app.core.fastpath import Compiled
+from app.core.fastpath import UUIDS, Compiled
 from app.journal.models import AuditEntry
 from app.policy import policy
 from app.records import models
@@ -104,7 +104,7 @@ def _current_statement() -> TextualSelect:
         parts.append(_PART.format(kind=record_type, row=row, table=table.name))
     return (
         text(" UNION ALL ".join(parts) + " ORDER BY record_type, created_at, id")
-        .bindparams(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+        .bindparams(bindparam("ids", type_=UUIDS))
         .columns(record_type=String, organization_id=PG_UUID(as_uuid=True), row=JSONB)
     )
 

@@ -24,14 +24,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from app import journal
 from app.core.clock import today
 from app.core.database import Reader, db_now
-from app.core.fastpath import Compiled
+from app.core.fastpath import Compiled, any_uuid
 from app.core.progress import Advance
 from app.credit import history, providers
 from app.credit.models import CreditStatus
@@ -41,7 +40,6 @@ from app.policy import policy, publication, versions
 from app.records.models import Violation
 
 S_RULES = policy.BLACK_LIST_RULES
-_IDS = ARRAY(PG_UUID(as_uuid=True))
 FLAGS = ("grade", "a_level", "red_list", "black_list", "black_list_pending")
 
 
@@ -250,9 +248,7 @@ def _inputs_statement(where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-_INPUTS_BY_ID = Compiled(
-    _inputs_statement(Organization.id == func.any(bindparam("ids", type_=_IDS)))
-)
+_INPUTS_BY_ID = Compiled(_inputs_statement(Organization.id == any_uuid()))
 _INPUTS_BY_USCC = Compiled(_inputs_statement(Organization.uscc == bindparam("uscc")))
 _INPUTS_BY_USCCS = Compiled(
     _inputs_statement(Organization.uscc == func.any(bindparam("usccs", type_=ARRAY(String))))

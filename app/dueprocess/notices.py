@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, bindparam, func, literal, select, union_all
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
@@ -20,7 +19,7 @@ from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, invalid
-from app.core.fastpath import Compiled
+from app.core.fastpath import Compiled, any_uuid
 from app.core.models import fields
 from app.core.principal import SYSTEM, Principal
 from app.credit import providers
@@ -176,7 +175,7 @@ def _facts_statement() -> Any:
     """Notices and objections of the organizations `ids` in one statement (one
     round trip on the write path): `at`/`day` are when each was served or opened.
     Built once (building it costs more than running it)."""
-    ids: Any = func.any(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+    ids = any_uuid()
 
     def none(type_: Any) -> Any:
         return literal(None, type_)
