@@ -483,13 +483,18 @@ PrimaryRead = Annotated[Reader, Depends(get_primary_read)]
 
 
 async def one_or_404(
-    session: Reader, statement: Select[_T], missing: str, *, for_update: bool = False
+    session: Reader,
+    statement: Select[_T],
+    missing: str,
+    *,
+    for_update: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> _T:
-    """The one row `statement` selects (locked for update if asked), else a 404
-    saying what is `missing`."""
+    """The one row `statement` selects (with its bind `params`; locked for update
+    if asked), else a 404 saying what is `missing`."""
     if for_update:
         statement = statement.with_for_update()
-    found = await session.scalar(statement)
+    found = await session.scalar(statement, params)
     if found is None:
         raise NotFound(missing)
     return found

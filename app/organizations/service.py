@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.core.database import Reader, db_now
-from app.core.errors import NotFound, PreconditionFailed
+from app.core.database import Reader, db_now, one_or_404
+from app.core.errors import PreconditionFailed
 from app.core.models import fields
 from app.core.principal import Principal
 from app.organizations import codes
@@ -41,10 +41,10 @@ def snapshot(org: Organization) -> dict[str, Any]:
 
 async def find(session: Reader, code: str, *, for_update: bool = False) -> Organization:
     """The organization holding a normalised USCC or organization code, else 404."""
-    found = await session.scalar(_FIND[len(code) == 18, for_update], {"code": code})
-    if found is None:
-        raise NotFound(f"no organization with code {code}")
-    return found
+    statement = _FIND[len(code) == 18, for_update]  # built locked where asked
+    return await one_or_404(
+        session, statement, f"no organization with code {code}", params={"code": code}
+    )
 
 
 def _find_statement(column: Any, for_update: bool) -> Select[Organization]:
