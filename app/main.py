@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         KEY_CACHE.bind(app, key_cache(watch))
         resolution.CACHE.bind(app, resolution.cache(watch))
         credit_answers.CACHE.bind(app, credit_answers.cache(watch))
-        buffer = scans.ScanBuffer(made.primary_pool, settings.zone)
+        buffer = scans.ScanBuffer(made.primary_pool, settings.zone, reads=fast_pool)
         scans.BUFFER.bind(app, buffer)
         tasks = [
             asyncio.create_task(refresh_daily(made, settings)),
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await asyncio.gather(scan_writer, return_exceptions=True)
             await made.dispose()
 
-    app = FastAPI(
+    app = hotroute.HotApp(
         title="Quality Credit Registry",
         version="1.0.0",
         description=DESCRIPTION,

@@ -257,7 +257,7 @@ async def _item(
     read = functools.partial(scans.read_item, batch_id=batch_doc.batch_id, serial=code.serial)
     if buffer is not None:  # a serving process: buffered, written within FLUSH_SECONDS
         row, unwritten, first_unwritten = await buffer.read_item(
-            database.fast_pool, batch_doc.batch_id, code.serial, client
+            batch_doc.batch_id, code.serial, client
         )
         if row is None:
             return None

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from app.codes import daycounts
+from app.core.batching import Batcher
 from app.core.handles import Handle
 
 log = structlog.get_logger("qcr.scans")
@@ -105,6 +107,14 @@ SELECT i.id, i.scan_count, i.first_scanned_at,
         WHERE k.item_id = i.id AND k.client_hash <> $3) AS other_clients
 FROM item_codes i WHERE i.batch_id = $1 AND i.serial = $2
 """
+# The same for several items at once (`n`: the place of the item asked for).
+ITEMS = """
+SELECT q.n, i.id, i.scan_count, i.first_scanned_at,
+       (SELECT count(*) FROM item_scan_clients k
+        WHERE k.item_id = i.id AND k.client_hash <> q.client) AS other_clients
+FROM unnest($1::uuid[], $2::text[], $3::bytea[]) WITH ORDINALITY AS q(batch_id, serial, client, n)
+JOIN item_codes i ON i.batch_id = q.batch_id AND i.serial = q.serial
+"""
 
 
 XACT_ID = "SELECT pg_current_xact_id()::text"
@@ -122,6 +132,21 @@ class Unsure(Exception):
 async def read_item(driver: Any, batch_id: Any, serial: str, client: bytes) -> Any:
     """The item's stored row: counters and the number of its other kept clients."""
     return await driver.fetchrow(ITEM, batch_id, serial, client)
+
+
+ItemKey = tuple[Any, str, bytes]  # batch id, serial, client hash
+
+
+async def read_items(driver: Any, keys: list[ItemKey]) -> list[Any]:
+    """`read_item` for each key, in one statement: the rows in the keys' order
+    (None for a serial never issued)."""
+    rows = await driver.fetch(
+        ITEMS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
+    )
+    found: list[Any] = [None] * len(keys)
+    for row in rows:
+        found[row["n"] - 1] = row
+    return found
 
 
 async def write(connection: Any, scans: list[Scan], zone: ZoneInfo) -> None:
@@ -173,8 +198,11 @@ async def _statements(connection: Any, scans: list[Scan], zone: ZoneInfo) -> Non
 class ScanBuffer:
     """This process's scans not yet written; see the module docstring."""
 
-    def __init__(self, pool: Any, zone: ZoneInfo) -> None:
+    def __init__(self, pool: Any, zone: ZoneInfo, reads: Any = None) -> None:
         self.pool = pool
+        # The stored counts are read from `reads` (the replica's pool, if any),
+        # the reads of concurrent scans together (app/core/batching.py).
+        self._items: Batcher[ItemKey, Any] = Batcher(functools.partial(read_items, reads or pool))
         self.zone = zone  # QCR_TIMEZONE: the days the scans are counted in
         self._pending: list[Scan] = []
         # Reads of stored counts in flight, and whether a write may start: a read
@@ -205,7 +233,7 @@ class ScanBuffer:
         return self._unwritten.get(item_id, 0)
 
     async def read_item(
-        self, driver: Any, batch_id: Any, serial: str, client: bytes
+        self, batch_id: Any, serial: str, client: bytes
     ) -> tuple[Any, int, dt.datetime | None]:
         """The item's stored row, this process's counted scans of it that the row
         does not hold yet, and the earliest of those (None, 0, None: no such item)."""
@@ -214,7 +242,7 @@ class ScanBuffer:
         self._readers += 1
         self._no_readers.clear()
         try:
-            row = await read_item(driver, batch_id, serial, client)
+            row = await self._items.get((batch_id, serial, client))
             if row is None:
                 return None, 0, None
             return row, self.unwritten(row["id"]), self._first.get(row["id"])

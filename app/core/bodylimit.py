@@ -45,16 +45,23 @@ _BODILESS = frozenset({"GET", "HEAD"})
 _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
+def bodiless_read(scope: Scope) -> bool:
+    """A GET or HEAD that announces no body: nothing for this middleware to bound."""
+    return scope["method"] in _BODILESS and not any(
+        name in _BODY_HEADERS for name, _ in scope["headers"]
+    )
+
+
 class BodyLimitMiddleware:
+    HOT_LANE = False  # the hot lane takes only requests without a body
+
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (
-            scope["method"] in _BODILESS
-            and not any(name in _BODY_HEADERS for name, _ in scope["headers"])
-        ):  # nothing to bound: no wrapping at all (the hot reads come this way)
+        if scope["type"] != "http" or bodiless_read(scope):
+            # nothing to bound: no wrapping at all (the hot lane skips this layer)
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length", b"")

@@ -97,6 +97,8 @@ async def _options(shared: tuple[str, ...], allow: str, send: Send) -> None:
 class HeadMiddleware:
     """HEAD answered as GET without the body, except where a route answers HEAD itself."""
 
+    HOT_LANE = False  # a hot route answers its own methods (the resolver its HEAD)
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 

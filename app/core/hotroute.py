@@ -10,6 +10,15 @@ exception handlers render as for any route (503 + Retry-After for a database
 that is down included). `install` puts hot routes ahead of every other route,
 so that they are matched first.
 
+`HotApp` then gives them a door of their own: a GET (or HEAD) without a body
+that a hot route matches runs through the app's layers less those with nothing
+to do for it — the body bound (no body), HEAD-as-GET (a hot route answers its
+own methods), FastAPI's exit stack (no dependency) and the router's walk (the
+route is matched at the door). Everything else is as for any request: the same
+error handlers (ServerErrorMiddleware's 500, ExceptionMiddleware's problems),
+CORS, the request id, log line, metrics and security headers, the text guard of
+path and query. A layer says it may be skipped with `HOT_LANE = False`.
+
 Because no dependency runs, the request's sessions come from `request_session`
 and `read_session` below, which honour the app's dependency overrides exactly
 as `DbSession`/`ReadSession` do (the tests put their rolled-back session there).
@@ -27,9 +36,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import Receive, Scope, Send
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core import fastpath
+from app.core.bodylimit import bodiless_read
 from app.core.database import HotPool, Reader, database_of, discarding_broken, get_session
 from app.core.errors import validation_problem
 
@@ -61,6 +74,50 @@ def install(app: FastAPI, *routes: HotRoute) -> None:
     """Mount hot routes ahead of every other route (first match wins)."""
     for route in reversed(routes):
         app.router.routes.insert(0, route)
+
+
+class HotApp(FastAPI):
+    """FastAPI with a door of its own for the hot routes (see the module docstring)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        every = super().build_middleware_stack()
+        routes = [route for route in self.router.routes if isinstance(route, HotRoute)]
+        if not routes:
+            return every
+        error_handler = None
+        handlers: dict[Any, Any] = {}
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+            else:
+                handlers[key] = value
+        lane: ASGIApp = ExceptionMiddleware(_answer, handlers=handlers, debug=self.debug)
+        for middleware in reversed(self.user_middleware):
+            if getattr(middleware.cls, "HOT_LANE", True):
+                lane = middleware.cls(lane, *middleware.args, **middleware.kwargs)
+        lane = ServerErrorMiddleware(lane, handler=error_handler, debug=self.debug)
+        return _HotDoor(every, lane, routes, self.router)
+
+
+class _HotDoor:
+    def __init__(self, every: ASGIApp, lane: ASGIApp, routes: list[HotRoute], router: Any) -> None:
+        self.every, self.lane, self.routes, self.router = every, lane, routes, router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and bodiless_read(scope):
+            for route in self.routes:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child)
+                    scope.setdefault("router", self.router)
+                    await self.lane(scope, receive, send)
+                    return
+        await self.every(scope, receive, send)
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send) -> None:
+    """The innermost layer of the hot lane: the route matched at the door."""
+    await scope["route"].handle(scope, receive, send)
 
 
 def path_parameter(

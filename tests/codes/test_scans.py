@@ -80,7 +80,7 @@ async def test_buffered_counts_are_exact_while_the_buffer_is_written(
     buffer = scans.ScanBuffer(pool, test_settings.zone)
 
     async def scan() -> int:
-        row, unwritten, _ = await buffer.read_item(pool, item.batch_id, item.serial, b"c")
+        row, unwritten, _ = await buffer.read_item(item.batch_id, item.serial, b"c")
         buffer.add(scans.Scan(row["id"], dt.datetime.now(dt.UTC), b"c", "mobile"))
         return int(row["scan_count"]) + unwritten + 1
 
