@@ -58,7 +58,14 @@ class DigitalLinkPath(NamedTuple):
     serial: str | None
 
 
+_CSET_82_VALUE = re.compile(
+    "[" + re.escape("".join(sorted(CSET_82))) + f"]{{1,{MAX_AI_VALUE_LENGTH}}}"
+)
+
+
 def _check_cset82(value: str, what: str, error: type[ValueError]) -> str:
+    if _CSET_82_VALUE.fullmatch(value):
+        return value
     if not 1 <= len(value) <= MAX_AI_VALUE_LENGTH:
         raise error(f"a {what} has 1 to {MAX_AI_VALUE_LENGTH} characters, got {len(value)}")
     for position, char in enumerate(value, start=1):

@@ -30,7 +30,9 @@ class Handle(Generic[T]):
 
     def get(self, app: Starlette) -> T | None:
         """The bound value, or None where the app has none (tests, an embedding)."""
-        value: Any = getattr(app.state, self.name, None)
+        # `app.state._state` is the dict behind `app.state`: read without going
+        # through State.__getattr__ (several handles are read on every request).
+        value: Any = app.state._state.get(self.name)
         return value if isinstance(value, self.kind) else None
 
     def of(self, request: Request) -> T | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from typing import Any
@@ -27,7 +28,40 @@ def _factory(*_: Any) -> StdoutLogger:
     return StdoutLogger()
 
 
+_ACCESS = structlog.get_logger("qcr.request")
+_rendered_here = True  # JSON at INFO: `access` renders its line itself
+
+
+def access(request_id: str, method: str, route: str, status: int, duration_ms: float) -> None:
+    """The `request_completed` line, one per request: what structlog renders with the
+    processors below (same keys, same order, same timestamp format), without running
+    them — it is the one line every request writes. Any other configuration goes
+    through structlog."""
+    if not _rendered_here:
+        _ACCESS.info(
+            "request_completed", method=method, route=route, status=status, duration_ms=duration_ms
+        )
+        return
+    stamp = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    line = {
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": duration_ms,
+        "event": "request_completed",
+        "request_id": request_id,
+        "level": "info",
+        "timestamp": stamp,
+    }
+    _OUT.msg(orjson.dumps(line))
+
+
+_OUT = StdoutLogger()
+
+
 def configure(json: bool = True, level: int = logging.INFO) -> None:
+    global _rendered_here
+    _rendered_here = json and level <= logging.INFO
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(serializer=orjson.dumps)
         if json

@@ -7,6 +7,7 @@ nor the client address.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -15,9 +16,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import Message, Receive, Scope, Send
 
+from app.core import logging
 from app.core.httpmiddleware import HttpMiddleware
-
-log = structlog.get_logger("qcr.request")
 
 REQUESTS = Counter("qcr_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -41,6 +41,13 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+
+
+@functools.lru_cache(maxsize=4096)  # routes are templates: few label sets
+def _observed(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The metrics' children for these labels (prometheus_client's `labels` checks
+    and locks on every call)."""
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
 
 
 def route_template(scope: Scope) -> str:
@@ -75,12 +82,7 @@ class RequestContextMiddleware(HttpMiddleware):
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             method = scope["method"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
-            log.info(
-                "request_completed",
-                method=method,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            requests, latency = _observed(method, route, status)
+            requests.inc()
+            latency.observe(elapsed)
+            logging.access(request_id, method, route, status, round(elapsed * 1000, 2))

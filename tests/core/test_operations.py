@@ -158,3 +158,30 @@ async def test_metrics_can_require_the_scrapers_key(app: FastAPI, client: AsyncC
     assert wrong.status_code == 401
     scraped = await client.get("/metrics", headers={"Authorization": "Bearer scrape-0123456789"})
     assert scraped.status_code == 200 and "qcr_db_pool_size" in scraped.text
+
+
+def test_the_access_line_is_what_structlog_renders(capsys: pytest.CaptureFixture[str]) -> None:
+    """`logging.access` writes the request line without structlog's processors: the
+    same keys in the same order, the same values and timestamp format."""
+    import json
+    import re
+
+    import structlog
+
+    from app.core import logging as app_logging
+
+    app_logging.configure(json=True)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id="r1")
+    fields = {"method": "GET", "route": "/01/{code:path}", "status": 200, "duration_ms": 1.5}
+    structlog.get_logger("qcr.request").info("request_completed", **fields)
+    app_logging.access("r1", "GET", "/01/{code:path}", 200, 1.5)
+    structlog.contextvars.clear_contextvars()
+    by_structlog, by_access = capsys.readouterr().out.splitlines()
+    a, b = json.loads(by_structlog), json.loads(by_access)
+    assert list(a) == list(b)
+    assert {k: v for k, v in a.items() if k != "timestamp"} == {
+        k: v for k, v in b.items() if k != "timestamp"
+    }
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+    assert re.fullmatch(stamp, a["timestamp"]) and re.fullmatch(stamp, b["timestamp"])
