@@ -12,9 +12,12 @@ stops (SIGTERM drain).
 What the scanner sees (SPEC §6 Freshness): `scan_count` is the stored count
 plus this process's scans not yet written plus this one; another process's
 scans appear once it has written them (within 0.1 s, plus the read's own lag).
-The sum is exact: a write of the buffer never overlaps a read of the stored
-count (reads share the buffer, a write waits for the reads in flight and holds
-new ones back for its few milliseconds), so no scan is counted twice or missed.
+The sum is exact, and reads and writes never wait for each other: the read's
+statement also returns its snapshot (`pg_current_snapshot()`), and the buffer
+adds the scans of every batch that snapshot did not see committed — pending,
+being written, or committed after the snapshot was taken (a committed batch is
+kept in memory until every read that began before its commit has ended). So no
+scan is counted twice or missed.
 
 What a crash can lose: the scans of this process not yet written — at most
 0.1 s of scans, and never more than `MAX_PENDING` (10,000): a buffer that
@@ -23,7 +26,10 @@ batch whose COMMIT got no answer (the server or the connection died as it
 committed) may have committed or not, so it is neither written again nor
 forgotten until PostgreSQL says what became of its transaction
 (`pg_xact_status` of the id the batch read inside it, asked at the next
-write); meanwhile its scans still count as this process's unwritten ones.
+write); meanwhile a read whose snapshot does not show that transaction ended
+counts its scans as unwritten, and one whose snapshot does counts them as
+stored (had it in fact aborted, such a read shows them missing until the
+settle, at the next write).
 While the primary is unreachable, writes are retried every 0.1 s and scans
 are kept up to `MAX_KEPT` (100,000); beyond that the oldest are dropped and
 counted in the log (scans are telemetry).
@@ -39,7 +45,7 @@ import contextlib
 import datetime as dt
 import functools
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,7 +115,7 @@ FROM item_codes i WHERE i.batch_id = $1 AND i.serial = $2
 """
 # The same for several items at once (`n`: the place of the item asked for).
 ITEMS = """
-SELECT q.n, i.id, i.scan_count, i.first_scanned_at,
+SELECT q.n, i.id, i.scan_count, i.first_scanned_at, pg_current_snapshot()::text AS snapshot,
        (SELECT count(*) FROM item_scan_clients k
         WHERE k.item_id = i.id AND k.client_hash <> q.client) AS other_clients
 FROM unnest($1::uuid[], $2::text[], $3::bytea[]) WITH ORDINALITY AS q(batch_id, serial, client, n)
@@ -195,111 +201,184 @@ async def _statements(connection: Any, scans: list[Scan], zone: ZoneInfo) -> Non
         )
 
 
+class _Batch:
+    """Scans taken from the buffer for one write, and what became of it."""
+
+    def __init__(self, scans: list[Scan]) -> None:
+        self.scans = scans
+        self.counts: Counter[int] = Counter()  # counted scans, per item
+        self.first: dict[int, dt.datetime] = {}  # the earliest of those, per item
+        for scan in scans:
+            if scan.counted:
+                self.counts[scan.item_id] += 1
+                if scan.item_id not in self.first or scan.at < self.first[scan.item_id]:
+                    self.first[scan.item_id] = scan.at
+        self.xact_id: int | None = None  # known once its transaction has begun
+        self.committed_at: int | None = None  # the buffer's epoch at its commit
+
+
+class Snapshot:
+    """A statement's snapshot (`pg_current_snapshot()` as text, `xmin:xmax:xip,…`):
+    which transactions' writes the statement saw."""
+
+    def __init__(self, text: str) -> None:
+        xmin, xmax, running = text.split(":")
+        self.xmin, self.xmax = int(xmin), int(xmax)
+        self.running = {int(x) for x in running.split(",")} if running else set()
+
+    def sees(self, xact_id: int | None) -> bool:
+        """The statement saw what this transaction wrote, if it committed (a batch
+        without a transaction yet has not written anything)."""
+        if xact_id is None or xact_id >= self.xmax:
+            return False
+        return xact_id < self.xmin or xact_id not in self.running
+
+
 class ScanBuffer:
     """This process's scans not yet written; see the module docstring."""
 
     def __init__(self, pool: Any, zone: ZoneInfo, reads: Any = None) -> None:
         self.pool = pool
+        self.zone = zone  # QCR_TIMEZONE: the days the scans are counted in
         # The stored counts are read from `reads` (the replica's pool, if any),
         # the reads of concurrent scans together (app/core/batching.py).
         self._items: Batcher[ItemKey, Any] = Batcher(functools.partial(read_items, reads or pool))
-        self.zone = zone  # QCR_TIMEZONE: the days the scans are counted in
         self._pending: list[Scan] = []
-        # Reads of stored counts in flight, and whether a write may start: a read
-        # that overlapped a write could not tell whether its snapshot had it.
-        self._readers = 0
-        self._no_readers = asyncio.Event()
-        self._no_readers.set()
-        self._no_writer = asyncio.Event()
-        self._no_writer.set()
-        self._unwritten: defaultdict[int, int] = defaultdict(int)  # counted, per item
-        self._first: dict[int, dt.datetime] = {}  # the earliest of those
+        self._pending_counts: Counter[int] = Counter()  # counted, per item
+        self._pending_first: dict[int, dt.datetime] = {}  # the earliest of those
+        # Batches being written, whose commit got no answer, or committed but
+        # still needed by a read that began before their commit.
+        self._batches: list[_Batch] = []
+        self._epoch = 0  # one more at each commit
+        self._reads: Counter[int] = Counter()  # reads in flight, by the epoch they began in
+        self._writing = asyncio.Lock()
         self._wake = asyncio.Event()
         self.dropped = 0
-        # Batches whose COMMIT got no answer, by their transaction's id: settled
-        # (forgotten or written again) once PostgreSQL says what became of them.
-        self._unsure: list[tuple[str, list[Scan]]] = []
 
     def add(self, scan: Scan) -> None:
         self._pending.append(scan)
         if scan.counted:
-            self._unwritten[scan.item_id] += 1
-            self._first.setdefault(scan.item_id, scan.at)
+            self._pending_counts[scan.item_id] += 1
+            self._pending_first.setdefault(scan.item_id, scan.at)
         if len(self._pending) >= MAX_PENDING:
             self._wake.set()
 
-    def unwritten(self, item_id: int) -> int:
-        """Counted scans of this item held here (pending or being written)."""
-        return self._unwritten.get(item_id, 0)
+    def unwritten(self, item_id: int, seen: Snapshot | None = None) -> int:
+        """Counted scans of this item held here that a read under `seen` did not see
+        stored (without `seen`: those not surely committed)."""
+        return self._pending_counts.get(item_id, 0) + sum(
+            batch.counts.get(item_id, 0) for batch in self._unseen(seen)
+        )
+
+    def _unseen(self, seen: Snapshot | None) -> list[_Batch]:
+        if seen is None:
+            return [b for b in self._batches if b.committed_at is None]
+        return [b for b in self._batches if not seen.sees(b.xact_id)]
 
     async def read_item(
         self, batch_id: Any, serial: str, client: bytes
     ) -> tuple[Any, int, dt.datetime | None]:
         """The item's stored row, this process's counted scans of it that the row
-        does not hold yet, and the earliest of those (None, 0, None: no such item)."""
-        while not self._no_writer.is_set():
-            await self._no_writer.wait()
-        self._readers += 1
-        self._no_readers.clear()
+        does not hold, and the earliest of those (None, 0, None: no such item).
+
+        Reads never wait for a write: the statement's snapshot says which batches
+        it saw stored (`Snapshot.sees`), and a committed batch stays known until
+        every read that began before its commit has ended."""
+        began = self._epoch
+        self._reads[began] += 1
         try:
             row = await self._items.get((batch_id, serial, client))
             if row is None:
                 return None, 0, None
-            return row, self.unwritten(row["id"]), self._first.get(row["id"])
+            item_id = row["id"]
+            unseen = self._unseen(Snapshot(row["snapshot"]))
+            count = self._pending_counts.get(item_id, 0)
+            firsts = [self._pending_first.get(item_id)]
+            for batch in unseen:
+                count += batch.counts.get(item_id, 0)
+                firsts.append(batch.first.get(item_id))
+            return row, count, min((f for f in firsts if f is not None), default=None)
         finally:
-            self._readers -= 1
-            if not self._readers:
-                self._no_readers.set()
+            self._reads[began] -= 1
+            if not self._reads[began]:
+                del self._reads[began]
+                self._release()
+
+    def _release(self) -> None:
+        """Forget committed batches that no read in flight may have missed."""
+        oldest = min(self._reads, default=self._epoch + 1)
+        self._batches = [
+            b for b in self._batches if b.committed_at is None or b.committed_at >= oldest
+        ]
+
+    def _committed(self, batch: _Batch) -> None:
+        batch.committed_at = self._epoch
+        self._epoch += 1
+        self._release()
+
+    def _take(self) -> _Batch:
+        batch = _Batch(self._pending)
+        self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
+        self._batches.append(batch)
+        return batch
+
+    def _give_back(self, batch: _Batch) -> None:
+        """A batch surely not written: its scans are pending again, ahead of newer ones."""
+        self._batches.remove(batch)
+        newer = self._pending
+        self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
+        for scan in batch.scans + newer:
+            self.add(scan)
 
     async def flush(self) -> None:
         """Write what is pending; on failure keep it (bounded) for the next attempt.
         A write under way when the task is cancelled (the stop) is finished first:
         cancelled mid-statement it would be rolled back, and its scans lost."""
-        if not self._pending and not self._unsure:
-            return
-        self._no_writer.clear()  # new reads wait; those in flight end first
-        try:
-            await self._no_readers.wait()
-            if self._unsure:
-                await self._settle()
-            if not self._pending:
-                return
-            batch, self._pending = self._pending, []
-            writing = asyncio.ensure_future(self._write(batch))
-            cancelled = False
-            while not writing.done():
-                try:
-                    await asyncio.wait({writing})
-                except asyncio.CancelledError:
-                    cancelled = True
-            try:
-                writing.result()
-            except Unsure as unsure:
-                self._unsure.append((unsure.xact_id, batch))  # still counted as unwritten
-                if cancelled:
-                    raise asyncio.CancelledError from None
-                raise
-            except Exception:
-                self._pending = batch + self._pending  # still counted as unwritten
-                self._trim()
-                if cancelled:
-                    raise asyncio.CancelledError from None
-                raise
-            self._forget(batch)
-            if cancelled:
-                raise asyncio.CancelledError
-        finally:
-            self._no_writer.set()
+        async with self._writing:
+            await self._flush()
 
-    async def _write(self, batch: list[Scan]) -> None:
+    async def _flush(self) -> None:
+        if self._unsure():
+            await self._settle()
+        if not self._pending:
+            return
+        batch = self._take()
+        writing = asyncio.ensure_future(self._write(batch))
+        cancelled = False
+        while not writing.done():
+            try:
+                await asyncio.wait({writing})
+            except asyncio.CancelledError:
+                cancelled = True
+        try:
+            writing.result()
+        except Unsure:
+            if cancelled:  # kept: still counted as unwritten until settled
+                raise asyncio.CancelledError from None
+            raise
+        except Exception:
+            self._give_back(batch)
+            self._trim()
+            if cancelled:
+                raise asyncio.CancelledError from None
+            raise
+        self._committed(batch)
+        if cancelled:
+            raise asyncio.CancelledError
+
+    def _unsure(self) -> list[_Batch]:
+        """Batches whose COMMIT got no answer (not being written now: `_writing` is held)."""
+        return [b for b in self._batches if b.committed_at is None]
+
+    async def _write(self, batch: _Batch) -> None:
         """One transaction; `Unsure` when its COMMIT got no answer (then it may have
         committed), any other error when it surely did not."""
         async with self.pool.acquire() as connection:
             transaction = connection.transaction()
             await transaction.start()
             try:
-                xact_id = await connection.fetchval(XACT_ID)
-                await _statements(connection, batch, self.zone)
+                batch.xact_id = int(await connection.fetchval(XACT_ID))
+                await _statements(connection, batch.scans, self.zone)
             except BaseException:
                 with contextlib.suppress(Exception):
                     await transaction.rollback()
@@ -307,40 +386,32 @@ class ScanBuffer:
             try:
                 await transaction.commit()
             except Exception as exc:
-                raise Unsure(xact_id) from exc
+                raise Unsure(str(batch.xact_id)) from exc
 
     async def _settle(self) -> None:
         """What became of the batches whose COMMIT got no answer: committed ones are
         forgotten (written), aborted ones written again; one still in progress (the
         server has not finished it) is asked about at the next write."""
         async with self.pool.acquire() as connection:
-            for unsure in list(self._unsure):
-                xact_id, batch = unsure
-                status = await connection.fetchval(XACT_STATUS, xact_id)
+            for batch in self._unsure():
+                status = await connection.fetchval(XACT_STATUS, str(batch.xact_id))
                 if status == "in progress":
                     continue
-                self._unsure.remove(unsure)
                 if status == "committed":
-                    self._forget(batch)
+                    self._committed(batch)
                 else:  # aborted (or, past all memory, unknown): not written
-                    self._pending = batch + self._pending
-                log.info("scans_commit_settled", scans=len(batch), committed=status == "committed")
-
-    def _forget(self, written: list[Scan]) -> None:
-        for scan in written:
-            if scan.counted:
-                left = self._unwritten[scan.item_id] - 1
-                if left:
-                    self._unwritten[scan.item_id] = left
-                else:
-                    del self._unwritten[scan.item_id]
-                    self._first.pop(scan.item_id, None)
+                    self._give_back(batch)
+                log.info(
+                    "scans_commit_settled", scans=len(batch.scans), committed=status == "committed"
+                )
 
     def _trim(self) -> None:
         excess = len(self._pending) - MAX_KEPT
         if excess > 0:
-            dropped, self._pending = self._pending[:excess], self._pending[excess:]
-            self._forget(dropped)
+            kept = self._pending[excess:]
+            self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
+            for scan in kept:
+                self.add(scan)
             self.dropped += excess
             log.warning("scans_dropped", count=excess, reason="primary unreachable")
 

@@ -286,3 +286,42 @@ async def test_a_commit_without_an_answer_is_never_counted_twice_nor_lost(
                 assert stored == expected
     finally:
         await pool.close()
+
+
+async def test_a_read_counts_what_its_snapshot_did_not_see_stored(
+    committed_client: AsyncClient,
+    engine: AsyncEngine,
+    test_database: DatabaseUnderTest,
+    test_settings: Settings,
+) -> None:
+    """Reads never wait for a write of the buffer: a read whose statement ran before a
+    batch committed, and whose answer is used after, still counts that batch's scans
+    (its snapshot did not see them stored); a read after the commit does not."""
+    item = await _one_code(committed_client, engine)
+    pool = await asyncpg.create_pool(asyncpg_dsn(test_database.service_url), min_size=1, max_size=4)
+    gate = asyncio.Event()
+
+    class HeldAnswers:
+        """Runs each statement at once, hands its answer back once `gate` is open."""
+
+        async def fetch(self, query: str, *args: Any) -> Any:
+            rows = await pool.fetch(query, *args)
+            await gate.wait()
+            return rows
+
+    buffer = scans.ScanBuffer(pool, test_settings.zone, reads=HeldAnswers())
+    try:
+        for n in range(3):
+            buffer.add(scans.Scan(item.id, dt.datetime.now(dt.UTC), bytes([n]), "mobile"))
+        early = asyncio.ensure_future(buffer.read_item(item.batch_id, item.serial, b"c"))
+        await asyncio.sleep(0.2)  # its statement has run: the scans were pending
+        await asyncio.wait_for(buffer.flush(), 5)  # not held back by the read in flight
+        gate.set()
+        row, unwritten, first = await early
+        assert (row["scan_count"], unwritten) == (0, 3)
+        assert first is not None
+        row, unwritten, _ = await buffer.read_item(item.batch_id, item.serial, b"c")
+        assert (row["scan_count"], unwritten) == (3, 0)
+        assert not buffer._batches  # no read in flight needs the committed batch
+    finally:
+        await pool.close()
