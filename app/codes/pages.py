@@ -10,10 +10,12 @@ they show the scan count.)
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import orjson
 from fastapi import Request, Response
+from markupsafe import escape
 
 from app.codes import linkset
 from app.core import conditional
@@ -64,7 +66,47 @@ def json_body(data: Any) -> bytes:
 
 
 def html_body(template: str, **context: Any) -> bytes:
-    return render_text(template, **(LABELS | context)).encode()
+    return render_page(template, **context).encode()
+
+
+def render_page(template: str, **context: Any) -> str:
+    return render_text(template, **(LABELS | context))
+
+
+# Marks a slot in a page rendered once: private-use characters around a random
+# number of this process, which no data can hold (it never leaves the process).
+_MARK = f"\ue000{secrets.token_hex(8)}\ue001"
+
+
+def slot(name: str) -> str:
+    """What a template is given in the place of a per-request value (see `Slotted`)."""
+    return f"{_MARK}{name}{_MARK}"
+
+
+class Slotted:
+    """A page rendered once with `slot(name)` in the place of each per-request value:
+    `fill(values)` is the page those values would have rendered, escaped as the
+    templates' autoescape escapes them, for the cost of a join."""
+
+    def __init__(self, parts: list[str]) -> None:
+        self._parts = parts  # text, slot name, text, …, text
+
+    @classmethod
+    def of(cls, text: str, names: set[str], data: Any) -> Slotted | None:
+        """None when `data` (what the page was rendered from) holds a mark itself,
+        or the text does not split into text and `names`."""
+        if _MARK.encode() in orjson.dumps(data):
+            return None
+        parts = text.split(_MARK)
+        if len(parts) % 2 == 0 or not set(parts[1::2]) <= names:
+            return None
+        return cls(parts)
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        parts = self._parts.copy()
+        for i in range(1, len(parts), 2):
+            parts[i] = escape(values[parts[i]])
+        return "".join(parts).encode()
 
 
 class NotGenuine(NotFound):

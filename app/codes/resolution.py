@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -98,6 +98,8 @@ class BatchDocument:
     # `json_head + item + json_tail` is `orjson.dumps(document(parts, item))`.
     json_head: bytes
     json_tail: bytes
+    # The page rendered once per kind (app/codes/resolver.py `_page`), by its kind.
+    pages: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False)
 
     def json(self, item: dict[str, Any] | None) -> bytes:
         """The resolver's JSON answer (`document`) with this item, as bytes."""

@@ -169,7 +169,7 @@ async def resolve_code(request: Request) -> Response:
         return pages.respond(request, body, "application/json", headers)
     if not html:
         return pages.respond(request, batch_doc.json(item), "application/json", headers)
-    return pages.respond(request, _page(document, raw, settings), "text/html", headers)
+    return pages.respond(request, _page(batch_doc, item, raw, settings), "text/html", headers)
 
 
 def _is_feedback(path: str) -> bool:
@@ -300,19 +300,68 @@ async def _item(
     }
 
 
-def _page(document: dict[str, Any], path: str, settings: Settings) -> bytes:
-    """The page, its links relative to `path` as sent (a trailing slash included)."""
-    item = document["item"]
+_PAGE_SLOTS = {"serial", "scan_count", "first_scanned", "form_action", "linkset_href"}
+
+
+def _page(
+    batch_doc: resolution.BatchDocument, item: dict[str, Any] | None, path: str, settings: Settings
+) -> bytes:
+    """The page, its links relative to `path` as sent (a trailing slash included):
+    the batch's page rendered once per kind, the item's values and links filled in."""
     here = pages.self_reference(path)
-    return pages.html_body(
+    values = {
+        "form_action": f"{here.removesuffix('/')}{FEEDBACK_SUFFIX}",
+        "linkset_href": f"{here}?linkType=linkset",
+    }
+    if item is not None:
+        first = resolution.first_scan_local(item["first_scanned_at"], settings.zone)
+        values |= {
+            "serial": item["serial"],
+            "scan_count": str(item["scan_count"]),
+            "first_scanned": first or "—",
+        }
+    suspicious = item is not None and item["suspicious"]
+    kind = (item is not None, suspicious, settings.suspicious_scan_threshold)
+    slotted = batch_doc.pages.get(kind)
+    if slotted is None:
+        held = (
+            None
+            if item is None
+            else {
+                "serial": pages.slot("serial"),
+                "scan_count": pages.slot("scan_count"),
+                "suspicious": suspicious,
+            }
+        )
+        slotted = pages.Slotted.of(
+            _render(batch_doc, held, settings, slot=pages.slot), _PAGE_SLOTS, batch_doc.parts
+        )
+        if slotted is None:  # a mark in the data itself: rendered as it is, every time
+            return _render(batch_doc, item, settings, values=values).encode()
+        batch_doc.pages[kind] = slotted
+    return slotted.fill(values)
+
+
+def _render(
+    batch_doc: resolution.BatchDocument,
+    item: dict[str, Any] | None,
+    settings: Settings,
+    *,
+    slot: Any = None,
+    values: dict[str, str] | None = None,
+) -> str:
+    """The page's template, given either the slots (`slot`) or the request's `values`."""
+
+    def value(name: str) -> str:
+        return slot(name) if slot is not None else (values or {})[name]
+
+    return pages.render_page(
         "codes/resolver.html",
-        doc=document,
+        doc=resolution.document(batch_doc.parts, item),
         threshold=settings.suspicious_scan_threshold,
-        first_scanned=resolution.first_scan_local(
-            item["first_scanned_at"] if item else None, settings.zone
-        ),
-        form_action=f"{here.removesuffix('/')}{FEEDBACK_SUFFIX}",
-        linkset_href=f"{here}?linkType=linkset",
+        first_scanned=value("first_scanned") if item is not None else None,
+        form_action=value("form_action"),
+        linkset_href=value("linkset_href"),
     )
 
 
