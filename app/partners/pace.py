@@ -7,9 +7,13 @@ while the credit lookup ran flat out, and the lookup lost 20 % of its requests a
 second, because a delivery's work is not all the dispatcher's (PostgreSQL marks
 it, the cores share their caches). So the dispatcher also watches the serving
 processes: while they used more than `busy_share` of a core in the last
-`interval` (0.1 s), it sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE);
-otherwise as fast as it can. What it defers is only late, never lost: events
-wait in the outbox in order.
+`interval` (0.1 s), it sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE),
+and fewer on a slower machine: no more than its own CPU can pay for with
+`busy_cpu` of a core (QCR_WEBHOOK_BUSY_CPU, 2 %), a delivery's cost being the
+dispatcher's CPU per delivery, measured as it goes (a fixed rate that was within
+10 % of the hot paths' figures on one day's machine cost 10-20 % on a machine
+three times slower); otherwise as fast as it can. What it defers is only late,
+never lost: events wait in the outbox in order.
 """
 
 from __future__ import annotations
@@ -82,12 +86,19 @@ class Pace:
         *,
         busy_rate: float,
         busy_share: float = 0.5,
+        busy_cpu: float = 0.02,
         interval: float = 0.1,
+        own: Callable[[], float] = time.process_time,
     ) -> None:
         self.serving = serving
-        self.busy_rate = busy_rate
+        self.busy_rate = busy_rate  # deliveries a second at most while busy
         self.busy_share = busy_share
+        self.busy_cpu = busy_cpu  # of a core, for deliveries while busy
         self.interval = interval
+        self.own = own  # this process's CPU seconds
+        self.rate = busy_rate  # while busy: busy_rate, or what busy_cpu pays for
+        self.cost = 0.0  # CPU seconds per delivery, as measured (0: not yet)
+        self.taken = 0
         self.burst = max(1.0, busy_rate / 10)  # a tenth of a second's worth
         # Until a reading says otherwise, give way: a dispatcher that starts (or
         # resumes after its loop stood still) cannot know what serving is doing.
@@ -101,9 +112,16 @@ class Pace:
         that starts finds deliveries paced within a tenth of a second)."""
         loop = asyncio.get_running_loop()
         last_cpu, last_at = self.serving(), loop.time()
+        last_own, last_taken = self.own(), self.taken
         while True:
             await asyncio.sleep(self.interval)
             cpu, at = self.serving(), loop.time()
+            own, taken = self.own(), self.taken
+            if taken - last_taken >= 5:  # enough deliveries to say what one costs
+                cost = (own - last_own) / (taken - last_taken)
+                self.cost = cost if not self.cost else 0.7 * self.cost + 0.3 * cost
+                self.rate = max(1.0, min(self.busy_rate, self.busy_cpu / max(self.cost, 1e-9)))
+            last_own, last_taken = own, taken
             span = at - last_at
             # A reading over much more than `interval` (the loop stood still, the
             # process was stopped) averages old load: give way until a fresh one.
@@ -116,17 +134,18 @@ class Pace:
         """Wait for this delivery's turn: none while serving is not busy; else a
         token bucket of `busy_rate` a second, `burst` deep, served first come first
         served (one waiter sleeps at a time, the others queue on the lock)."""
+        self.taken += 1
         if not self.busy:
             return
         async with self._turns:
             self._refill()
             if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.busy_rate)
+                await asyncio.sleep((1 - self._tokens) / self.rate)
                 self._refill()
             self._tokens -= 1
 
     def _refill(self) -> None:
         now = asyncio.get_running_loop().time()
-        earned = (now - self._at) * self.busy_rate if self._at else self.burst
+        earned = (now - self._at) * self.rate if self._at else self.burst
         self._tokens = min(self.burst, self._tokens + earned)
         self._at = now

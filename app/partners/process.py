@@ -71,7 +71,11 @@ async def _dispatch(settings: Settings, parent: int) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, task.cancel)
-    pace = Pace(serving_cpu(parent, os.getpid()), busy_rate=settings.webhook_busy_rate)
+    pace = Pace(
+        serving_cpu(parent, os.getpid()),
+        busy_rate=settings.webhook_busy_rate,
+        busy_cpu=settings.webhook_busy_cpu,
+    )
     watches = [
         asyncio.create_task(_cancel_when_orphaned(task, parent)),
         asyncio.create_task(pace.watch()),

@@ -115,3 +115,28 @@ async def test_gives_way_at_start_and_after_the_loop_stood_still() -> None:
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching
+
+
+async def test_while_busy_no_more_than_busy_cpu_pays_for() -> None:
+    """On a slow machine (here: 4 ms of the dispatcher's CPU a delivery) the busy rate
+    is what `busy_cpu` of a core pays for (2 % → 5 a second), not `busy_rate`."""
+    load = Load()
+    pace = Pace(load, busy_rate=50, busy_cpu=0.02, interval=0.05, own=lambda: pace.taken * 0.004)
+    watching = asyncio.create_task(pace.watch())
+    try:
+        await asyncio.sleep(0.12)
+        assert not pace.busy
+        for _ in range(3):  # deliveries at full speed: their cost is measured
+            await _rate(pace, 50)
+            await asyncio.sleep(0.06)
+        assert abs(pace.cost - 0.004) < 1e-6
+        assert pace.rate == 5.0
+        load.share = 0.9
+        await asyncio.sleep(0.12)
+        assert pace.busy
+        rate = await _rate(pace, 10)  # the burst (5), then 5 a second
+        assert 3 <= rate <= 12, rate
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
