@@ -253,7 +253,6 @@ class ScanBuffer:
         self._reads: Counter[int] = Counter()  # reads in flight, by the epoch they began in
         self._writing = asyncio.Lock()
         self._wake = asyncio.Event()
-        self.dropped = 0
 
     def add(self, scan: Scan) -> None:
         self._pending.append(scan)
@@ -412,7 +411,6 @@ class ScanBuffer:
             self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
             for scan in kept:
                 self.add(scan)
-            self.dropped += excess
             log.warning("scans_dropped", count=excess, reason="primary unreachable")
 
     async def run(self) -> None:

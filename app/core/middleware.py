@@ -57,7 +57,8 @@ def route_template(scope: Scope) -> str:
 
 class RequestContextMiddleware(HttpMiddleware):
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        ids = (value for name, value in scope["headers"] if name == b"x-request-id")
+        incoming = next(ids, b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
