@@ -6,8 +6,9 @@ A lower CPU priority alone (app/partners/process.py) was not enough: on this
 while the credit lookup ran flat out, and the lookup lost 20 % of its requests a
 second, because a delivery's work is not all the dispatcher's (PostgreSQL marks
 it, the cores share their caches). So the dispatcher also watches the serving
-processes: while they used more than `busy_share` of a core in the last
-`interval` (0.1 s), it sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE),
+processes: from when they used more than `busy_share` of a core in the last
+`interval` (0.1 s) until they have used less than `calm_share` for a second, it
+sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE),
 and fewer on a slower machine: no more than its own CPU can pay for with
 `busy_cpu` of a core (QCR_WEBHOOK_BUSY_CPU, 2 %), a delivery's cost being the
 dispatcher's CPU per delivery, measured as it goes (a fixed rate that was within
@@ -89,12 +90,21 @@ class Pace:
         busy_cpu: float = 0.02,
         interval: float = 0.1,
         own: Callable[[], float] = time.process_time,
+        calm_share: float = 0.25,
+        calm_readings: int = 10,
     ) -> None:
         self.serving = serving
         self.busy_rate = busy_rate  # deliveries a second at most while busy
         self.busy_share = busy_share
         self.busy_cpu = busy_cpu  # of a core, for deliveries while busy
         self.interval = interval
+        # Busy ends only after `calm_readings` readings in a row under `calm_share`
+        # (a second): under load the serving processes' share dips below
+        # `busy_share` whenever deliveries take the cores from them, and deliveries
+        # at full speed in such a dip took more (seen: 514 a second in a loaded
+        # window, the share flipping between 0.4 and 0.9 every few tenths).
+        self.calm_share = calm_share
+        self.calm_readings = calm_readings
         self.own = own  # this process's CPU seconds
         self.rate = busy_rate  # while busy: busy_rate, or what busy_cpu pays for
         self.cost = 0.0  # CPU seconds per delivery, as measured (0: not yet)
@@ -113,6 +123,7 @@ class Pace:
         loop = asyncio.get_running_loop()
         last_cpu, last_at = self.serving(), loop.time()
         last_own, last_taken = self.own(), self.taken
+        calm = 0  # readings in a row below calm_share
         while True:
             await asyncio.sleep(self.interval)
             cpu, at = self.serving(), loop.time()
@@ -123,9 +134,16 @@ class Pace:
                 self.rate = max(1.0, min(self.busy_rate, self.busy_cpu / max(self.cost, 1e-9)))
             last_own, last_taken = own, taken
             span = at - last_at
+            share = (cpu - last_cpu) / max(span, 1e-6)
             # A reading over much more than `interval` (the loop stood still, the
             # process was stopped) averages old load: give way until a fresh one.
-            busy = span > 2 * self.interval or (cpu - last_cpu) / max(span, 1e-6) > self.busy_share
+            if span > 2 * self.interval or share > self.busy_share:
+                busy, calm = True, 0
+            elif share < self.calm_share:
+                calm += 1
+                busy = self.busy and calm < self.calm_readings
+            else:  # between the two: as it was
+                busy, calm = self.busy, 0
             if busy != self.busy:
                 log.debug("webhook_pace", busy=busy)  # up to 10 a second: not for the console
             self.busy, last_cpu, last_at = busy, cpu, at
