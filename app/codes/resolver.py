@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import structlog
@@ -334,10 +334,10 @@ def _page(
             }
         )
         slotted = pages.Slotted.of(
-            _render(batch_doc, held, settings, slot=pages.slot), _PAGE_SLOTS, batch_doc.parts
+            _render(batch_doc, held, settings, pages.slot), _PAGE_SLOTS, batch_doc.parts
         )
         if slotted is None:  # a mark in the data itself: rendered as it is, every time
-            return _render(batch_doc, item, settings, values=values).encode()
+            return _render(batch_doc, item, settings, values.__getitem__).encode()
         batch_doc.pages[kind] = slotted
     return slotted.fill(values)
 
@@ -346,15 +346,10 @@ def _render(
     batch_doc: resolution.BatchDocument,
     item: dict[str, Any] | None,
     settings: Settings,
-    *,
-    slot: Any = None,
-    values: dict[str, str] | None = None,
+    value: Callable[[str], str],
 ) -> str:
-    """The page's template, given either the slots (`slot`) or the request's `values`."""
-
-    def value(name: str) -> str:
-        return slot(name) if slot is not None else (values or {})[name]
-
+    """The page's template, its per-request values given by `value(name)`: the
+    request's own, or the slots (`pages.slot`)."""
     return pages.render_page(
         "codes/resolver.html",
         doc=resolution.document(batch_doc.parts, item),

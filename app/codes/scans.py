@@ -106,14 +106,8 @@ SELECT item_id, client_hash, ordinal FROM (
 WHERE ordinal <= $3::int
 ON CONFLICT DO NOTHING
 """
-# The item's stored counters and its other kept clients (at most CLIENTS_KEPT rows).
-ITEM = """
-SELECT i.id, i.scan_count, i.first_scanned_at,
-       (SELECT count(*) FROM item_scan_clients k
-        WHERE k.item_id = i.id AND k.client_hash <> $3) AS other_clients
-FROM item_codes i WHERE i.batch_id = $1 AND i.serial = $2
-"""
-# The same for several items at once (`n`: the place of the item asked for).
+# Items' stored counters and their other kept clients (at most CLIENTS_KEPT rows
+# each), with the statement's snapshot (`n`: the place of the item asked for).
 ITEMS = """
 SELECT q.n, i.id, i.scan_count, i.first_scanned_at, pg_current_snapshot()::text AS snapshot,
        (SELECT count(*) FROM item_scan_clients k
@@ -135,12 +129,12 @@ class Unsure(Exception):
         self.xact_id = xact_id
 
 
+ItemKey = tuple[Any, str, bytes]  # batch id, serial, client hash
+
+
 async def read_item(driver: Any, batch_id: Any, serial: str, client: bytes) -> Any:
     """The item's stored row: counters and the number of its other kept clients."""
-    return await driver.fetchrow(ITEM, batch_id, serial, client)
-
-
-ItemKey = tuple[Any, str, bytes]  # batch id, serial, client hash
+    return (await read_items(driver, [(batch_id, serial, client)]))[0]
 
 
 async def read_items(driver: Any, keys: list[ItemKey]) -> list[Any]:
@@ -162,19 +156,14 @@ async def write(connection: Any, scans: list[Scan], zone: ZoneInfo) -> None:
     if not scans:
         return
     async with connection.transaction():
-        await _statements(connection, scans, zone)
+        await _statements(connection, _Batch(scans), zone)
 
 
-async def _statements(connection: Any, scans: list[Scan], zone: ZoneInfo) -> None:
+async def _statements(connection: Any, batch: _Batch, zone: ZoneInfo) -> None:
     """`write`'s statements, in the connection's current transaction."""
+    scans, counted, first = batch.scans, batch.counts, batch.first
     counted_scans = [scan for scan in scans if scan.counted]
-    counted: Counter[int] = Counter()
-    first: dict[int, dt.datetime] = {}
-    clients: set[tuple[int, bytes]] = set()
-    for scan in counted_scans:
-        counted[scan.item_id] += 1
-        first[scan.item_id] = min(first.get(scan.item_id, scan.at), scan.at)
-        clients.add((scan.item_id, scan.client_hash))
+    clients = {(scan.item_id, scan.client_hash) for scan in counted_scans}
     await connection.fetch(LOCK_ITEMS, sorted({s.item_id for s in scans}))
     await connection.execute(
         INSERT_SCANS,
@@ -265,14 +254,21 @@ class ScanBuffer:
     def unwritten(self, item_id: int, seen: Snapshot | None = None) -> int:
         """Counted scans of this item held here that a read under `seen` did not see
         stored (without `seen`: those not surely committed)."""
-        return self._pending_counts.get(item_id, 0) + sum(
-            batch.counts.get(item_id, 0) for batch in self._unseen(seen)
-        )
+        return self._unwritten(item_id, seen)[0]
 
-    def _unseen(self, seen: Snapshot | None) -> list[_Batch]:
-        if seen is None:
-            return [b for b in self._batches if b.committed_at is None]
-        return [b for b in self._batches if not seen.sees(b.xact_id)]
+    def _unwritten(self, item_id: int, seen: Snapshot | None) -> tuple[int, dt.datetime | None]:
+        """`unwritten`, and the earliest of those scans."""
+        unseen = [
+            b
+            for b in self._batches
+            if (b.committed_at is None if seen is None else not seen.sees(b.xact_id))
+        ]
+        count = self._pending_counts.get(item_id, 0)
+        firsts = [self._pending_first.get(item_id)]
+        for batch in unseen:
+            count += batch.counts.get(item_id, 0)
+            firsts.append(batch.first.get(item_id))
+        return count, min((f for f in firsts if f is not None), default=None)
 
     async def read_item(
         self, batch_id: Any, serial: str, client: bytes
@@ -289,14 +285,7 @@ class ScanBuffer:
             row = await self._items.get((batch_id, serial, client))
             if row is None:
                 return None, 0, None
-            item_id = row["id"]
-            unseen = self._unseen(Snapshot(row["snapshot"]))
-            count = self._pending_counts.get(item_id, 0)
-            firsts = [self._pending_first.get(item_id)]
-            for batch in unseen:
-                count += batch.counts.get(item_id, 0)
-                firsts.append(batch.first.get(item_id))
-            return row, count, min((f for f in firsts if f is not None), default=None)
+            return row, *self._unwritten(row["id"], Snapshot(row["snapshot"]))
         finally:
             self._reads[began] -= 1
             if not self._reads[began]:
@@ -315,19 +304,22 @@ class ScanBuffer:
         self._epoch += 1
         self._release()
 
+    def _pend(self, scans: list[Scan]) -> None:
+        """What is pending becomes `scans`, with their tallies."""
+        self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
+        for scan in scans:
+            self.add(scan)
+
     def _take(self) -> _Batch:
         batch = _Batch(self._pending)
-        self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
+        self._pend([])
         self._batches.append(batch)
         return batch
 
     def _give_back(self, batch: _Batch) -> None:
         """A batch surely not written: its scans are pending again, ahead of newer ones."""
         self._batches.remove(batch)
-        newer = self._pending
-        self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
-        for scan in batch.scans + newer:
-            self.add(scan)
+        self._pend(batch.scans + self._pending)
 
     async def flush(self) -> None:
         """Write what is pending; on failure keep it (bounded) for the next attempt.
@@ -377,7 +369,7 @@ class ScanBuffer:
             await transaction.start()
             try:
                 batch.xact_id = int(await connection.fetchval(XACT_ID))
-                await _statements(connection, batch.scans, self.zone)
+                await _statements(connection, batch, self.zone)
             except BaseException:
                 with contextlib.suppress(Exception):
                     await transaction.rollback()
@@ -407,10 +399,7 @@ class ScanBuffer:
     def _trim(self) -> None:
         excess = len(self._pending) - MAX_KEPT
         if excess > 0:
-            kept = self._pending[excess:]
-            self._pending, self._pending_counts, self._pending_first = [], Counter(), {}
-            for scan in kept:
-                self.add(scan)
+            self._pend(self._pending[excess:])
             log.warning("scans_dropped", count=excess, reason="primary unreachable")
 
     async def run(self) -> None:

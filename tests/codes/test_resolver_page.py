@@ -57,7 +57,7 @@ def _as_rendered(
         "linkset_href": f"{here}?linkType=linkset",
         "first_scanned": first or "—",
     }
-    return resolver._render(doc, item, settings, values=values).encode()
+    return resolver._render(doc, item, settings, values.__getitem__).encode()
 
 
 async def test_the_filled_page_is_the_rendered_page(
