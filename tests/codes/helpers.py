@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import quote
 
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.clock import today
 from app.identifiers.gtin import make_gtin
+from tests.factories import committed_key, committed_organization
 
 
 def random_gtin(rng: random.Random | None = None) -> str:
@@ -110,3 +112,12 @@ async def item_codes(
     await make_batch(client, headers, gtin, lot)
     await issue(client, headers, gtin, lot, count)
     return gtin, [code_path(uri) for uri in await codes_csv(client, headers, gtin, lot)]
+
+
+async def committed_item_code(client: AsyncClient, engine: AsyncEngine) -> tuple[str, str]:
+    """A committed organization with one item code, issued by a regulator:
+    (USCC, the code's path)."""
+    uscc = await committed_organization(engine)
+    regulator = await committed_key(engine, "regulator")
+    _, paths = await item_codes(client, regulator, uscc, count=1)
+    return uscc, paths[0]

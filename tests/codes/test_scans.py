@@ -19,9 +19,8 @@ from app.codes.context import agent_class
 from app.codes.models import ItemCode, ItemScan
 from app.core.database import asyncpg_dsn
 from app.core.settings import Settings
-from tests.codes.helpers import item_codes
+from tests.codes.helpers import committed_item_code, item_codes
 from tests.conftest import DatabaseUnderTest
-from tests.factories import committed_key, committed_organization
 from tests.waiting import wait_for
 
 JSON = {"Accept": "application/json"}
@@ -31,9 +30,7 @@ PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/5
 async def test_parallel_scans_lose_no_increment(
     committed_client: AsyncClient, engine: AsyncEngine
 ) -> None:
-    uscc = await committed_organization(engine)
-    headers = await committed_key(engine, "regulator")
-    _, paths = await item_codes(committed_client, headers, uscc, count=1)
+    _, path = await committed_item_code(committed_client, engine)
     # Rounds of 12 at once: as many as the test engine's pool serves without a
     # wait (a request holds its connection), so every scan really runs in parallel.
     rounds, parallel = 3, 12
@@ -41,7 +38,7 @@ async def test_parallel_scans_lose_no_increment(
     seen: list[int] = []
     for _ in range(rounds):
         responses = await asyncio.gather(
-            *(committed_client.get(paths[0], headers=JSON | PHONE) for _ in range(parallel))
+            *(committed_client.get(path, headers=JSON | PHONE) for _ in range(parallel))
         )
         assert [r.status_code for r in responses] == [200] * parallel
         seen += [r.json()["item"]["scan_count"] for r in responses]
@@ -57,9 +54,7 @@ async def test_parallel_scans_lose_no_increment(
 
 async def _one_code(client: AsyncClient, engine: AsyncEngine) -> Any:
     """A committed item code: its id, batch and serial."""
-    uscc = await committed_organization(engine)
-    headers = await committed_key(engine, "regulator")
-    await item_codes(client, headers, uscc, count=1)
+    await committed_item_code(client, engine)
     async with AsyncSession(engine) as session:
         return (
             await session.execute(select(ItemCode.id, ItemCode.batch_id, ItemCode.serial))

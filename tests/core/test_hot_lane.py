@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.core import cors, errors, hotroute
 from app.core.errors import NotFound
 from app.core.middleware import RequestContextMiddleware
-from tests.codes.helpers import item_codes
-from tests.factories import committed_key, committed_organization
+from tests.codes.helpers import committed_item_code
+from tests.factories import committed_key
 
 FULL_WAY = {"Content-Length": "0"}  # announces a body: every layer, as before
 VARYING = {"date", "x-request-id"}
@@ -32,10 +32,9 @@ def _same(a: Any, b: Any) -> None:
 async def test_hot_reads_answer_alike_through_either_door(
     committed_client: AsyncClient, engine: Any
 ) -> None:
-    uscc = await committed_organization(engine)
+    uscc, path = await committed_item_code(committed_client, engine)
     regulator = await committed_key(engine, "regulator")
-    _, paths = await item_codes(committed_client, regulator, uscc, count=1)
-    batch = paths[0].rsplit("/21/", 1)[0]  # a batch-level code: read, not scanned
+    batch = path.rsplit("/21/", 1)[0]  # a batch-level code: read, not scanned
     for path, headers in (
         (f"/v1/organizations/{uscc}/credit", {}),
         (f"/v1/organizations/{uscc}/credit", regulator),
