@@ -17,6 +17,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import Message, Receive, Scope, Send
 
 from app.core import logging
+from app.core.giveway import IN_FLIGHT
 from app.core.httpmiddleware import HttpMiddleware
 
 REQUESTS = Counter("qcr_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -77,9 +78,11 @@ class RequestContextMiddleware(HttpMiddleware):
                 ]
             await send(message)
 
+        IN_FLIGHT.count += 1
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            IN_FLIGHT.count -= 1
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             method = scope["method"]

@@ -3,7 +3,6 @@ answer time-travel queries, refresh statuses whose window edge has passed."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from app import journal
+from app.core import giveway
 from app.core.clock import today
 from app.core.database import Reader, db_now
 from app.core.fastpath import Compiled, any_uuid
@@ -328,8 +328,8 @@ async def _recompute(
     await _store_publication_periods(session, histories)
     evaluated = []
     for i, (org_id, uscc) in enumerate(organizations):
-        if i:  # each organization's evaluation between two turns of the event loop
-            await asyncio.sleep(0)
+        if i:  # each organization's evaluation between two turns (bulk: app/core/giveway.py)
+            await giveway.turn()
         evaluated.append(evaluate(org_id, uscc, histories[org_id], on))
     # Policy v2 (SPEC §9): an S rule holding with no notice in its episode gets one
     # served now, in this transaction; those organizations are evaluated again.
@@ -428,7 +428,7 @@ async def refresh_after_writes(
     )
     for start in range(0, len(wanted), REFRESH_GROUP):
         if start:
-            await asyncio.sleep(0)
+            await giveway.turn()
         group = wanted[start : start + REFRESH_GROUP]
         usccs, statuses, previous = await _inputs(session, _INPUTS_BY_USCCS, {"usccs": group})
         ids = {uscc: org_id for org_id, uscc in usccs.items()}

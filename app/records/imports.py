@@ -17,7 +17,6 @@ earlier chunks committed (`ImportInterrupted`).
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import secrets
@@ -26,13 +25,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Integer, bindparam, func, insert, select, tuple_
+from sqlalchemy import Integer, String, any_, bindparam, func, insert, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.calendar import service as calendar_service
+from app.core import giveway
 from app.core.errors import Conflict, field_name, sqlstate
 from app.core.principal import Principal
 from app.core.routing import RETRY_STATES
@@ -48,10 +49,9 @@ MAX_ROWS = 5000
 CHUNK = 500  # rows per transaction in mode=partial
 CHUNK_ATTEMPTS = 3  # a chunk that meets a deadlock or serialisation failure
 # Rows per statement: what one statement's rows cost the process (building its
-# parameters, reading what it returns) is spent between two turns of the event
-# loop, and stays short for the other requests.
+# parameters, reading what it returns) is spent between two turns, and stays
+# short for the other requests.
 BATCH = 100
-TURN_ROWS = 50  # rows of CPU-bound work between two turns of the event loop
 _ALREADY_RECORDED = {
     "field": "case_no",
     "message": "duplicate: this authority's case is already recorded",
@@ -76,6 +76,21 @@ REQUIRED = ("uscc", "case_no", "authority", "decided_on", "category", "severity"
 # since the file was checked.
 _CLOCK = select(func.clock_timestamp()).select_from(
     func.generate_series(1, bindparam("n", type_=Integer))
+)
+# The file's organizations and its cases already recorded, each in one statement
+# with array parameters: a list of thousands of bound values took longer to
+# build and compile than to run, all of it between two turns of the event loop.
+_CODES = bindparam("codes", type_=ARRAY(String))
+_ORGANIZATIONS = select(Organization).where(
+    or_(Organization.uscc == any_(_CODES), Organization.org_code == any_(_CODES))
+)
+_EXISTING = select(Violation.authority, Violation.case_no).where(
+    tuple_(Violation.authority, Violation.case_no).in_(
+        select(
+            func.unnest(bindparam("authorities", type_=ARRAY(String))),
+            func.unnest(bindparam("case_nos", type_=ARRAY(String))),
+        )
+    )
 )
 _INSERT = (
     pg_insert(Violation)
@@ -206,31 +221,38 @@ async def run(
 ) -> ImportReport:
     """Check every row, then write the accepted ones: in the caller's transaction
     (`mode=atomic`, or no `checkpoint`), or committing each chunk with
-    `checkpoint()` (`mode=partial`: see the module docstring)."""
+    `checkpoint()` (`mode=partial`: see the module docstring). Bulk work: it
+    gives way to the process's other requests (app/core/giveway.py)."""
+    with giveway.bulk():
+        return await _run(session, actor, data, mode, checkpoint)
+
+
+async def _run(
+    session: AsyncSession,
+    actor: Principal,
+    data: bytes,
+    mode: Literal["atomic", "partial"],
+    checkpoint: Checkpoint | None,
+) -> ImportReport:
     _, rows = parse(decode(data))
     checked = []
-    for i, (line, row) in enumerate(rows):
-        await _turn(i)
+    for line, row in rows:
+        await giveway.turn()
         checked.append((line, *_validate_row(row)))
 
     wanted_codes = {code for _, code, _, _ in checked if code}
     orgs = {}
     if wanted_codes:
-        found = await session.scalars(
-            select(Organization).where(
-                Organization.uscc.in_(wanted_codes) | Organization.org_code.in_(wanted_codes)
-            )
-        )
+        found = await session.scalars(_ORGANIZATIONS, {"codes": list(wanted_codes)})
         for org in found:
             orgs[org.uscc] = org
             orgs[org.org_code] = org
     keys = {(v.authority, v.case_no) for _, _, v, _ in checked if v}
     existing: set[tuple[str, str]] = set()
     if keys:
+        authorities, case_nos = zip(*keys, strict=True)
         result = await session.execute(
-            select(Violation.authority, Violation.case_no).where(
-                tuple_(Violation.authority, Violation.case_no).in_(list(keys))
-            )
+            _EXISTING, {"authorities": list(authorities), "case_nos": list(case_nos)}
         )
         existing = {(a, c) for a, c in result}
 
@@ -286,8 +308,7 @@ async def _write(
     organization, at the end."""
     async with journal.deferred(session):
         for start in range(0, len(rows), BATCH):
-            if start:
-                await asyncio.sleep(0)
+            await giveway.turn()
             batch = rows[start : start + BATCH]
             inserted = await _insert_violations(session, actor, batch)
             written: list[tuple[int, Organization, Violation]] = []
@@ -310,8 +331,8 @@ async def _insert_violations(
     calendar = await calendar_service.current(session)
     times = (await session.scalars(_CLOCK, {"n": len(rows)})).all()
     values = []
-    for i, ((_, org, violation), now) in enumerate(zip(rows, times, strict=True)):
-        await _turn(i)
+    for (_, org, violation), now in zip(rows, times, strict=True):
+        await giveway.turn()
         fields = violation.model_dump()
         service.set_publication_fields(calendar, fields, imported=True)
         values.append(
@@ -330,8 +351,8 @@ async def _record_created(
 ) -> None:
     """The violations' first versions, and an audit entry and change event each."""
     versions, writes = [], []
-    for i, (line, org, record) in enumerate(written):
-        await _turn(i)
+    for line, org, record in written:
+        await giveway.turn()
         versions.append(
             {"record_type": VIOLATION.name, "record_id": record.id, "version": record.version}
             | {"organization_id": org.id, "change": "created", "data": service.snapshot(record)}
@@ -371,12 +392,6 @@ async def _recorded_since(session: AsyncSession, violation: ViolationCreate) -> 
         f"a violation with authority {violation.authority!r}, case_no {violation.case_no!r} "
         f"exists: {existing}"
     )
-
-
-async def _turn(done: int) -> None:
-    """Every `TURN_ROWS` rows of CPU-bound work, let the other requests run."""
-    if done and done % TURN_ROWS == 0:
-        await asyncio.sleep(0)
 
 
 async def _write_in_chunks(

@@ -16,12 +16,14 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"Run of {results.get('finished', '?')} on {m['cpus']} cores, Python {m['python']}, "
         f"{m['wrk']}; {results['args']['connections']} connections, "
-        f"{results['args']['duration']} s per run, {results['args']['pairs']} baseline/registry pairs; "
+        f"{results['args'].get('workers', 1)} server process(es) on each side, "
+        f"{results['args']['duration']} s per run, {results['args']['pairs']} baseline/registry pairs "
+        f"after one warm-up pair of {results['args'].get('warmup', 0)} s (its ratio: the cold column); "
         f"data set: {results['counts']['organizations']:,} organizations, "
         f"{results['counts'].get('item_codes', 0):,} item codes.",
         "",
-        "| scenario | registry req/s | baseline req/s | ratio | registry p50 / p99 ms | baseline p99 ms | p99 ratio | budget |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | registry req/s | baseline req/s | ratio | registry p50 / p99 ms | baseline p99 ms | p99 ratio | cold ratio | budget |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     # Targets of issue #11: (requests/s ratio at least, p99 ratio at most).
     budgets: dict[str, tuple[float, float | None, str]] = {
@@ -33,6 +35,7 @@ def table(results: dict[str, Any]) -> str:
     scenarios = results["scenarios"]
     for name, scenario in scenarios.items():
         s = scenario["median"]
+        cold = f"{scenario['cold']['rps_ratio']:.2f}×" if "cold" in scenario else "—"
         met = ""
         label = "—"
         if name in budgets:
@@ -51,7 +54,7 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {s['registry_rps']:,.0f} | {s['baseline_rps']:,.0f} | {s['rps_ratio']:.2f}× | "
             f"{s['registry_p50_ms']:.1f} / {s['registry_p99_ms']:.1f} | {s['baseline_p99_ms']:.1f} | "
-            f"{s['p99_ratio']:.2f}× | {label}{met} |"
+            f"{s['p99_ratio']:.2f}× | {cold} | {label}{met} |"
         )
     b = results.get("batch")
     if b:

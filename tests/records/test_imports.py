@@ -237,3 +237,21 @@ async def test_rejected_rows_are_named_by_the_line_they_start_on(
     report = response.json()
     assert [c["line"] for c in report["created"]] == [2]
     assert [r["line"] for r in report["rejected"]] == [5]  # rows 2-4 hold the quoted text
+
+
+async def test_a_row_may_name_its_organization_by_the_nine_character_code(
+    client: AsyncClient, regulator: dict[str, str], session: AsyncSession, orgs: list[str]
+) -> None:
+    a, b = orgs
+    rows = [
+        f"{a[8:16]}-{a[16]},杭罚〔2026〕11号,杭州市市场监督管理局,{days_ago(9)},产品质量,minor,,旧码,,",
+        f"{b},杭罚〔2026〕12号,杭州市市场监督管理局,{days_ago(8)},产品质量,minor,,新码,,",
+    ]
+    response = await client.post(
+        "/v1/imports/violations?mode=atomic",
+        content=_csv(rows).encode(),
+        headers=regulator | {"content-type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    assert [c["uscc"] for c in response.json()["created"]] == [a, b]
+    assert await _count(session) == 2
