@@ -413,6 +413,13 @@ def main() -> None:
                     connections=s.get("connections", args.connections),
                     env=s.get("env"),
                 ),
+                lambda s: wrk(
+                    registry,
+                    s["paths"],
+                    duration=args.warmup,
+                    connections=s.get("connections", args.connections),
+                    env=s.get("env"),
+                ),
                 args.pairs,
                 args.delivery_events,
             )

@@ -129,10 +129,12 @@ def run(
     usccs: list[str],
     scenarios: dict[str, dict[str, Any]],
     measure: Callable[[dict[str, Any]], dict[str, float]],
+    warm: Callable[[dict[str, Any]], Any],
     pairs: int,
     events: int,
 ) -> dict[str, Any]:
-    """Per scenario: the runs without and with delivery load, and their ratios."""
+    """Per scenario: the runs without and with delivery load, and their ratios,
+    after a run that warms the scenario's caches (unmeasured, no deliveries)."""
     ports = [_free_port() for _ in range(SUBSCRIBERS)]
     answered = multiprocessing.Value("q", 0)
     receivers = multiprocessing.Process(
@@ -157,6 +159,7 @@ def run(
         }
         for name, scenario in scenarios.items():
             runs = []
+            warm(scenario)
             for _ in range(pairs):
                 quiet = measure(scenario)
                 os.kill(dispatcher, signal.SIGCONT)
