@@ -50,7 +50,10 @@ def table(results: dict[str, Any]) -> str:
             label = f"within 10% of resolver item JSON ({s['rps_ratio'] / plain:.2f}×)"
             met = " ✅" if s["rps_ratio"] >= 0.9 * plain else " ❌"
         elif name == "writes":
-            label = "baseline: one INSERT; no target"
+            # Issue #12: 5× the 94-99 writes/s seen at 16 clients when it was filed
+            # (an absolute figure of another day's machine; the baseline is one INSERT).
+            label = "≥ 470/s (5× #12's 94/s at 16 clients)"
+            met = " ✅" if s["registry_rps"] >= 470 else " ❌"
         lines.append(
             f"| {name} | {s['registry_rps']:,.0f} | {s['baseline_rps']:,.0f} | {s['rps_ratio']:.2f}× | "
             f"{s['registry_p50_ms']:.1f} / {s['registry_p99_ms']:.1f} | {s['baseline_p99_ms']:.1f} | "
@@ -65,6 +68,22 @@ def table(results: dict[str, Any]) -> str:
             f"{b['codes_per_s']:,.0f} codes/s; one lookup {b['one_lookup_p50_ms']:.2f} ms: "
             f"**{b['ratio']:.1f}×** one lookup's latency (budget ≤ 20×) {ok}",
         ]
+    imported = results.get("import")
+    if imported:
+        lines += [
+            "",
+            "Writes (16 regulator clients, other organizations) while a 5,000-row CSV import "
+            "runs (issue #12: their p99 under 200 ms):",
+            "",
+            "| import mode | import s | writes/s meanwhile | writes p50 / p99 ms | budget |",
+            "|---|---|---|---|---|",
+        ]
+        for mode, i in imported.items():
+            ok = "✅" if i["writes_p99_ms"] < 200 and not i["writes_non_2xx"] else "❌"
+            lines.append(
+                f"| {mode} | {i['import_seconds']:.1f} | {i['writes_rps']:.0f} | "
+                f"{i['writes_p50_ms']:.1f} / {i['writes_p99_ms']:.1f} | p99 < 200 ms {ok} |"
+            )
     d = results.get("delivery_load")
     if d:
         lines += [
