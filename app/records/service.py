@@ -177,11 +177,13 @@ async def _versioned(
     event: str,
     before: dict[str, Any] | None = None,
     more: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> None:
-    """The tail of a record's write: flush it, add its numbered version (`change`)
-    and journal it: `<kind>.<action>`, and the event `<kind>.<event>` with its
-    public snapshot (and `more`)."""
-    await session.flush()
+    """The tail of a record's write: flush it (unless the driver wrote it), add
+    its numbered version (`change`) and journal it: `<kind>.<action>`, and the
+    event `<kind>.<event>` with its public snapshot (and `more`)."""
+    if flush:
+        await session.flush()
     await _VERSION.write(
         session,
         {
@@ -238,17 +240,45 @@ async def create(
     if kind is VIOLATION:
         await publication_fields(session, values, imported=imported)
     now = await db_now(session)
-    record = kind.model()
-    if isinstance(record, models.Violation):
-        record.private_salt = secrets.token_bytes(16)
-    fields = {"organization_id": org.id, "created_by": actor.key_id, "created_at": now}
-    for key, value in (fields | {"updated_at": now} | values).items():
-        setattr(record, key, value)
-    session.add(record)
+    params = values | {
+        "id": uuid.uuid4(),
+        "organization_id": org.id,
+        "version": 1,
+        "created_by": actor.key_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if kind is VIOLATION:
+        params["private_salt"] = secrets.token_bytes(16)
+    (row,) = await _insert(kind, frozenset(params)).write(session, params)
+    record = kind.model(**{k: row[c.name] for k, c in inspect(kind.model).columns.items()})
     await _versioned(
-        session, actor, kind, record, org, action="create", change="created", event="recorded"
+        session,
+        actor,
+        kind,
+        record,
+        org,
+        action="create",
+        change="created",
+        event="recorded",
+        flush=False,
     )
     return record
+
+
+_INSERTS: dict[tuple[str, frozenset[str]], Compiled] = {}
+
+
+def _insert(kind: Kind, columns: frozenset[str]) -> Compiled:
+    """A new record's INSERT by the driver (app/core/fastpath.py), its whole row
+    returned (server defaults included): through the session's unit of work it
+    was a flush per write. One statement per kind and set of given columns."""
+    key = (kind.name, columns)
+    if (found := _INSERTS.get(key)) is None:
+        table = inspect(kind.model).local_table
+        statement = insert(table).values({c: bindparam(c) for c in sorted(columns)})
+        found = _INSERTS[key] = Compiled(statement.returning(*table.c))
+    return found
 
 
 async def find(
