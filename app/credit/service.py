@@ -150,7 +150,9 @@ async def _store_publication_periods(
     if not order45:
         return
     rows = []
-    for hist in histories.values():
+    for i, hist in enumerate(histories.values()):
+        if i:  # each organization's periods between two turns (bulk: app/core/giveway.py)
+            await giveway.turn()
         for v in hist.violations:
             found = publication.period(v, order45[-1], hist.violations)
             start, end = found if found is not None else (v.decided_on, v.decided_on)

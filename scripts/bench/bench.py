@@ -1,5 +1,5 @@
 """Benchmarks: every hot path against a bare FastAPI + asyncpg baseline, measured
-alternately (A B A B …) in the same run with wrk on 127.0.0.1.
+alternately (A B, B A, …) in the same run with wrk on 127.0.0.1.
 
     scripts/bench/run [--organizations N] [--duration S] [--pairs P] [--only NAME ...]
 
@@ -361,24 +361,27 @@ def main() -> None:
             pairs = []
             # The first pair warms both sides (the resolver's per-process caches
             # fill on each worker's first visit of a batch, PostgreSQL's buffers
-            # on both): kept in the results as `cold`, not in the medians.
+            # on both): kept in the results as `cold`, not in the medians. The
+            # measured pairs alternate which side goes first (A B, B A, …), so
+            # that a drift of the machine's speed through the run favours
+            # neither side.
+            sides = {
+                "baseline": (baseline, base.get("paths", base_paths), base),
+                "registry": (registry, scenario["paths"], scenario),
+            }
             for run in range(1 + args.pairs):
-                seconds = args.warmup if run == 0 else args.duration
-                a = wrk(
-                    baseline,
-                    base.get("paths", base_paths),
-                    duration=seconds,
-                    connections=base.get("connections", args.connections),
-                    env=base.get("env"),
-                )
-                b = wrk(
-                    registry,
-                    scenario["paths"],
-                    duration=seconds,
-                    connections=scenario.get("connections", args.connections),
-                    env=scenario.get("env"),
-                    rotate=scenario.get("rotate", False),
-                )
+                measured = {}
+                for side in ("baseline", "registry") if run % 2 else ("registry", "baseline"):
+                    url, paths, spec = sides[side]
+                    measured[side] = wrk(
+                        url,
+                        paths,
+                        duration=args.warmup if run == 0 else args.duration,
+                        connections=spec.get("connections", args.connections),
+                        env=spec.get("env"),
+                        rotate=spec.get("rotate", False),
+                    )
+                a, b = measured["baseline"], measured["registry"]
                 pairs.append(
                     {
                         "baseline": a,

@@ -9,7 +9,7 @@ cores); then a backlog of `credit.changed` events through the real journal and
 outbox (20 deliveries each), sequenced by the registry's own sequencer. The
 registry's dispatcher process (`qcr dispatch`, a child of `qcr serve`) is paused
 with SIGSTOP for the runs without load and resumed with SIGCONT for the runs
-with it, alternately (A B A B …); the requests the receivers answered during each
+with it, alternately (A B, B A, …); the requests the receivers answered during each
 loaded run show how much delivery there was.
 """
 
@@ -160,14 +160,19 @@ def run(
         for name, scenario in scenarios.items():
             runs = []
             warm(scenario)
-            for _ in range(pairs):
-                quiet = measure(scenario)
+            for i in range(pairs):
+                # Quiet first in one pair, loaded first in the next: a drift of
+                # the machine's speed through the part favours neither.
+                if i % 2 == 0:
+                    quiet = measure(scenario)
                 os.kill(dispatcher, signal.SIGCONT)
                 before, at = answered.value, time.perf_counter()
                 loaded = measure(scenario)
                 delivered = answered.value - before
                 seconds = time.perf_counter() - at
                 os.kill(dispatcher, signal.SIGSTOP)
+                if i % 2:
+                    quiet = measure(scenario)
                 runs.append(
                     {
                         "quiet": quiet,
