@@ -177,13 +177,10 @@ async def _versioned(
     event: str,
     before: dict[str, Any] | None = None,
     more: dict[str, Any] | None = None,
-    flush: bool = True,
 ) -> None:
-    """The tail of a record's write: flush it (unless the driver wrote it), add
-    its numbered version (`change`) and journal it: `<kind>.<action>`, and the
-    event `<kind>.<event>` with its public snapshot (and `more`)."""
-    if flush:
-        await session.flush()
+    """The tail of a record's write, once the record is stored: add its numbered
+    version (`change`) and journal it: `<kind>.<action>`, and the event
+    `<kind>.<event>` with its public snapshot (and `more`)."""
     await _VERSION.write(
         session,
         {
@@ -261,7 +258,6 @@ async def create(
         action="create",
         change="created",
         event="recorded",
-        flush=False,
     )
     return record
 
@@ -360,6 +356,7 @@ async def apply_changes(
         setattr(record, key, value)
     record.version += 1
     record.updated_at = await db_now(session)
+    await session.flush()
     change = change or _describe(kind, changes_)
     await _versioned(
         session,

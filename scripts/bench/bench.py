@@ -401,6 +401,17 @@ def main() -> None:
         if wanted("timed"):
             results.update(timed_scenarios(registry, keys, sample))
         if wanted("delivery load"):
+
+            def on_registry(seconds: int) -> Callable[[dict[str, Any]], dict[str, float]]:
+                """A scenario run against the registry for `seconds`."""
+                return lambda s: wrk(
+                    registry,
+                    s["paths"],
+                    duration=seconds,
+                    connections=s.get("connections", args.connections),
+                    env=s.get("env"),
+                )
+
             loaded = ("credit lookup", "credit lookup, partner key", "resolver item JSON")
             results["delivery_load"] = delivery_load.run(
                 registry,
@@ -409,20 +420,8 @@ def main() -> None:
                 keys["partner"],
                 usccs,
                 {name: every_scenario[name] for name in loaded if name in every_scenario},
-                lambda s: wrk(
-                    registry,
-                    s["paths"],
-                    duration=args.duration,
-                    connections=s.get("connections", args.connections),
-                    env=s.get("env"),
-                ),
-                lambda s: wrk(
-                    registry,
-                    s["paths"],
-                    duration=args.warmup,
-                    connections=s.get("connections", args.connections),
-                    env=s.get("env"),
-                ),
+                on_registry(args.duration),
+                on_registry(args.warmup),
                 args.pairs,
                 args.delivery_events,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,17 @@ HEADER = (
 
 def _csv(rows: list[str]) -> str:
     return "\r\n".join([HEADER, *rows]) + "\r\n"
+
+
+async def _post_rows(
+    client: AsyncClient, regulator: dict[str, str], rows: list[str], query: str = ""
+) -> Response:
+    """Import `rows` (under the header) as a UTF-8 CSV body."""
+    return await client.post(
+        "/v1/imports/violations" + (f"?{query}" if query else ""),
+        content=_csv(rows).encode(),
+        headers=regulator | {"content-type": "text/csv"},
+    )
 
 
 async def _count(session: AsyncSession) -> int:
@@ -173,11 +184,7 @@ async def test_size_and_row_bounds(
     assert response.status_code == 422
     assert "5242880 bytes" in response.json()["detail"]
     rows = [f"{orgs[0]},C{n},局,{days_ago(3)},x,minor,,s,," for n in range(5001)]
-    many = await client.post(
-        "/v1/imports/violations",
-        content=_csv(rows).encode(),
-        headers=regulator | {"content-type": "text/csv"},
-    )
+    many = await _post_rows(client, regulator, rows)
     assert many.status_code == 422
     assert "more than 5000 rows" in many.json()["detail"]
 
@@ -209,11 +216,7 @@ async def test_import_refreshes_credit_once_per_organization(
         f"{orgs[0]},批量{n},局,{days_ago(3)},x,{'serious' if n == 0 else 'minor'},,s,,"
         for n in range(60)
     ]
-    response = await client.post(
-        "/v1/imports/violations",
-        content=_csv(rows).encode(),
-        headers=regulator | {"content-type": "text/csv"},
-    )
+    response = await _post_rows(client, regulator, rows)
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == 60
     credit = (await client.get(f"/v1/organizations/{orgs[0]}/credit")).json()
@@ -228,11 +231,7 @@ async def test_rejected_rows_are_named_by_the_line_they_start_on(
         f'{orgs[0]},多行1,局,{days_ago(3)},x,minor,"第一行\n第二行\n第三行",s,,',
         f"{orgs[0]},多行2,局,{days_ago(3)},x,grave,,s,,",
     ]
-    response = await client.post(
-        "/v1/imports/violations?mode=partial",
-        content=_csv(rows).encode(),
-        headers=regulator | {"content-type": "text/csv"},
-    )
+    response = await _post_rows(client, regulator, rows, "mode=partial")
     assert response.status_code == 200, response.text
     report = response.json()
     assert [c["line"] for c in report["created"]] == [2]
@@ -247,11 +246,7 @@ async def test_a_row_may_name_its_organization_by_the_nine_character_code(
         f"{a[8:16]}-{a[16]},杭罚〔2026〕11号,杭州市市场监督管理局,{days_ago(9)},产品质量,minor,,旧码,,",
         f"{b},杭罚〔2026〕12号,杭州市市场监督管理局,{days_ago(8)},产品质量,minor,,新码,,",
     ]
-    response = await client.post(
-        "/v1/imports/violations?mode=atomic",
-        content=_csv(rows).encode(),
-        headers=regulator | {"content-type": "text/csv"},
-    )
+    response = await _post_rows(client, regulator, rows, "mode=atomic")
     assert response.status_code == 200, response.text
     assert [c["uscc"] for c in response.json()["created"]] == [a, b]
     assert await _count(session) == 2
