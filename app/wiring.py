@@ -30,7 +30,7 @@ def install_listeners() -> None:
     dueprocess_wiring.install()
     approvals_wiring.install()
     # Substantiated complaints count in credit (rule C1 of policy v2, SPEC §10).
-    credit_providers.register_complaints(complaint_queries.credit_facts)
+    credit_providers.register_facts("complaints", complaint_queries.FACTS)
     # ... and may be objected to (SPEC §9 `record_type` `complaint`): due process
     # keeps the registry of objection targets, complaints (above it) fill in theirs.
     objection_targets.register(complaint_objections.TARGET)

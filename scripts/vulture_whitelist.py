@@ -8,7 +8,10 @@ framework, never merely unused: dead code is deleted, not listed.
 # mypy: ignore-errors
 
 # Columns of SQLAlchemy models and fields of Pydantic schemas: written and read
-# by the ORM and the serialisers, by name.
+# by the ORM and the serialisers, by name (these two also by the SQL of the
+# credit facts' parts, app/complaints/queries.py and app/dueprocess/notices.py).
+substantiated_recorded_at
+withdrawn_at
 producer_name
 conclusion
 first_uri
@@ -134,7 +137,7 @@ published_late
 pending_approvals
 overdue_objections
 recent_notices
-register_complaints
+register_facts
 
 # A Reader's `get` takes SQLAlchemy's keyword (app/core/database.py; a Protocol
 # names what callers may pass).

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
 from app.complaints import clock
@@ -17,11 +17,12 @@ from app.complaints.schemas import ComplaintOut, ComplaintPrivileged, ComplaintS
 from app.core.clock import today
 from app.core.database import Reader
 from app.core.errors import NotFound
-from app.core.fastpath import Compiled, any_uuid
 from app.core.filters import where_given
 from app.core.principal import Principal
+from app.credit import providers
 from app.policy.facts import ComplaintFact
 from app.records import disputes
+from app.records.as_policy import as_date, as_datetime, as_uuid
 
 _other = aliased(Complaint)
 CLUSTER_SIZE = (
@@ -165,49 +166,44 @@ async def stats(
     )
 
 
-def _facts_statement(known_at: bool) -> Select[*tuple[Any, ...]]:
-    """Built once (building a statement per write cost more than running it)."""
-    statement = select(
-        Complaint.organization_id,
-        Complaint.id,
-        Complaint.substantiated_on,
-        Complaint.gtin,
-        Complaint.lot,
-        Complaint.category,
-        Complaint.substantiated_recorded_at,
-    ).where(
-        Complaint.organization_id == any_uuid(),
-        Complaint.kind == "complaint",
-        Complaint.substantiated.is_(True),
-        Complaint.substantiated_on.is_not(None),
-    )
-    if known_at:
-        statement = statement.where(Complaint.substantiated_recorded_at <= bindparam("known_at"))
-    return statement.order_by(Complaint.substantiated_on)
+# Credit rule C1's facts (registered in app/wiring.py): substantiated complaints
+# as rows of credit's history shape (app/credit/providers.py `Facts`). SQL of
+# constants only.
+_FACTS_PART = (
+    "SELECT 'complaint' AS record_type, c.organization_id,"
+    " c.substantiated_recorded_at AS created_at, c.id,"
+    " jsonb_build_object('id', c.id, 'substantiated_on', c.substantiated_on,"
+    " 'gtin', c.gtin, 'lot', c.lot, 'category', c.category,"
+    " 'recorded_at', c.substantiated_recorded_at) AS row"
+    " FROM complaints c WHERE c.organization_id {where} AND c.kind = 'complaint'"
+    " AND c.substantiated IS TRUE AND c.substantiated_on IS NOT NULL"
+)
 
 
-_FACTS = Compiled(_facts_statement(known_at=False))
-_FACTS_KNOWN_AT = Compiled(_facts_statement(known_at=True))
-
-
-async def credit_facts(
-    session: Reader, organizations: Sequence[uuid.UUID], known_at: dt.datetime | None
-) -> dict[uuid.UUID, list[ComplaintFact]]:
-    """Credit rule C1's provider (registered in app/wiring.py): the substantiated
-    complaints of these organizations, recorded by `known_at` when given. The
-    policy applies the window of T and counts each identical cluster once."""
-    statement, params = _FACTS, dict[str, Any](ids=list(organizations))
-    if known_at is not None:
-        statement, params = _FACTS_KNOWN_AT, params | {"known_at": known_at}
+def read_facts(
+    rows: Mapping[str, providers.FactRows], known_at: dt.datetime | None
+) -> dict[uuid.UUID, dict[str, tuple[Any, ...]]]:
+    """The substantiated complaints of the organizations, recorded by `known_at`
+    when given, oldest substantiation first. The policy applies the window of T
+    and counts each identical cluster once."""
     found: dict[uuid.UUID, list[ComplaintFact]] = {}
-    for r in await statement.fetch(session, params):
+    for org_id, r in rows.get("complaint", ()):
+        recorded_at = as_datetime(r["recorded_at"])
+        if known_at is not None and (recorded_at is None or recorded_at > known_at):
+            continue
         fact = ComplaintFact(
-            substantiated_on=r["substantiated_on"],
+            substantiated_on=as_date(r["substantiated_on"]) or dt.date.min,
             gtin=r["gtin"],
             lot=r["lot"],
             category=r["category"],
-            recorded_at=r["substantiated_recorded_at"],
-            id=r["id"],
+            recorded_at=recorded_at,
+            id=as_uuid(r["id"]),
         )
-        found.setdefault(r["organization_id"], []).append(fact)
-    return found
+        found.setdefault(org_id, []).append(fact)
+    return {
+        org_id: {"complaints": tuple(sorted(facts, key=lambda f: f.substantiated_on))}
+        for org_id, facts in found.items()
+    }
+
+
+FACTS = providers.Facts(part=_FACTS_PART, read=read_facts)

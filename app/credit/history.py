@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import String, TextualSelect, bindparam, select, text
@@ -61,9 +61,10 @@ _BUILDERS: dict[str, tuple[type[models.OrganizationRecord], Any, str]] = {
 }
 
 
-def _assemble(
+def assemble(
     statuses: Mapping[uuid.UUID, str], rows: Iterable[tuple[uuid.UUID, str, RowMap]]
 ) -> dict[uuid.UUID, policy.History]:
+    """The histories of these organizations (id to status) from their records' rows."""
     parts: dict[uuid.UUID, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for org_id, record_type, row in rows:
         _, build, field = _BUILDERS[record_type]
@@ -83,15 +84,20 @@ def _assemble(
 # One kind's rows; filled in with constants of this module only (no input).
 _PART = (
     "SELECT '{kind}' AS record_type, t.organization_id, t.created_at, t.id, {row} AS row"
-    " FROM {table} t WHERE t.organization_id = ANY(:ids)"
+    " FROM {table} t WHERE t.organization_id {where}"
 )
+_COLUMNS: dict[str, Any] = {
+    "record_type": String,
+    "organization_id": PG_UUID(as_uuid=True),
+    "row": JSONB,
+}
 
 
-def _current_statement() -> TextualSelect:
-    """Every record of the organizations, of the four kinds, in one statement (one
-    round trip on the write path): each row as JSON, which the builders read as
-    they read stored versions. Private columns stay out; the penalty amount comes
-    as text (exact)."""
+def _parts(where: str) -> list[str]:
+    """Every record of the organizations `where` selects (`= ANY(:ids)`, say),
+    one SELECT per kind: each row as JSON, which the builders read as they read
+    stored versions. Private columns stay out; the penalty amount comes as text
+    (exact)."""
     parts = []
     for record_type, (model, _, _) in _BUILDERS.items():
         table = model.__table__  # type: ignore[attr-defined]
@@ -101,12 +107,56 @@ def _current_statement() -> TextualSelect:
                 "to_jsonb(t) - 'description' - 'private_salt'"
                 " || jsonb_build_object('penalty_amount', t.penalty_amount::text)"
             )
-        parts.append(_PART.format(kind=record_type, row=row, table=table.name))
-    return (
-        text(" UNION ALL ".join(parts) + " ORDER BY record_type, created_at, id")
-        .bindparams(bindparam("ids", type_=UUIDS))
-        .columns(record_type=String, organization_id=PG_UUID(as_uuid=True), row=JSONB)
-    )
+        parts.append(_PART.format(kind=record_type, row=row, table=table.name, where=where))
+    return parts
+
+
+_ORDER = " ORDER BY record_type, created_at, id"
+BY_IDS = "= ANY(:ids)"
+BY_USCC = "= (SELECT o.id FROM organizations o WHERE o.uscc = :uscc)"
+
+
+def _select(parts: Sequence[str], where: str) -> TextualSelect:
+    """The UNION ALL of `parts`, whose organizations are `where` (`BY_IDS`: the
+    parameter `ids`; `BY_USCC`: `uscc`), in this module's row shape."""
+    bind = bindparam("ids", type_=UUIDS) if where == BY_IDS else bindparam("uscc", type_=String)
+    return text(" UNION ALL ".join(parts) + _ORDER).bindparams(bind).columns(**_COLUMNS)
+
+
+def _current_statement() -> TextualSelect:
+    """Every record of the organizations `:ids`, of the four kinds, in one statement."""
+    return _select(_parts(BY_IDS), BY_IDS)
+
+
+def union(templates: Sequence[str]) -> TextualSelect:
+    """Other rows of this module's shape (`templates` on `{where}`: the credit
+    providers' facts) for the organizations `:ids`, in one statement."""
+    return _select([t.format(where=BY_IDS) for t in templates], BY_IDS)
+
+
+def with_records(head: str, more: Sequence[str] = ()) -> TextualSelect:
+    """`head` (a SELECT of one row per organization in this module's shape, its
+    `record_type` none of the records', its organization the one with USCC
+    `:uscc`), every record of that organization, and the rows of the templates
+    `more` (on `{where}`) for it: one statement, one round trip on the write
+    path; read with `split`."""
+    parts = [head, *_parts(BY_USCC), *(t.format(where=BY_USCC) for t in more)]
+    return _select(parts, BY_USCC)
+
+
+def split(
+    rows: Iterable[Mapping[str, Any]],
+) -> tuple[list[tuple[uuid.UUID, str, RowMap]], dict[str, list[tuple[uuid.UUID, RowMap]]]]:
+    """Rows of this module's shape: the records' (for `assemble`), and the
+    others' by `record_type`."""
+    records: list[tuple[uuid.UUID, str, RowMap]] = []
+    others: dict[str, list[tuple[uuid.UUID, RowMap]]] = {}
+    for r in rows:
+        if r["record_type"] in _BUILDERS:
+            records.append((r["organization_id"], r["record_type"], r["row"]))
+        else:
+            others.setdefault(r["record_type"], []).append((r["organization_id"], r["row"]))
+    return records, others
 
 
 _CURRENT = Compiled(_current_statement())
@@ -121,7 +171,7 @@ async def current(
     if ids:
         found = await _CURRENT.fetch(session, {"ids": ids})
         rows = [(r["organization_id"], r["record_type"], r["row"]) for r in found]
-    return _assemble(statuses, rows)
+    return assemble(statuses, rows)
 
 
 async def known_at(
@@ -168,4 +218,4 @@ async def known_at(
     versions = (await session.scalars(latest)).all()
     versions = sorted(versions, key=lambda v: (v.data.get("created_at") or "", str(v.record_id)))
     rows = [(v.organization_id, v.record_type, v.data) for v in versions]
-    return _assemble(statuses, rows)
+    return assemble(statuses, rows)

@@ -4,6 +4,7 @@ answer time-travel queries, refresh statuses whose window edge has passed."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -251,10 +252,29 @@ def _inputs_statement(where: ColumnElement[bool]) -> Select[Any]:
 
 
 _INPUTS_BY_ID = Compiled(_inputs_statement(Organization.id == any_uuid()))
-_INPUTS_BY_USCC = Compiled(_inputs_statement(Organization.uscc == bindparam("uscc")))
+# One organization's inputs as above (one JSON row) and all its records, in one
+# round trip: what a write's refresh reads (app/credit/history.py `with_records`).
 _INPUTS_BY_USCCS = Compiled(
     _inputs_statement(Organization.uscc == func.any(bindparam("usccs", type_=ARRAY(String))))
 )
+# One organization's inputs as above (as one JSON row) and all its records, in
+# one round trip: what a write's refresh reads (`history.with_records`); filled
+# in with this module's constants only.
+_INPUTS_HEAD = (
+    "SELECT 'organization' AS record_type, o.id AS organization_id,"
+    " NULL::timestamptz AS created_at, NULL::uuid AS id,"
+    " jsonb_build_object('uscc', o.uscc, 'status', o.status,"
+    " 'stored', s.organization_id IS NOT NULL{flags}) AS row FROM organizations o"
+    " LEFT JOIN credit_status s ON s.organization_id = o.id WHERE o.uscc = :uscc"
+)
+
+
+@functools.cache
+def _inputs_and_records(facts: tuple[str, ...]) -> Compiled:
+    """The statement of `_INPUTS_HEAD`, the organization's records and the
+    registered `facts` (`providers.parts()`, known once the application starts)."""
+    flags = "".join(f", '{f}', s.{f}" for f in FLAGS)
+    return Compiled(history.with_records(_INPUTS_HEAD.format(flags=flags), facts))
 
 
 async def _inputs(
@@ -324,9 +344,12 @@ async def _recompute(
     statuses: dict[uuid.UUID, str],
     previous: dict[uuid.UUID, dict[str, Any]],
     on: dt.date,
+    histories: dict[uuid.UUID, policy.History] | None = None,
 ) -> None:
-    """`refresh` without reading the stored statuses back."""
-    histories = await histories_of(session, statuses)
+    """`refresh` without reading the stored statuses back (nor the `histories`,
+    where the caller has read them)."""
+    if histories is None:
+        histories = await histories_of(session, statuses)
     await _store_publication_periods(session, histories)
     evaluated = []
     for i, (org_id, uscc) in enumerate(organizations):
@@ -406,9 +429,16 @@ async def refresh_after_write(
     credit in the same transaction (registered at start-up, coalescing)."""
     if entry is None or entry.uscc is None or entry.entity not in CREDIT_ENTITIES:
         return
-    usccs, statuses, previous = await _inputs(session, _INPUTS_BY_USCC, {"uscc": entry.uscc})
-    if usccs:
-        await _recompute(session, list(usccs.items()), statuses, previous, today())
+    statement = _inputs_and_records(providers.parts())
+    records, others = history.split(await statement.fetch(session, {"uscc": entry.uscc}))
+    heads = others.pop("organization", None)
+    if not heads:
+        return
+    org_id, stored = heads[0]
+    statuses = {org_id: stored["status"]}
+    previous = {org_id: {f: stored[f] for f in FLAGS}} if stored["stored"] else {}
+    histories = providers.add(history.assemble(statuses, records), others)
+    await _recompute(session, [(org_id, stored["uscc"])], statuses, previous, today(), histories)
 
 
 # Organizations refreshed together after a bulk write: their statements are

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
@@ -19,15 +19,15 @@ from app.calendar import service as calendar_service
 from app.core.clock import today
 from app.core.database import Reader, db_now, one_or_404
 from app.core.errors import Conflict, invalid
-from app.core.fastpath import Compiled, any_uuid
 from app.core.models import fields
 from app.core.principal import SYSTEM, Principal
 from app.credit import providers
 from app.credit import service as credit_service
-from app.dueprocess.models import Notice, Objection
+from app.dueprocess.models import Notice
 from app.organizations.models import Organization
 from app.policy import versions
 from app.policy.facts import NoticeFact, ObjectionFact
+from app.records.as_policy import as_date, as_datetime, as_uuid
 
 AUDITED_FIELDS = [
     "uscc",
@@ -171,96 +171,70 @@ async def of_organization(
     return list((await session.scalars(statement)).all())
 
 
-def _facts_statement() -> Any:
-    """Notices and objections of the organizations `ids` in one statement (one
-    round trip on the write path): `at`/`day` are when each was served or opened.
-    Built once (building it costs more than running it)."""
-    ids = any_uuid()
-
-    def none(type_: Any) -> Any:
-        return literal(None, type_)
-
-    notices = select(
-        literal("notice").label("kind"),
-        Notice.id,
-        Notice.organization_id,
-        Notice.served_at.label("at"),
-        Notice.served_on.label("day"),
-        Notice.delivered_at,
-        Notice.delivered_on,
-        Notice.objection_deadline,
-        Notice.withdrawn_at,
-        Notice.withdrawn_on,
-        none(Objection.decided_at.type).label("decided_at"),
-        none(Objection.decided_on.type).label("decided_on"),
-        none(Objection.record_type.type).label("record_type"),
-        none(Objection.record_id.type).label("record_id"),
-        none(Objection.status.type).label("status"),
-    ).where(Notice.organization_id == ids)
-    objections = select(
-        literal("objection"),
-        Objection.id,
-        Objection.organization_id,
-        Objection.opened_at,
-        Objection.opened_on,
-        none(Notice.delivered_at.type),
-        none(Notice.delivered_on.type),
-        none(Notice.objection_deadline.type),
-        none(Notice.withdrawn_at.type),
-        none(Notice.withdrawn_on.type),
-        Objection.decided_at,
-        Objection.decided_on,
-        Objection.record_type,
-        Objection.record_id,
-        Objection.status,
-    ).where(Objection.organization_id == ids)
-    return union_all(notices, objections)
+# Notices and objections as credit's facts (app/credit/providers.py `Facts`):
+# rows of its history shape, in the order they were served or opened; `at`/`day`
+# are when each was served or opened. SQL of constants only.
+_FACTS_PART = (
+    "SELECT 'notice' AS record_type, n.organization_id, n.served_at AS created_at, n.id,"
+    " jsonb_build_object('id', n.id, 'at', n.served_at, 'day', n.served_on,"
+    " 'delivered_at', n.delivered_at, 'delivered_on', n.delivered_on,"
+    " 'objection_deadline', n.objection_deadline,"
+    " 'withdrawn_at', n.withdrawn_at, 'withdrawn_on', n.withdrawn_on) AS row"
+    " FROM notices n WHERE n.organization_id {where}"
+    " UNION ALL SELECT 'objection', b.organization_id, b.opened_at, b.id,"
+    " jsonb_build_object('id', b.id, 'at', b.opened_at, 'day', b.opened_on,"
+    " 'decided_at', b.decided_at, 'decided_on', b.decided_on,"
+    " 'record_type', b.record_type, 'record_id', b.record_id, 'status', b.status)"
+    " FROM objections b WHERE b.organization_id {where}"
+)
 
 
-_FACTS = Compiled(_facts_statement())
+def read_facts(
+    rows: Mapping[str, providers.FactRows], known_at: dt.datetime | None
+) -> dict[uuid.UUID, dict[str, tuple[Any, ...]]]:
+    """Notices and objections for the credit engine; with `known_at`, each counts
+    from when it was recorded (served, delivered, opened, decided)."""
 
+    def known(moment: Any) -> bool:
+        at = as_datetime(moment)
+        return at is not None and (known_at is None or at <= known_at)
 
-async def facts(
-    session: Reader, ids: Sequence[uuid.UUID], known_at: dt.datetime | None
-) -> dict[uuid.UUID, tuple[list[NoticeFact], list[ObjectionFact]]]:
-    """The provider of notices and objections for the credit engine; with `known_at`,
-    each counts from when it was recorded (served, delivered, opened, decided)."""
-
-    def known(moment: dt.datetime | None) -> bool:
-        return moment is not None and (known_at is None or moment <= known_at)
-
-    out: dict[uuid.UUID, tuple[list[NoticeFact], list[ObjectionFact]]] = defaultdict(
-        lambda: ([], [])
-    )
-    for r in await _FACTS.fetch(session, {"ids": list(ids)}):
-        if r["kind"] == "notice":
-            if not known(r["at"]):
-                continue
-            delivered = known(r["delivered_at"])
-            out[r["organization_id"]][0].append(
-                NoticeFact(
-                    r["id"],
-                    r["day"],
-                    r["delivered_on"] if delivered else None,
-                    r["objection_deadline"] if delivered else None,
-                    r["withdrawn_on"] if known(r["withdrawn_at"]) else None,
-                )
-            )
+    notices: dict[uuid.UUID, list[NoticeFact]] = defaultdict(list)
+    objections: dict[uuid.UUID, list[ObjectionFact]] = defaultdict(list)
+    for org_id, r in rows.get("notice", ()):
+        if not known(r["at"]):
             continue
+        delivered = known(r["delivered_at"])
+        notices[org_id].append(
+            NoticeFact(
+                as_uuid(r["id"]),
+                as_date(r["day"]) or dt.date.min,
+                as_date(r["delivered_on"]) if delivered else None,
+                as_date(r["objection_deadline"]) if delivered else None,
+                as_date(r["withdrawn_on"]) if known(r["withdrawn_at"]) else None,
+            )
+        )
+    for org_id, r in rows.get("objection", ()):
         if not known(r["at"]):
             continue
         decided = known(r["decided_at"])
-        out[r["organization_id"]][1].append(
+        objections[org_id].append(
             ObjectionFact(
-                r["id"],
+                as_uuid(r["id"]),
                 "grade_assessment" if r["record_type"] == "grade" else r["record_type"],
-                r["record_id"],
-                r["day"],
-                r["decided_on"] if decided else None,
+                as_uuid(r["record_id"]),
+                as_date(r["day"]) or dt.date.min,
+                as_date(r["decided_on"]) if decided else None,
                 r["status"] if decided and r["status"] != "open" else None,
             )
         )
-    return dict(out)
+    return {
+        org_id: {"notices": tuple(notices[org_id]), "objections": tuple(objections[org_id])}
+        for org_id in notices.keys() | objections.keys()
+    }
+
+
+FACTS = providers.Facts(part=_FACTS_PART, read=read_facts)
 
 
 async def recent_notices(session: AsyncSession, limit: int = 50) -> list[Notice]:

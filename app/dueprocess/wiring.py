@@ -10,5 +10,6 @@ from app.records import disputes
 
 
 def install() -> None:
-    providers.register_due_process(notices.facts, notices.serve_automatically)
+    providers.register_facts("due process", notices.FACTS)
+    providers.register_unnoticed(notices.serve_automatically)
     disputes.register(objections.disputed_ids)

@@ -24,6 +24,12 @@ def as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def as_datetime(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
 def as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 

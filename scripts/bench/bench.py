@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -37,13 +38,17 @@ from app.apikeys import service as key_service  # noqa: E402
 from app.core.database import Database, make_engine, prepare  # noqa: E402
 from app.core.principal import SYSTEM, Role  # noqa: E402
 from app.core.settings import Settings  # noqa: E402
-from scripts.bench import dataset, delivery_load  # noqa: E402
+from scripts.bench import dataset, delivery_load, filed  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 LUA = Path(__file__).with_name("paths.lua")
 # Another port pair when several benches share a machine (QCR_BENCH_PORT: the registry's).
 REGISTRY_PORT = int(os.environ.get("QCR_BENCH_PORT", "8101"))
 BASELINE_PORT = REGISTRY_PORT + 1
+FILED_PORT = REGISTRY_PORT + 3  # the code issue #12 was filed on (+2: proofs.py)
+# The `writes` scenario against the registry as it was when issue #12 was filed
+# (scripts/bench/filed.py), instead of the one-INSERT baseline.
+FILED_WRITES = "writes, against the code #12 was filed on"
 
 
 def wrk(
@@ -274,17 +279,7 @@ def main() -> None:
     keys = asyncio.run(make_keys(urls.service, settings))
     baseline_dsn = urls.service.replace("postgresql+asyncpg://", "postgresql://")
 
-    registry_cmd = [
-        sys.executable,
-        "-m",
-        "app",
-        "serve",
-        "--no-migrate",
-        "--port",
-        str(REGISTRY_PORT),
-        "--workers",
-        str(args.workers),
-    ]
+    registry_cmd = filed.serve_command(REGISTRY_PORT, args.workers)
     baseline_cmd = [
         sys.executable,
         "-m",
@@ -338,6 +333,17 @@ def main() -> None:
             "connections": 16,
         },
     }
+    if wanted(FILED_WRITES):
+        then = filed.prepare(args.organizations, env)
+        scenarios[FILED_WRITES] = scenarios["writes"] | {
+            "baseline": {
+                "url": f"http://127.0.0.1:{FILED_PORT}",
+                "paths": [f"/v1/organizations/{u}/grades" for u in then["usccs"]],
+                "env": post_env | {"WRK_AUTH": then["regulator"]},
+                "connections": 16,
+                "rotate": True,
+            }
+        }
     every_scenario = dict(scenarios)
     scenarios = {name: s for name, s in scenarios.items() if wanted(name)}
     base_paths = [f"/credit/{u}" for u in usccs]
@@ -349,7 +355,19 @@ def main() -> None:
             registry_cmd, env, REGISTRY_PORT, BENCH_DIR / "registry.log", "/readyz"
         ) as registry_process,
         server(baseline_cmd, baseline_env, BASELINE_PORT, BENCH_DIR / "baseline.log", "/docs"),
+        contextlib.ExitStack() as more,
     ):
+        if FILED_WRITES in scenarios:
+            more.enter_context(
+                server(
+                    filed.serve_command(FILED_PORT, args.workers),
+                    filed.env(env),
+                    FILED_PORT,
+                    BENCH_DIR / "filed.log",
+                    "/readyz",
+                    cwd=filed.SOURCE,
+                )
+            )
         registry = f"http://127.0.0.1:{REGISTRY_PORT}"
         baseline = f"http://127.0.0.1:{BASELINE_PORT}"
         # Warm both (connection pools, statement caches) before measuring.
@@ -366,7 +384,7 @@ def main() -> None:
             # that a drift of the machine's speed through the run favours
             # neither side.
             sides = {
-                "baseline": (baseline, base.get("paths", base_paths), base),
+                "baseline": (base.get("url", baseline), base.get("paths", base_paths), base),
                 "registry": (registry, scenario["paths"], scenario),
             }
             for run in range(1 + args.pairs):

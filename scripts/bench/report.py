@@ -52,8 +52,12 @@ def table(results: dict[str, Any]) -> str:
         elif name == "writes":
             # Issue #12: 5× the 94-99 writes/s seen at 16 clients when it was filed
             # (an absolute figure of another day's machine; the baseline is one INSERT).
-            label = "≥ 470/s (5× #12's 94/s at 16 clients)"
+            label = "≥ 470/s (5× #12's 94/s at 16 clients, another day)"
             met = " ✅" if s["registry_rps"] >= 470 else " ❌"
+        elif name.startswith("writes, against"):
+            # The same 5×, against that code measured in this run (its "baseline").
+            label = "≥ 5× the code #12 was filed on, same run"
+            met = " ✅" if s["rps_ratio"] >= 5 else " ❌"
         lines.append(
             f"| {name} | {s['registry_rps']:,.0f} | {s['baseline_rps']:,.0f} | {s['rps_ratio']:.2f}× | "
             f"{s['registry_p50_ms']:.1f} / {s['registry_p99_ms']:.1f} | {s['baseline_p99_ms']:.1f} | "

@@ -179,9 +179,10 @@ async def test_substantiated_complaints_reach_credit_rule_c1(
     await _move(client, regulator, case["id"], to="resolved", substantiated=True)
     org_id = await session.scalar(select(Organization.id).where(Organization.uscc == uscc))
     assert org_id is not None
-    facts = (await queries.credit_facts(session, [org_id], None))[org_id]
-    assert [(f.substantiated_on, f.category) for f in facts] == [(today(), "质量问题")]
-    assert await queries.credit_facts(session, [org_id], before) == {}
-    # Registered at start-up as credit's provider: the engine's history carries it.
+    # Registered at start-up as credit's facts: the engine's history carries it,
+    # as known now, not as known before it was substantiated.
     hist = (await credit_service.histories_of(session, {org_id: "active"}))[org_id]
-    assert [f.id for f in hist.complaints] == [facts[0].id]
+    assert [(f.substantiated_on, f.category) for f in hist.complaints] == [(today(), "质量问题")]
+    assert [str(f.id) for f in hist.complaints] == [case["id"]]
+    then = await credit_service.histories_known_at(session, {org_id: uscc}, before)
+    assert then[org_id].complaints == ()
