@@ -102,15 +102,14 @@ async def idempotency(
         ),
     ] = None,
 ) -> Idempotency:
-    """The request's Idempotency-Key, scoped to the caller's API key."""
-    body = await canonical_body(request.headers, await request.body()) if idempotency_key else b""
-    query = list(request.query_params.multi_items())
-    return Idempotency(
-        session,
-        principal.key_id or ANONYMOUS_SCOPE,
-        idempotency_key,
-        fingerprint(request.method, request.url.path, query, body),
-    )
+    """The request's Idempotency-Key, scoped to the caller's API key (without a
+    key, nothing is remembered and nothing is fingerprinted)."""
+    print_ = ""
+    if idempotency_key:
+        body = await canonical_body(request.headers, await request.body())
+        query = list(request.query_params.multi_items())
+        print_ = fingerprint(request.method, request.url.path, query, body)
+    return Idempotency(session, principal.key_id or ANONYMOUS_SCOPE, idempotency_key, print_)
 
 
 Idempotent = Annotated[Idempotency, Depends(idempotency)]

@@ -239,6 +239,13 @@ def main() -> None:
         help="credit.changed events (x20 deliveries) behind the delivery-load runs",
     )
     parser.add_argument(
+        "--delivery-pairs",
+        type=int,
+        default=9,
+        help="quiet/loaded pairs per scenario of the delivery-load part (its budget, 10 %%,"
+        " is smaller than one pair's spread on this machine: more pairs, a steadier median)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="NAME",
@@ -440,7 +447,7 @@ def main() -> None:
                 {name: every_scenario[name] for name in loaded if name in every_scenario},
                 on_registry(args.duration),
                 on_registry(args.warmup),
-                args.pairs,
+                args.delivery_pairs,
                 args.delivery_events,
             )
     if wanted("qr"):

@@ -155,6 +155,7 @@ def run(
             "events": events,
             "subscribers": SUBSCRIBERS,
             "enqueue_seconds": round(time.perf_counter() - started, 1),
+            "pairs": pairs,
             "scenarios": {},
         }
         for name, scenario in scenarios.items():

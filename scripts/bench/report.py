@@ -94,7 +94,8 @@ def table(results: dict[str, Any]) -> str:
             "",
             f"Delivery load: the registry's own dispatcher delivering a backlog of "
             f"{d['events']:,} events to {d['subscribers']} receivers, against it paused, "
-            "alternately (registry delivering ÷ paused; budget: within 10 %):",
+            f"alternately, {d.get('pairs', results['args']['pairs'])} pairs a scenario "
+            "(medians of registry delivering ÷ paused; budget: within 10 %):",
             "",
             "| scenario | req/s ratio | p99 ratio | deliveries/s meanwhile | budget |",
             "|---|---|---|---|---|",
