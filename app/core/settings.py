@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     webhook_dispatcher: bool = Field(default=True, alias="QCR_WEBHOOK_DISPATCHER")
     webhook_nice: int = Field(default=10, ge=0, le=19, alias="QCR_WEBHOOK_NICE")
     # Deliveries a second while the serving processes are busy (app/partners/pace.py).
-    webhook_busy_rate: float = Field(default=100.0, gt=0, alias="QCR_WEBHOOK_BUSY_RATE")
+    webhook_busy_rate: float = Field(default=30.0, gt=0, alias="QCR_WEBHOOK_BUSY_RATE")
     webhook_busy_cpu: float = Field(default=0.02, gt=0, le=1, alias="QCR_WEBHOOK_BUSY_CPU")
 
     @field_validator("database_url", "migration_database_url", "database_read_url")

@@ -8,7 +8,8 @@ second, because a delivery's work is not all the dispatcher's (PostgreSQL marks
 it, the cores share their caches). So the dispatcher also watches the serving
 processes: from when they used more than `busy_share` of a core in the last
 `interval` (0.1 s) until they have used less than `calm_share` for a second, it
-sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE),
+sends at most `busy_rate` deliveries a second (QCR_WEBHOOK_BUSY_RATE, 30: at
+100 the anonymous lookup's p99 rose 16-17 % in two of the bench's runs),
 and fewer on a slower machine: no more than its own CPU can pay for with
 `busy_cpu` of a core (QCR_WEBHOOK_BUSY_CPU, 2 %), a delivery's cost being the
 dispatcher's CPU per delivery, measured as it goes (a fixed rate that was within

@@ -97,6 +97,23 @@ def _call(registry: str, partner_key: str, method: str, path: str, body: Any = N
         return json.loads(response.read() or b"null")
 
 
+def _delete_leftovers(registry: str, partner_key: str) -> int:
+    """Delete the partner's subscriptions that are not deleted yet: an interrupted
+    run leaves its 20 enabled, to receivers that are gone, and the dispatcher then
+    works through their backlogs (retries, batches of 1,000) beside this run's
+    deliveries. How many there were."""
+    left, cursor = [], ""
+    while True:
+        page = _call(registry, partner_key, "GET", f"/v1/subscriptions?limit=200{cursor}")
+        left += [s["id"] for s in page["items"] if s["status"] != "deleted"]
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    for subscription in left:
+        _call(registry, partner_key, "DELETE", f"/v1/subscriptions/{subscription}")
+    return len(left)
+
+
 async def _enqueue(service_url: str, usccs: list[str], events: int) -> None:
     """`events` credit.changed events (round the organizations), then wait until the
     registry's sequencer has given them all their feed seq."""
@@ -145,6 +162,8 @@ def run(
     os.kill(dispatcher, signal.SIGSTOP)
     subscribed: list[str] = []
     try:
+        if left := _delete_leftovers(registry, partner_key):
+            print(f"delivery load: {left} subscriptions of an earlier run deleted", flush=True)
         time.sleep(1)
         for port in ports:
             body = {"url": f"http://127.0.0.1:{port}/hook", "events": ["credit.changed"]}
