@@ -200,8 +200,8 @@ def qr_rates(seconds: float = 3.0) -> dict[str, float]:
         segno.make(uri, error="m").save(buffer, kind="png", scale=4)
         return buffer.getvalue()
 
-    ours_png = rate(lambda u: qr._render.__wrapped__(u, 256, "png"))  # type: ignore[attr-defined]
-    ours_svg = rate(lambda u: qr._render.__wrapped__(u, 256, "svg"))  # type: ignore[attr-defined]
+    ours_png = rate(lambda u: qr._render.__wrapped__(u, 256, "png"))
+    ours_svg = rate(lambda u: qr._render.__wrapped__(u, 256, "svg"))
     return {
         "qrcode_png_per_s": rate(bare_qrcode),
         "segno_png_per_s": rate(bare_segno),
@@ -548,7 +548,9 @@ def import_while_writing(
         data = (csv + "\r\n".join(rows) + "\r\n").encode()
         outcome: dict[str, Any] = {}
 
-        def run_import(data: bytes = data, mode: str = mode, outcome: dict = outcome) -> None:
+        def run_import(
+            data: bytes = data, mode: str = mode, outcome: dict[str, Any] = outcome
+        ) -> None:
             request = urllib.request.Request(
                 f"{registry}/v1/imports/violations?mode={mode}",
                 data=data,
@@ -649,7 +651,7 @@ def timed_scenarios(registry: str, keys: dict[str, str], sample: dict[str, Any])
 
 def summarise(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     def med(side: str, key: str) -> float:
-        return statistics.median(p[side][key] for p in pairs)
+        return float(statistics.median(p[side][key] for p in pairs))
 
     return {
         "pairs": pairs,

@@ -147,7 +147,7 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
         if r < 0.30:
             assessed = TODAY - dt.timedelta(days=rng.randint(1, 700))
             g = rng.choice(["AAA", "AA", "A", "A", "B", "C"])
-            row = (
+            row: tuple[Any, ...] = (
                 uuid.uuid4(),
                 org[0],
                 g,
@@ -323,16 +323,16 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
     statuses: list[tuple[Any, ...]] = []
     default = policy.evaluate(policy.History(status="active"), TODAY)
     for i, org in enumerate(orgs):
-        parts = histories.get(i)
+        found = histories.get(i)
         hist = policy.History(
             status=org[8],
-            assessments=tuple(parts.get("assessments", ())) if parts else (),
-            violations=tuple(parts.get("violations", ())) if parts else (),
-            inspections=tuple(parts.get("inspections", ())) if parts else (),
-            recalls=tuple(parts.get("recalls", ())) if parts else (),
+            assessments=tuple(found.get("assessments", ())) if found else (),
+            violations=tuple(found.get("violations", ())) if found else (),
+            inspections=tuple(found.get("inspections", ())) if found else (),
+            recalls=tuple(found.get("recalls", ())) if found else (),
         )
-        result = policy.evaluate(hist, TODAY) if parts or org[8] != "active" else default
-        since = policy.black_listed_since(hist, TODAY) if result.black_list else None
+        credit = policy.evaluate(hist, TODAY) if found or org[8] != "active" else default
+        since = policy.black_listed_since(hist, TODAY) if credit.black_list else None
         reasons = [
             {
                 "rule_id": r.rule_id,
@@ -342,23 +342,23 @@ async def load(owner_url: str, n: int, products: int, codes: int) -> dict[str, A
                 "explanation_zh": r.explanation_zh,
                 "explanation_en": r.explanation_en,
             }
-            for r in result.reasons
+            for r in credit.reasons
         ]
         statuses.append(
             (
                 org[0],
                 org[1],
-                result.grade,
-                result.assessed_grade,
-                result.a_level,
-                result.red_list,
-                result.black_list,
+                credit.grade,
+                credit.assessed_grade,
+                credit.a_level,
+                credit.red_list,
+                credit.black_list,
                 orjson.dumps(reasons).decode(),
                 "v1",
                 TODAY,
-                result.holds_until,
+                credit.holds_until,
                 since,
-                result.expected_exit,
+                credit.expected_exit,
                 now,
                 orjson.dumps(reasons).decode(),  # public: no reason has a publication end
                 None,
