@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import random
@@ -30,6 +31,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -384,6 +387,7 @@ def main() -> None:
         for name, scenario in scenarios.items():
             base = scenario.get("baseline", {})
             pairs = []
+            scenario_from = dt.datetime.now(dt.UTC)
             # The first pair warms both sides (the resolver's per-process caches
             # fill on each worker's first visit of a batch, PostgreSQL's buffers
             # on both): kept in the results as `cold`, not in the medians. The
@@ -418,6 +422,13 @@ def main() -> None:
             cold, pairs = pairs[0], pairs[1:]
             results["scenarios"][name] = summarise(pairs) | {"cold": cold}
             print(name, json.dumps(results["scenarios"][name]["median"]), flush=True)
+            if name == "writes":
+                time.sleep(2)  # the last writes' second to be sequenced
+                lag = asyncio.run(
+                    sequencing_lag(baseline_dsn, scenario_from, dt.datetime.now(dt.UTC))
+                )
+                results["sequencing_lag"] = lag
+                print("sequencing lag", json.dumps(lag), flush=True)
 
         if wanted("batch"):
             results["batch"] = batch_scenario(registry, keys, usccs, credit_paths, args)
@@ -466,6 +477,35 @@ def main() -> None:
     from scripts.bench import report
 
     report.main()
+
+
+LAG = """
+SELECT count(*) AS entries, count(l.seq) AS sequenced,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.sequenced_at - e.at)) AS p50,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM l.sequenced_at - e.at)) AS p99,
+       max(extract(epoch FROM l.sequenced_at - e.at)) AS max
+FROM audit_entries e LEFT JOIN audit_log l ON l.entry_id = e.id
+WHERE e.at >= $1 AND e.at < $2
+"""
+
+
+async def sequencing_lag(dsn: str, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+    """Issue #12: the writes' audit entries are sequenced within 1 s. For every entry
+    written in [since, until): from its `at` (the record's own clock, inside the
+    write's transaction, so the figure includes the rest of the transaction and its
+    commit) to when the sequencer gave it its seq (`audit_log.sequenced_at`), in s."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(LAG, since, until)
+    finally:
+        await conn.close()
+    return {
+        "entries": row["entries"],
+        "sequenced": row["sequenced"],
+        "p50_s": float(row["p50"] or 0),
+        "p99_s": float(row["p99"] or 0),
+        "max_s": float(row["max"] or 0),
+    }
 
 
 def batch_scenario(

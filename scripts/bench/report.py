@@ -63,6 +63,16 @@ def table(results: dict[str, Any]) -> str:
             f"{s['registry_p50_ms']:.1f} / {s['registry_p99_ms']:.1f} | {s['baseline_p99_ms']:.1f} | "
             f"{s['p99_ratio']:.2f}× | {cold} | {label}{met} |"
         )
+    lag = results.get("sequencing_lag")
+    if lag:
+        ok = "✅" if lag["max_s"] < 1 and lag["sequenced"] == lag["entries"] else "❌"
+        lines += [
+            "",
+            f"Sequencing lag in the `writes` scenario (issue #12: under 1 s at that rate), "
+            f"from an entry's `at` to its `seq`: {lag['entries']:,} entries, "
+            f"{lag['sequenced']:,} sequenced; p50 {lag['p50_s']:.3f} s, p99 {lag['p99_s']:.3f} s, "
+            f"max {lag['max_s']:.3f} s {ok}",
+        ]
     b = results.get("batch")
     if b:
         ok = "✅" if b["ratio"] <= 20 else "❌"
