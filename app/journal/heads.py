@@ -68,6 +68,11 @@ def signer_from_seed(seed_b64: str) -> Signer:
     return Signer(private, public)
 
 
+def new_seed() -> str:
+    """A fresh Ed25519 private key seed, base64 (as QCR_AUDIT_SIGNING_KEY takes it)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 def load_signer(settings: Settings) -> Signer:
     """QCR_AUDIT_SIGNING_KEY; required with DATABASE_URL (every replica must sign
     with the same key); else the data-dir file, made on first start."""
@@ -77,7 +82,7 @@ def load_signer(settings: Settings) -> Signer:
         raise SigningKeyError("QCR_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
     path = settings.data_dir / KEY_FILE
     # First writer wins, as for the code secret.
-    onefile.ensure(path, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+    onefile.ensure(path, new_seed)
     return signer_from_seed(path.read_text(encoding="ascii"))
 
 

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import datetime as dt
 import json
 import random
-import secrets
 import sys
 import time
 import uuid
@@ -200,7 +198,7 @@ async def publish_both(url: str) -> list[tuple[str, int, float]]:
     approvals.configure(False)
     # A throwaway key for the scratch database's witness heads; no server runs the
     # sequencer here, so each publication sequences the log in its own transaction.
-    witness.configure(heads.signer_from_seed(base64.b64encode(secrets.token_bytes(32)).decode()))
+    witness.configure(heads.signer_from_seed(heads.new_seed()))
     results = []
     try:
         for kind in ("black", "red"):

@@ -15,9 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.dueprocess.models import Notice, Objection
 from app.records.models import RecordVersion
-from tests.dueprocess.conftest import credit
-from tests.factories import make_key, make_organization
-from tests.records.helpers import violation
+from tests.dueprocess.conftest import credit, listed_pending
+from tests.factories import make_key
 
 SERVED = dt.date(2026, 6, 8)  # Monday
 DELIVERED = dt.date(2026, 6, 9)
@@ -104,14 +103,8 @@ async def _objected_and_rejected(
     the window) and the objection rejected by another official on DECIDED: the
     organization's USCC and the violation's, notice's and objection's ids."""
     with clock.frozen(SERVED):
-        uscc = await make_organization(session)
-        own = await make_key(session, "enterprise", uscc)
-        body = violation(severity="serious", decided_on="2026-06-01")
-        made = await client.post(
-            f"/v1/organizations/{uscc}/violations", json=body, headers=regulator
-        )
-        assert made.status_code == 201, made.text
-        violation_id = made.json()["id"]
+        uscc, made, own = await listed_pending(client, session, regulator)
+        violation_id = made["id"]
         notice_id = (await credit(client, uscc))["notice_id"]
         assert notice_id is not None
     with clock.frozen(DELIVERED):
